@@ -1,0 +1,185 @@
+"""Look Both Ways Assistant: the Streamlit app, a thin shell over `assistant/`.
+
+    streamlit run app.py        # index from LBW_STORE_DIR, library from LBW_CORPUS_DIR
+
+Two pages: Ask (a chat whose answers cite library passages) and Library (the documents,
+readable in full). The first start builds the index if there is none.
+
+Test seam: the app gets its `Assistant` only from `assistant.app_support.load(settings)`,
+called inside the cached `get_assistant`. Tests patch that one function to return a fake
+(see tests/test_app.py and `assistant/app_support.py`).
+
+Library text is never rendered as HTML: passages and documents are shown with `st.text`,
+and labels or captions built from document metadata go through `ui.escape_markdown`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from assistant import Answer, LbwError, Settings, app_support, ui
+from assistant.tensions import TENSION_BY_ID, TENSIONS
+
+log = logging.getLogger("lbw.app")
+
+PLACEHOLDER = "Ask about scaling blended and personalized learning"
+GENERIC_ERROR = "Something went wrong on our side; it has been logged. Please try again."
+
+
+@st.cache_resource(show_spinner=False)
+def get_assistant(settings: Settings):
+    """One ready Assistant per distinct settings, shared by every browser session."""
+    return app_support.load(settings)
+
+
+def assistant_or_stop():
+    """The Assistant, or an error message and the end of this run."""
+    settings = Settings.from_env()
+    if app_support.needs_index(settings):
+        message = "Building the library index (first run)…"
+    else:
+        message = "Loading the library…"
+    try:
+        with st.spinner(message):
+            return get_assistant(settings)
+    except LbwError as exc:
+        st.error(str(exc))
+    except Exception:
+        log.exception("Could not load the assistant")
+        st.error("The library could not be loaded; the error has been logged.")
+    st.stop()
+
+
+# -- Ask ---------------------------------------------------------------------------------
+def ask_page() -> None:
+    bot = assistant_or_stop()
+    filters = sidebar(bot)
+    messages = st.session_state.setdefault("messages", [])
+    for i, message in enumerate(messages):
+        with st.chat_message(message["role"]):
+            if "answer" in message:
+                show_answer(message["answer"], key=str(i))
+            else:
+                st.text(message["content"])
+
+    # st.chat_input is pinned to the bottom of the page wherever it is called.
+    if question := st.chat_input(PLACEHOLDER) or st.session_state.pop("starter", None):
+        respond(bot, question, filters)
+    elif not messages:
+        show_starters()
+
+
+def sidebar(bot):
+    with st.sidebar:
+        st.button("New conversation", key="new_conversation", on_click=new_conversation)
+        tensions = st.multiselect(
+            "Tensions",
+            [t.id for t in TENSIONS],
+            format_func=lambda tid: f"{TENSION_BY_ID[tid].number}. {TENSION_BY_ID[tid].label}",
+            key="filter_tensions",
+            placeholder="All seven tensions",
+        )
+        titles = {d["id"]: d["title"] for d in bot.documents()}
+        doc_ids = st.multiselect(
+            "Documents",
+            list(titles),
+            format_func=lambda doc_id: titles.get(doc_id, doc_id),
+            key="filter_documents",
+            placeholder="All documents",
+        )
+        st.caption(
+            "Answers are composed offline from the library, without a chat model. "
+            "Every [n] marks a citation you can open to read the passage it rests on."
+        )
+    return ui.make_filters(tensions, doc_ids)
+
+
+def show_starters() -> None:
+    st.write("Not sure where to start? Try one of these:")
+    for i, question in enumerate(ui.starter_questions()):
+        st.button(
+            ui.escape_markdown(question),
+            key=f"starter-{i}",
+            on_click=queue_starter,
+            args=(question,),
+        )
+
+
+def queue_starter(question: str) -> None:
+    st.session_state["starter"] = question
+
+
+def new_conversation() -> None:
+    st.session_state["messages"] = []
+
+
+def respond(bot, question: str, filters) -> None:
+    """Answer one question under the conversation so far; keep it only if it succeeded."""
+    messages = st.session_state.messages
+    with st.chat_message("user"):
+        st.text(question)
+    with st.chat_message("assistant"):
+        try:
+            with st.spinner("Searching the library…"):
+                answer = bot.ask(question, ui.history_turns(messages), filters)
+        except LbwError as exc:
+            st.error(str(exc))
+            return
+        except Exception:
+            log.exception("Could not answer %r", question)
+            st.error(GENERIC_ERROR)
+            return
+        show_answer(answer, key=str(len(messages) + 1))
+    messages.append({"role": "user", "content": question})
+    messages.append({"role": "assistant", "content": answer.answer, "answer": answer})
+
+
+def show_answer(answer: Answer, key: str) -> None:
+    """The answer's Markdown, then one expander per citation showing its passage as text."""
+    st.markdown(answer.answer)
+    if not answer.in_scope:
+        return
+    for c in answer.citations:
+        with st.expander(ui.escape_markdown(ui.citation_label(c))):
+            st.caption(ui.escape_markdown(ui.citation_source(c)))
+            st.text(c.text)
+            if st.button("Read the whole document", key=f"open-{key}-{c.n}"):
+                st.session_state["library_doc"] = c.doc_id
+                st.switch_page(LIBRARY)
+
+
+# -- Library -----------------------------------------------------------------------------
+def library_page() -> None:
+    bot = assistant_or_stop()
+    st.header("Library")
+    st.caption("The documents every answer is drawn from, as the assistant reads them.")
+    focus = st.session_state.pop("library_doc", None)
+    for doc in bot.documents():
+        st.subheader(ui.escape_markdown(doc["title"]))
+        if byline := ui.document_byline(doc):
+            st.caption(ui.escape_markdown(byline))
+        with st.expander("Read the text", expanded=doc["id"] == focus):
+            try:
+                st.text(bot.document_text(doc["id"]))
+            except Exception:
+                log.exception("Could not read document %r", doc["id"])
+                st.error("This document's text could not be read; the error has been logged.")
+
+
+# -- Shell -------------------------------------------------------------------------------
+st.set_page_config(page_title="Look Both Ways Assistant", page_icon=":material/traffic:")
+ASK = st.Page(ask_page, title="Ask", icon=":material/forum:", default=True)
+LIBRARY = st.Page(library_page, title="Library", icon=":material/menu_book:")
+page = st.navigation([ASK, LIBRARY])
+st.title("Look Both Ways Assistant")
+st.caption(
+    "Cited answers for school-system leaders from The Learning Accelerator's *Look Both Ways* "
+    "library on scaling blended and personalized learning."
+)
+try:
+    page.run()
+except Exception:
+    log.exception("Page failed")
+    st.error(GENERIC_ERROR)

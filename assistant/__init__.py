@@ -1,0 +1,33 @@
+"""Look Both Ways Assistant: cited answers from a curated library for school-system leaders.
+
+Front door:
+    from assistant import Settings, load_assistant
+    bot = load_assistant(Settings.from_env())
+    answer = bot.ask("How did others handle need vs readiness?")
+"""
+
+from assistant.errors import IndexMissing, InvalidHistory, InvalidQuestion, LbwError
+from assistant.settings import Settings
+from assistant.types import Answer, Chunk, Citation, Filters, Passage, Turn
+
+__all__ = [
+    "Answer",
+    "Chunk",
+    "Citation",
+    "Filters",
+    "IndexMissing",
+    "InvalidHistory",
+    "InvalidQuestion",
+    "LbwError",
+    "Passage",
+    "Settings",
+    "Turn",
+    "load_assistant",
+]
+
+
+def load_assistant(settings: Settings | None = None, **kwargs):
+    """Open the published index and return a ready `Assistant` (raises IndexMissing)."""
+    from assistant.service import load_assistant as _load
+
+    return _load(settings or Settings.from_env(), **kwargs)

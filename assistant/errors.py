@@ -1,0 +1,27 @@
+"""Errors a user can act on. Their messages are shown as-is in the CLI (stderr) and the app."""
+
+
+class LbwError(Exception):
+    """Base class: the message says what went wrong and what to do."""
+
+    exit_code = 1
+
+
+class InvalidQuestion(LbwError):
+    exit_code = 2
+
+
+class InvalidHistory(LbwError):
+    exit_code = 2
+
+
+class IndexMissing(LbwError):
+    exit_code = 3
+
+
+class IngestError(LbwError):
+    exit_code = 4
+
+
+class ModelError(LbwError):
+    exit_code = 5

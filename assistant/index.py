@@ -1,0 +1,152 @@
+"""The published index: one immutable build folder, and a pointer naming the live build.
+
+    store_dir/CURRENT                 the id of the live build (replaced atomically)
+    store_dir/builds/<id>/meta.json   written last; a build without it is incomplete
+    store_dir/builds/<id>/chunks.jsonl, documents.json, catalog.json, embeddings.npy
+    store_dir/builds/<id>/chroma/     the vectors (embedded Chroma), or a server collection
+
+A writer fills a new build folder, then swaps CURRENT with os.replace; a crash at any point
+leaves CURRENT naming the previous, complete build. Readers notice a new CURRENT and reopen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import IndexMissing
+from assistant.settings import Settings
+from assistant.types import Chunk
+
+POINTER = "CURRENT"
+KEEP_BUILDS = 2
+
+
+def builds_dir(store_dir: Path) -> Path:
+    return Path(store_dir) / "builds"
+
+
+def new_build_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def collection_name(settings: Settings, build_id: str) -> str:
+    return f"{settings.collection_prefix}_{build_id}".replace("T", "t")
+
+
+def current_build_id(store_dir: Path) -> str | None:
+    try:
+        value = (Path(store_dir) / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return value or None
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def publish(store_dir: Path, build_id: str) -> None:
+    """Make `build_id` the live build. The only step a reader can observe."""
+    _write_atomic(Path(store_dir) / POINTER, build_id + "\n")
+
+
+def prune(store_dir: Path, settings: Settings | None = None) -> None:
+    """Delete incomplete builds and all but the newest KEEP_BUILDS complete ones."""
+    root = builds_dir(store_dir)
+    if not root.is_dir():
+        return
+    live = current_build_id(store_dir)
+    complete = sorted(p for p in root.iterdir() if (p / "meta.json").is_file())
+    keep = {p.name for p in complete[-KEEP_BUILDS:]} | {live}
+    for path in root.iterdir():
+        if path.name in keep:
+            continue
+        if settings is not None and settings.server_mode:
+            _drop_server_collection(settings, path.name)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _drop_server_collection(settings: Settings, build_id: str) -> None:
+    from assistant.store import chroma_client
+
+    try:
+        chroma_client(settings).delete_collection(collection_name(settings, build_id))
+    except Exception:  # noqa: BLE001 - a missing collection is what we want anyway
+        pass
+
+
+@dataclass
+class BuildFiles:
+    """Everything a build holds besides its vectors."""
+
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    documents: dict[str, dict[str, Any]]
+    catalog: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def write_build_files(path: Path, files: BuildFiles) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    with (path / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+        for chunk in files.chunks:
+            fh.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
+    np.save(path / "embeddings.npy", files.embeddings.astype(np.float32))
+    (path / "documents.json").write_text(json.dumps(files.documents, ensure_ascii=False), encoding="utf-8")
+    (path / "catalog.json").write_text(json.dumps(files.catalog, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def seal_build(path: Path, meta: dict[str, Any]) -> None:
+    """Write meta.json last: its presence marks the build complete."""
+    _write_atomic(path / "meta.json", json.dumps(meta, indent=1))
+
+
+def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
+    meta_path = path / "meta.json"
+    if not meta_path.is_file():
+        raise IndexMissing(f"The index build at {path} is incomplete; run `lbw ingest --rebuild`.")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    with (path / "chunks.jsonl").open(encoding="utf-8") as fh:
+        chunks = [Chunk.from_record(json.loads(line)) for line in fh if line.strip()]
+    embeddings = np.load(path / "embeddings.npy") if with_embeddings else np.zeros((0, 0), np.float32)
+    documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
+    catalog = json.loads((path / "catalog.json").read_text(encoding="utf-8"))
+    return BuildFiles(chunks, embeddings, documents, catalog, meta)
+
+
+def live_build_path(settings: Settings) -> Path:
+    build_id = current_build_id(settings.store_dir)
+    if build_id is None:
+        raise IndexMissing(
+            f"No index found in {settings.store_dir}. Build it with `lbw ingest` "
+            "(or `make run`, which builds it on first start)."
+        )
+    path = builds_dir(settings.store_dir) / build_id
+    if not (path / "meta.json").is_file():
+        raise IndexMissing(f"The live index build {build_id} is missing or incomplete; run `lbw ingest --rebuild`.")
+    return path

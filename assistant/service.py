@@ -1,0 +1,143 @@
+"""The assistant as one object: open the live index, answer questions, serve sources.
+
+The app and the CLI both hold one `Assistant`. It notices a newly published index (a
+cheap read of the CURRENT pointer per request) and swaps to it whole, so askers never see
+a half-written library.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.composer import Composer, OfflineComposer
+from assistant.embedder import Embedder, load_default_embedder
+from assistant.errors import InvalidHistory
+from assistant.index import current_build_id, live_build_path, read_build_files
+from assistant.query import QueryPlan, clean_question, find_documents, plan_query
+from assistant.retriever import HybridRetriever, KeywordIndex
+from assistant.settings import Settings
+from assistant.store import ChromaStore, chroma_client
+from assistant.types import Answer, Chunk, Filters, Passage, Turn
+
+
+@dataclass
+class LoadedIndex:
+    """One published build, fully loaded."""
+
+    build_id: str
+    chunks: list[Chunk]
+    documents: dict[str, dict[str, Any]]
+    catalog: dict[str, Any]
+    retriever: HybridRetriever
+
+    @property
+    def by_id(self) -> dict[str, Chunk]:
+        return self.retriever.chunks
+
+
+def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
+    path = live_build_path(settings)
+    files = read_build_files(path, with_embeddings=False)
+    client = chroma_client(settings, path / "chroma")
+    store = ChromaStore(client, files.meta["collection"])
+    retriever = HybridRetriever(files.chunks, store, KeywordIndex(files.chunks), embedder)
+    return LoadedIndex(path.name, files.chunks, files.documents, files.catalog, retriever)
+
+
+class Assistant:
+    def __init__(self, settings: Settings, embedder: Embedder, composer: Composer | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        self.composer = composer or OfflineComposer()
+        self._lock = threading.Lock()
+        self._index = open_index(settings, embedder)
+
+    # -- index lifecycle ---------------------------------------------------------------
+    @property
+    def index(self) -> LoadedIndex:
+        """The live index, reopened if a newer build was published since the last call."""
+        live = current_build_id(self.settings.store_dir)
+        if live and live != self._index.build_id:
+            with self._lock:
+                if live != self._index.build_id:
+                    self._index = open_index(self.settings, self.embedder)
+        return self._index
+
+    # -- questions ---------------------------------------------------------------------
+    def retrieve(
+        self, question: str, history: Sequence[Turn] = (), k: int | None = None, filters: Filters | None = None
+    ) -> list[Passage]:
+        plan, index = self.plan(question, history)
+        return index.retriever.retrieve(plan, k or self.settings.top_k, filters)
+
+    def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+        plan, index = self.plan(question, history)
+        return self.composer.compose(plan, index, filters)
+
+    def plan(self, question: str, history: Sequence[Turn] = ()) -> tuple[QueryPlan, LoadedIndex]:
+        """Validate the input and read the question against the live index's documents."""
+        question = clean_question(question, self.settings.max_question_chars)
+        plan = plan_query(question, validate_history(history))
+        index = self.index
+        plan.doc_ids = find_documents(plan.search_text, index.documents)
+        return plan, index
+
+    # -- the library -------------------------------------------------------------------
+    def documents(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in d.items() if k != "text"} for d in self.index.documents.values()]
+
+    def document_text(self, doc_id: str) -> str:
+        return self.index.documents[doc_id]["text"]
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        return self.index.by_id.get(chunk_id)
+
+    def examples(self) -> list[dict[str, Any]]:
+        return list(self.index.catalog.get("examples", []))
+
+    def warm(self) -> None:
+        """Run one query end to end so the first user question is not the slow one."""
+        self.ask("How do districts decide where to pilot?")
+
+
+def validate_history(history: Sequence[Any] | None) -> list[Turn]:
+    """Accept Turns or {"role", "content"} dicts; anything else is a clear error."""
+    if not history:
+        return []
+    if not isinstance(history, list | tuple):
+        raise InvalidHistory("History must be a list of {\"role\": ..., \"content\": ...} messages.")
+    turns = []
+    for i, item in enumerate(history):
+        if isinstance(item, Turn):
+            turns.append(item)
+            continue
+        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant") or not isinstance(
+            item.get("content"), str
+        ):
+            raise InvalidHistory(
+                f"History message {i + 1} must be an object with \"role\" (\"user\" or \"assistant\") "
+                "and \"content\" (text)."
+            )
+        turns.append(Turn(item["role"], item["content"]))
+    return turns
+
+
+def read_history_file(path: str | Path) -> list[Turn]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidHistory(f"History file not found: {path}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidHistory(f"History file {path} is not valid JSON: {exc}") from exc
+    return validate_history(data)
+
+
+def load_assistant(settings: Settings, embedder: Embedder | None = None, composer: Composer | None = None) -> Assistant:
+    """Open the live index (IndexMissing if there is none) with the default embedder."""
+    live_build_path(settings)  # fail fast, before loading the model, when there is no index
+    return Assistant(settings, embedder or load_default_embedder(settings.model_path), composer)

@@ -1,0 +1,322 @@
+"""Speed and memory of the assistant on this machine, next to the stock LangChain recipe.
+
+    python bench/benchmark.py [--store DIR] [--json OUT] [--questions FILE] [-k N]
+
+One run measures: a full ingest into a fresh store beside the bare encoder's time on the same
+chunks; a re-ingest of the unchanged library in a fresh `lbw ingest` process; warm retrieval
+and offline answer latency over the question set; the time from a fresh `lbw ask` process's
+start to its answer; peak memory; and the stock recipe's build time and retrieval latency.
+
+The index goes to a temporary folder (or --store DIR, rebuilt) so the user's index is never
+touched, and a configured Chroma server is ignored. Target misses are reported, not raised;
+the exit status is non-zero only when a step fails outright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script from a checkout
+
+FIRST_QUESTION = "How did districts handle need vs readiness?"
+TARGETS = {  # figure -> (limit, unit); a figure passes when it is <= the limit
+    "reingest_s": (2.0, "s"),
+    "retrieval_p95_ms": (50.0, "ms"),
+    "answer_p95_ms": (300.0, "ms"),
+    "first_answer_s": (10.0, "s"),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def percentiles(ms: Sequence[float]) -> dict[str, float]:
+    import numpy as np
+
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "max": float(max(ms)),
+        "n": len(ms),
+    }
+
+
+def warm_then_time(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[float]:
+    """Run `fn` once per item to warm caches, then again timing each call (milliseconds)."""
+    for item in items:
+        fn(item)
+    times = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+
+
+def rss_mb() -> float | None:
+    """Current resident set size, from /proc (None where there is no /proc)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run a fresh `python -m assistant.cli ...`; wall time from spawn to exit, and its peak RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {
+            "seconds": seconds,
+            "rc": proc.returncode,
+            "peak_mb": usage.ru_maxrss / 1024,
+            "stdout": out.read().decode("utf-8", "replace"),
+            "stderr": err.read().decode("utf-8", "replace"),
+        }
+
+
+def child_summary(result: dict[str, Any]) -> dict[str, Any]:
+    summary = {k: result[k] for k in ("seconds", "rc", "peak_mb")}
+    if result["rc"] != 0:
+        summary["error"] = result["stderr"].strip()[-2000:]
+        log(f"child failed (exit {result['rc']}):\n{summary['error']}")
+    return summary
+
+
+def measure(store: Path, questions_path: Path, k: int) -> dict[str, Any]:
+    from assistant.embedder import load_default_embedder
+    from assistant.evaluation import StockRecipe, load_questions
+    from assistant.service import load_assistant
+    from assistant.settings import Settings
+    from ingest.pipeline import build_chunks, run_ingest
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LBW_CHROMA_")}
+    env.update(LBW_STORE_DIR=str(store), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    settings = Settings.from_env(env)
+    questions = load_questions(questions_path)
+    r: dict[str, Any] = {
+        "store": str(store),
+        "questions": str(questions_path),
+        "k": k,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+    log("loading the embedding model")
+    start = time.perf_counter()
+    embedder = load_default_embedder(settings.model_path)
+    r["model_load_s"] = time.perf_counter() - start
+    embedder.embed_batch(["warm up the encoder"])
+
+    log("bare encoder on the ingest chunks")
+    start = time.perf_counter()
+    texts = [c.indexed_text() for c in build_chunks(settings)]
+    r["parse_chunk_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    embedder.embed_batch(texts)
+    r["encode_s"] = time.perf_counter() - start
+    r["chunks"] = len(texts)
+
+    log(f"full ingest into {store}")
+    start = time.perf_counter()
+    report = run_ingest(settings, rebuild=True, embedder=embedder, progress=False)
+    r["ingest_s"] = time.perf_counter() - start
+    r["ingest_report"] = {
+        f: getattr(report, f)
+        for f in ("chunks", "embedded", "reused", "seconds", "build_id", "changed")
+    }
+    r["ingest_overhead_pct"] = 100 * (r["ingest_s"] - r["encode_s"]) / r["encode_s"]
+
+    log("re-ingest of the unchanged library in a fresh process")
+    r["reingest"] = child_summary(run_child(["ingest"], env))
+    r["reingest_s"] = r["reingest"]["seconds"]
+
+    log(f"retrieval and answers over {len(questions)} questions")
+    start = time.perf_counter()
+    bot = load_assistant(settings, embedder=embedder)
+    r["assistant_load_s"] = time.perf_counter() - start
+    r["retrieval_ms"] = percentiles(
+        warm_then_time(lambda q: bot.retrieve(q.question, q.history, k=k), questions)
+    )
+    r["answer_ms"] = percentiles(
+        warm_then_time(lambda q: bot.ask(q.question, q.history), questions)
+    )
+    r["retrieval_p95_ms"] = r["retrieval_ms"]["p95"]
+    r["answer_p95_ms"] = r["answer_ms"]["p95"]
+
+    log("first answer from a fresh process")
+    child = run_child(["ask", FIRST_QUESTION, "--json"], env)
+    r["first_answer"] = child_summary(child)
+    if child["rc"] == 0:
+        try:
+            doc = json.loads(child["stdout"])
+            r["first_answer"].update(in_scope=doc["in_scope"], citations=len(doc["citations"]))
+        except (ValueError, KeyError) as exc:
+            r["first_answer"]["error"] = f"stdout is not the `lbw ask --json` document: {exc}"
+    r["first_answer_s"] = r["first_answer"]["seconds"]
+    r["peak_mb_ours"] = peak_mb()
+
+    log("stock LangChain recipe (split 1000/200, same embedder, Chroma)")
+    rss_before = rss_mb()
+    stock = StockRecipe(settings.corpus_dir, embedder)
+    try:
+        rss_after = rss_mb()
+        times = warm_then_time(lambda q: stock.retrieve(q.question, k=k), questions)
+        r["stock"] = {
+            "chunks": stock.chunks,
+            "build_s": stock.build_seconds,
+            "retrieval_ms": percentiles(times),
+            "rss_growth_mb": None if rss_before is None else rss_after - rss_before,
+        }
+    finally:
+        stock.close()
+    r["peak_mb_all"] = peak_mb()
+    r["peak_mb_children"] = peak_mb(resource.RUSAGE_CHILDREN)
+    r["verdicts"] = {
+        name: (r[name] <= limit and _child_ok(r, name)) for name, (limit, _) in TARGETS.items()
+    }
+    return r
+
+
+def _child_ok(r: dict[str, Any], name: str) -> bool:
+    child = {"reingest_s": "reingest", "first_answer_s": "first_answer"}.get(name)
+    return child is None or "error" not in r[child]
+
+
+def format_table(r: dict[str, Any]) -> str:
+    s = r["stock"]
+
+    def verdict(name: str) -> tuple[str, str]:
+        limit, unit = TARGETS[name]
+        prefix = "p95 " if "p95" in name else ""
+        return f"{prefix}<= {limit:g} {unit}", "PASS" if r["verdicts"][name] else "FAIL"
+
+    def lat(p: dict[str, float]) -> str:
+        return f"{p['p50']:.1f} / {p['p95']:.1f} ms"
+
+    rows: list[tuple[str, str, str, str, str]] = [
+        ("model load (in process)", f"{r['model_load_s']:.1f} s", "", "", ""),
+        (
+            f"full ingest, fresh store ({r['chunks']} chunks)",
+            f"{r['ingest_s']:.1f} s",
+            f"{s['build_s']:.1f} s",
+            "",
+            "",
+        ),
+        ("  bare encoder, same chunks", f"{r['encode_s']:.1f} s", "", "", ""),
+        ("  ingest overhead over encoder", f"{r['ingest_overhead_pct']:+.0f} %", "", "", ""),
+        (
+            "re-ingest unchanged (new process)",
+            f"{r['reingest_s']:.2f} s",
+            "",
+            *verdict("reingest_s"),
+        ),
+        (
+            "retrieval p50 / p95 (warm)",
+            lat(r["retrieval_ms"]),
+            lat(s["retrieval_ms"]),
+            *verdict("retrieval_p95_ms"),
+        ),
+        ("answer p50 / p95 (offline)", lat(r["answer_ms"]), "", *verdict("answer_p95_ms")),
+        (
+            "first answer (new process)",
+            f"{r['first_answer_s']:.1f} s",
+            "",
+            *verdict("first_answer_s"),
+        ),
+        (
+            "peak memory, this process",
+            f"{r['peak_mb_ours']:.0f} MB",
+            f"{r['peak_mb_all']:.0f} MB",
+            "",
+            "",
+        ),
+        ("peak memory, re-ingest process", f"{r['reingest']['peak_mb']:.0f} MB", "", "", ""),
+        ("peak memory, first-answer process", f"{r['first_answer']['peak_mb']:.0f} MB", "", "", ""),
+    ]
+    if s["rss_growth_mb"] is not None:
+        rows.append(
+            ("stock recipe's memory (RSS growth)", "", f"{s['rss_growth_mb']:+.0f} MB", "", "")
+        )
+    header = ("", "ours", "stock", "target", "")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
+    lines = [
+        f"Look Both Ways benchmark: {r['cpus']} CPUs, Python {r['python']}, "
+        f"{r['ingest_report']['embedded']} embedded / {r['ingest_report']['reused']} reused, "
+        f"{r['retrieval_ms']['n']} questions from {r['questions']}, k = {r['k']}",
+        "stock column: build = split 1000/200 + embed + Chroma add; peak memory = this "
+        "process once the stock recipe is built too",
+        "",
+    ]
+    for row in [header, *rows]:
+        lines.append(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+    for name in ("reingest", "first_answer"):
+        if "error" in r[name]:
+            lines.append(f"\n{name} failed (exit {r[name]['rc']}): {r[name]['error'][-500:]}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, help="build the index here (default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "devset.jsonl")
+    parser.add_argument("-k", type=int, default=8)
+    args = parser.parse_args(argv)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    scratch = Path(tempfile.mkdtemp(prefix="lbw-bench-"))
+    store = args.store.resolve() if args.store else scratch / "store"
+    try:
+        figures = measure(store, args.questions, args.k)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(format_table(figures))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    failed = any("error" in figures[name] for name in ("reingest", "first_answer"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

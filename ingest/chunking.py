@@ -1,0 +1,92 @@
+"""Blocks -> chunks: self-contained passages that keep their heading path.
+
+Examples, benefit tables, lessons and reflection lists stay whole (one chunk each); runs of
+narrative paragraphs under one heading are packed up to a word budget so that a chunk is
+neither a bare heading nor a page-long blob that the 256-token encoder would truncate.
+Ids hash the content, so an unchanged passage keeps its id (and its stored embedding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from assistant.tensions import find_systems
+from assistant.types import Chunk
+from ingest.blocks import Block, ParsedDocument
+
+TARGET_WORDS = 150
+MAX_WORDS = 230
+_SENTENCE = re.compile(r"(?<=[.!?”])\s+(?=[“A-Z0-9])")
+
+
+def chunk_id(doc_id: str, title: str, section: str, text: str) -> str:
+    """Content-derived id: the same passage under the same headings keeps its id (and vector)."""
+    return hashlib.sha256(f"{doc_id}\x1f{title}\x1f{section}\x1f{text}".encode()).hexdigest()[:20]
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _split_long(text: str) -> list[str]:
+    """Split an over-long paragraph at sentence ends into pieces under MAX_WORDS."""
+    if _words(text) <= MAX_WORDS:
+        return [text]
+    pieces, current = [], ""
+    for sentence in _SENTENCE.split(text):
+        if current and _words(current) + _words(sentence) > TARGET_WORDS:
+            pieces.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}" if current else sentence
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _groups(blocks: list[Block]) -> list[list[Block]]:
+    """Consecutive blocks that may share a chunk (same group and path)."""
+    runs: list[list[Block]] = []
+    for block in blocks:
+        if runs and block.group and runs[-1][-1].group == block.group and runs[-1][-1].path == block.path:
+            runs[-1].append(block)
+        else:
+            runs.append([block])
+    return runs
+
+
+def chunk_document(doc: ParsedDocument) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for run in _groups(doc.blocks):
+        # (piece, starts_paragraph): sentence pieces of one paragraph rejoin with a space,
+        # paragraphs with a blank line, exactly as render() lays the document out.
+        pieces: list[tuple[str, bool]] = []
+        for block in run:
+            parts = _split_long(block.text) if block.kind == "narrative" else [block.text]
+            pieces.extend((part, k == 0) for k, part in enumerate(parts))
+        packs: list[str] = []
+        for text, new_para in pieces:
+            if packs and _words(packs[-1]) + _words(text) <= TARGET_WORDS:
+                packs[-1] += ("\n\n" if new_para else " ") + text
+            else:
+                packs.append(text)
+        first = run[0]
+        section = " > ".join(first.path)
+        for text in packs:
+            chunks.append(
+                Chunk(
+                    id=chunk_id(doc.doc_id, doc.title, section, text),
+                    doc_id=doc.doc_id,
+                    title=doc.title,
+                    section=section,
+                    text=text,
+                    kind=first.kind,
+                    tension=first.tension,
+                    side=first.side,
+                    pages=first.pages,
+                    systems=tuple(find_systems(text)),
+                    order=len(chunks),
+                )
+            )
+    return chunks

@@ -1,0 +1,205 @@
+"""Ingest end to end: library -> chunks -> embeddings -> a new build -> publish.
+
+Re-running on an unchanged library is a no-op decided before any model is loaded (a
+fingerprint of the chunks), so it takes well under two seconds. A changed library reuses
+the stored vectors of every unchanged chunk and embeds only the new ones. Nothing a reader
+sees changes until the finished build is published (assistant.index.publish).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.embedder import Embedder
+from assistant.errors import IngestError
+from assistant.index import (
+    BuildFiles,
+    builds_dir,
+    collection_name,
+    current_build_id,
+    new_build_id,
+    prune,
+    publish,
+    read_build_files,
+    seal_build,
+    write_build_files,
+)
+from assistant.settings import Settings
+from assistant.types import Chunk
+from ingest.chunking import chunk_document
+from ingest.library import Library, load_library
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class IngestReport:
+    chunks: int
+    embedded: int
+    reused: int
+    seconds: float
+    build_id: str
+    changed: bool
+    documents: int = 0
+    repaired_chars: int = 0
+    dropped_lines: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Prepared:
+    library: Library
+    chunks: list[Chunk]
+    documents: dict
+    catalog: dict
+    fingerprint: str
+
+
+def build_chunks(settings: Settings) -> list[Chunk]:
+    """Parse and chunk the library without embedding anything."""
+    return prepare(settings).chunks
+
+
+def prepare(settings: Settings) -> Prepared:
+    library = load_library(settings.corpus_dir)
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    examples = []
+    for parsed in library.parsed:
+        doc_chunks = chunk_document(parsed)
+        by_text = {c.text: c.id for c in doc_chunks if c.kind == "example"}
+        for record in parsed.extras.get("examples", []):
+            text = f"{record['quote']}\n\n{record['leader']}\n\n{record['title']}\n\n{record['text']}"
+            examples.append({**record, "doc_id": parsed.doc_id, "passage_id": by_text.get(text)})
+        for chunk in doc_chunks:
+            if chunk.id not in seen:  # an identical passage under identical headings
+                seen.add(chunk.id)
+                chunks.append(chunk)
+    documents = {
+        info.id: {**asdict(info), "authors": list(info.authors), "aliases": list(info.aliases), "text": parsed.text,
+                  "repaired_chars": library.repaired_chars.get(info.id, 0)}
+        for info, parsed in zip(library.documents, library.parsed, strict=True)
+    }
+    catalog = {"examples": examples}
+    digest = hashlib.sha256()
+    digest.update(f"v{FORMAT_VERSION}".encode())
+    for chunk in chunks:
+        digest.update(json.dumps(chunk.to_record(), sort_keys=True, ensure_ascii=False).encode())
+    digest.update(json.dumps(documents, sort_keys=True, ensure_ascii=False).encode())
+    digest.update(json.dumps(catalog, sort_keys=True, ensure_ascii=False).encode())
+    return Prepared(library, chunks, documents, catalog, digest.hexdigest())
+
+
+@contextmanager
+def ingest_lock(store_dir: Path) -> Iterator[None]:
+    """One writer at a time; a second ingest fails fast instead of racing the first."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    with (store_dir / ".ingest.lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IngestError(f"Another ingest is already writing to {store_dir}; try again when it ends.") from exc
+        yield
+
+
+def _previous(settings: Settings) -> BuildFiles | None:
+    build_id = current_build_id(settings.store_dir)
+    if not build_id:
+        return None
+    try:
+        return read_build_files(builds_dir(settings.store_dir) / build_id)
+    except Exception:  # noqa: BLE001 - an unreadable old build only means nothing to reuse
+        return None
+
+
+def run_ingest(
+    settings: Settings,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+) -> IngestReport:
+    """Build and publish a new index if the library changed (or `rebuild`); report what was done."""
+    started = time.perf_counter()
+    prepared = prepare(settings)
+    store_dir = Path(settings.store_dir)
+    lib = prepared.library
+    common = {
+        "documents": len(lib.documents),
+        "repaired_chars": sum(lib.repaired_chars.values()),
+        "dropped_lines": sum(lib.dropped_lines.values()),
+    }
+    with ingest_lock(store_dir):
+        previous = None if rebuild else _previous(settings)
+        if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
+            return IngestReport(len(prepared.chunks), 0, len(prepared.chunks),
+                                time.perf_counter() - started, previous.meta["build_id"], False, **common)
+        if embedder is None:
+            from assistant.embedder import load_default_embedder
+
+            embedder = load_default_embedder(settings.model_path)
+        reuse: dict[str, np.ndarray] = {}
+        if previous is not None and previous.meta.get("model_id") == embedder.model_id:
+            reuse = {c.id: previous.embeddings[i] for i, c in enumerate(previous.chunks)}
+        vectors = _embed(prepared.chunks, embedder, reuse, progress)
+        build_id = new_build_id()
+        path = builds_dir(store_dir) / build_id
+        try:
+            write_build_files(path, BuildFiles(prepared.chunks, vectors, prepared.documents, prepared.catalog))
+            _write_vectors(settings, path, build_id, prepared.chunks, vectors)
+            seal_build(path, {
+                "build_id": build_id,
+                "fingerprint": prepared.fingerprint,
+                "model_id": embedder.model_id,
+                "chunks": len(prepared.chunks),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "format": FORMAT_VERSION,
+                "collection": collection_name(settings, build_id),
+            })
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        publish(store_dir, build_id)
+        prune(store_dir, settings)
+        embedded = sum(1 for c in prepared.chunks if c.id not in reuse)
+        return IngestReport(len(prepared.chunks), embedded, len(prepared.chunks) - embedded,
+                            time.perf_counter() - started, build_id, True, **common)
+
+
+def _embed(chunks: list[Chunk], embedder: Embedder, reuse: dict[str, np.ndarray], progress: bool) -> np.ndarray:
+    todo = [i for i, c in enumerate(chunks) if c.id not in reuse]
+    out: list[np.ndarray | None] = [reuse.get(c.id) for c in chunks]
+    if todo:
+        from tqdm import tqdm
+
+        batch = 32
+        with tqdm(total=len(todo), desc="Embedding passages", unit="chunk", disable=not progress) as bar:
+            for start in range(0, len(todo), batch):
+                idx = todo[start : start + batch]
+                vecs = embedder.embed_batch([chunks[i].indexed_text() for i in idx])
+                for i, v in zip(idx, vecs, strict=True):
+                    out[i] = v
+                bar.update(len(idx))
+    if not chunks:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.vstack(out).astype(np.float32)
+
+
+def _write_vectors(settings: Settings, path: Path, build_id: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    from assistant.store import ChromaStore, chroma_client
+
+    client = chroma_client(settings, path / "chroma")
+    store = ChromaStore(client, collection_name(settings, build_id), create=True)
+    store.add([c.id for c in chunks], vectors, [c.metadata() for c in chunks])

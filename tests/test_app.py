@@ -1,0 +1,181 @@
+"""The Streamlit app, driven through AppTest with a FakeAssistant behind our one seam.
+
+The seam is `assistant.app_support.load`: app.py gets its Assistant only from it, so
+patching it keeps the index, the model and Chroma out of these tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest.mock import patch
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from assistant import Filters, InvalidQuestion, LbwError, Turn, ui
+
+pytestmark = pytest.mark.app
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def fake(fake_assistant):
+    """The FakeAssistant from tests/conftest.py: a canned library and one-citation answer."""
+    return fake_assistant
+
+
+@pytest.fixture
+def app(fake):
+    """An AppTest of app.py whose assistant is `fake` (the resource cache cleared around it)."""
+    st.cache_resource.clear()
+    with patch("assistant.app_support.load", return_value=fake) as load:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.load = load
+        yield at
+    st.cache_resource.clear()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    return at.chat_input[0].set_value(question).run()
+
+
+def rendered_markdown(at: AppTest) -> list:
+    """Every element that renders Markdown: markdown, captions, and widget/expander labels."""
+    return [*at.markdown, *at.caption, *at.title, *at.header, *at.subheader]
+
+
+def assert_no_raw_html(at: AppTest) -> None:
+    for el in rendered_markdown(at):
+        assert not getattr(el, "allow_html", False)
+        assert "<script>" not in el.value
+    for block in [*at.expander, *at.button]:
+        assert "<script>" not in block.label
+    assert not at.get("html")
+
+
+def test_renders_title_and_starter_questions(app, fake):
+    at = app.run()
+    assert not at.exception
+    assert at.title[0].value == "Look Both Ways Assistant"
+    labels = [b.label for b in at.button]
+    for question in ui.starter_questions():
+        assert ui.escape_markdown(question) in labels
+    assert at.chat_input[0].placeholder == "Ask about scaling blended and personalized learning"
+    assert fake.warmed == 0  # warming is load()'s job, and load is the patched seam
+    app.load.assert_called_once()
+
+
+def test_question_shows_answer_and_citation(app, fake):
+    at = ask(app.run(), "How do districts choose where to pilot?")
+    assert not at.exception
+    assert any("Some districts started with ready schools [1]" in m.value for m in at.markdown)
+    labels = [e.label for e in at.expander]
+    assert any(ui.escape_markdown(fake.TITLE) in label and "\\[1\\]" in label for label in labels)
+    assert any(t.value == fake.PASSAGE for t in at.text)
+    assert any("22" in c.value and "Why Prioritize Readiness" in c.value for c in at.caption)
+    assert fake.asked == [("How do districts choose where to pilot?", [], None)]
+    # Starter buttons are gone once the conversation has begun.
+    assert not any(b.key and b.key.startswith("starter-") for b in at.button)
+
+
+def test_follow_up_sends_history(app, fake):
+    at = ask(app.run(), "How do districts choose where to pilot?")
+    at = ask(at, "What did they learn?")
+    question, history, _ = fake.asked[-1]
+    assert question == "What did they learn?"
+    assert [t.role for t in history] == ["user", "assistant"]
+    assert history[0] == Turn("user", "How do districts choose where to pilot?")
+    assert "[1]" in history[1].content
+    assert len(at.chat_message) == 4
+
+
+def test_starter_button_asks_its_question(app, fake):
+    at = app.run()
+    at.button(key="starter-0").click().run()
+    assert not at.exception
+    assert fake.asked[0][0] == ui.starter_questions()[0]
+    assert any("Some districts" in m.value for m in at.markdown)
+
+
+def test_passage_with_script_tag_is_shown_as_literal_text(app, fake):
+    fake.passage = f"Before {SCRIPT} after *stars* and [link](http://x)"
+    at = ask(app.run(), "Where to pilot?")
+    assert not at.exception
+    assert any(t.value == fake.passage for t in at.text)  # st.text: never parsed
+    assert_no_raw_html(at)
+
+
+def test_lbw_error_is_shown_as_message_not_traceback(app, fake):
+    fake.error = LbwError("The library is being rebuilt; ask again in a minute.")
+    at = ask(app.run(), "Where to pilot?")
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The library is being rebuilt; ask again in a minute."]
+    # A failed question is not kept in the conversation.
+    assert at.session_state["messages"] == []
+
+
+def test_invalid_question_message(app, fake):
+    fake.error = InvalidQuestion("Please type a question: the question is empty.")
+    at = ask(app.run(), "x")
+    assert not at.exception
+    assert at.error[0].value == "Please type a question: the question is empty."
+
+
+def test_unexpected_error_is_generic(app, fake):
+    fake.error = RuntimeError("secret internals")
+    at = ask(app.run(), "Where to pilot?")
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "secret internals" not in at.error[0].value
+
+
+def test_out_of_scope_answer_has_no_citations(app, fake):
+    fake.in_scope = False
+    at = ask(app.run(), "What is the best lunch menu?")
+    assert any("does not cover" in m.value for m in at.markdown)
+    assert not at.expander
+
+
+def test_filters_reach_ask(app, fake):
+    at = app.run()
+    at.multiselect(key="filter_tensions").set_value(["pace"])
+    at.multiselect(key="filter_documents").set_value(["scale-what"])
+    at = ask(at.run(), "How fast should we go?")
+    assert fake.asked[-1][2] == Filters(tensions=("pace",), doc_ids=("scale-what",))
+
+
+def test_new_conversation_clears_history(app, fake):
+    at = ask(app.run(), "Where to pilot?")
+    assert at.session_state["messages"]
+    at.button(key="new_conversation").click().run()
+    assert at.session_state["messages"] == []
+    assert any(b.key == "starter-0" for b in at.button)
+
+
+def test_loading_error_is_shown(fake):
+    st.cache_resource.clear()
+    with patch("assistant.app_support.load", side_effect=LbwError("No index; run lbw ingest.")):
+        at = AppTest.from_file(APP, default_timeout=60).run()
+    st.cache_resource.clear()
+    assert not at.exception
+    assert at.error[0].value == "No index; run lbw ingest."
+
+
+def test_library_page_lists_documents(app, fake):
+    at = ask(app.run(), "Where to pilot?")
+    at.button(key="open-1-1").click().run()  # "Read the whole document" under citation [1]
+    assert not at.exception
+    assert at.header[0].value == "Library"
+    assert [s.value for s in at.subheader] == [
+        ui.escape_markdown(d["title"]) for d in fake.documents()
+    ]
+    assert any("Ellie Avishai" in c.value and "CC BY 4" in c.value for c in at.caption)
+    texts = [t.value for t in at.text]
+    assert fake.document_text("scale-what") in texts  # the <script> shown literally, as text
+    assert_no_raw_html(at)
+    # The document the citation came from is opened; the others stay closed.
+    opened = [e for e in at.expander if e.proto.expanded]
+    assert len(opened) == 1

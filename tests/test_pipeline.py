@@ -1,0 +1,115 @@
+"""Ingest publishes atomically, re-runs cheaply and never loses the serving index."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from assistant.errors import IndexMissing, IngestError
+from assistant.index import builds_dir, current_build_id
+from assistant.service import load_assistant
+from assistant.settings import Settings
+from ingest.pipeline import run_ingest
+from tests.conftest import HashingEmbedder
+
+
+@pytest.fixture
+def library(tmp_path, corpus_dir):
+    lib = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, lib)
+    return lib
+
+
+@pytest.fixture
+def settings(tmp_path, library):
+    return Settings(corpus_dir=library, store_dir=tmp_path / "store")
+
+
+class ExplodingEmbedder(HashingEmbedder):
+    """Fails after `after` batches: an ingest killed half-way through embedding."""
+
+    def __init__(self, after: int):
+        super().__init__()
+        self.after = after
+
+    def embed_batch(self, texts):
+        if self.calls >= self.after:
+            raise RuntimeError("embedding backend died")
+        return super().embed_batch(texts)
+
+
+def test_unchanged_library_embeds_nothing_and_rebuild_starts_over(settings):
+    emb = HashingEmbedder()
+    first = run_ingest(settings, embedder=emb, progress=False)
+    assert first.changed and first.embedded == first.chunks > 150
+    second = run_ingest(settings, embedder=emb, progress=False)
+    assert not second.changed and second.embedded == 0 and second.build_id == first.build_id
+    rebuilt = run_ingest(settings, rebuild=True, embedder=emb, progress=False)
+    assert rebuilt.changed and rebuilt.embedded == rebuilt.chunks and rebuilt.build_id != first.build_id
+
+
+def test_changed_document_reembeds_only_its_new_passages(settings, library):
+    emb = HashingEmbedder()
+    first = run_ingest(settings, embedder=emb, progress=False)
+    path = library / "scale-what.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("Scale must be the solution.", "Scale must be THE solution."), encoding="utf-8")
+    second = run_ingest(settings, embedder=emb, progress=False)
+    assert second.changed and 1 <= second.embedded <= 3
+    assert second.reused == second.chunks - second.embedded and second.chunks == first.chunks
+
+
+def test_failed_ingest_leaves_previous_index_serving_whole(settings, library):
+    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    live = current_build_id(settings.store_dir)
+    bot = load_assistant(settings, embedder=HashingEmbedder())
+    before = bot.ask("What did Fulton do to roll out personalized learning?")
+    (library / "new.txt").write_text("A new memo about feeder patterns. " * 40, encoding="utf-8")
+    manifest = json.loads((library / "manifest.json").read_text())
+    manifest["documents"].append({"id": "memo", "title": "Memo", "file": "new.txt"})
+    (library / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RuntimeError):
+        run_ingest(settings, rebuild=True, embedder=ExplodingEmbedder(after=2), progress=False)
+    assert current_build_id(settings.store_dir) == live
+    assert [p.name for p in builds_dir(settings.store_dir).iterdir()] == [live]  # the partial build is gone
+    after = load_assistant(settings, embedder=HashingEmbedder()).ask("What did Fulton do to roll out personalized learning?")
+    assert after.answer == before.answer and after.citations == before.citations
+
+
+def test_bad_library_is_a_clear_error_and_changes_nothing(settings, library):
+    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    live = current_build_id(settings.store_dir)
+    (library / "manifest.json").write_text("{ not json")
+    with pytest.raises(IngestError, match="manifest"):
+        run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    (library / "manifest.json").write_text(json.dumps({"documents": [{"id": "x", "title": "X", "file": "missing.txt"}]}))
+    with pytest.raises(IngestError, match="missing.txt"):
+        run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    assert current_build_id(settings.store_dir) == live
+
+
+def test_interrupted_build_without_meta_is_never_served(settings):
+    emb = HashingEmbedder()
+    first = run_ingest(settings, embedder=emb, progress=False)
+    partial = builds_dir(settings.store_dir) / "29990101T000000-deadbeef"
+    partial.mkdir()
+    (partial / "chunks.jsonl").write_text("")
+    bot = load_assistant(settings, embedder=emb)
+    assert bot.index.build_id == first.build_id
+    run_ingest(settings, rebuild=True, embedder=emb, progress=False)
+    assert not partial.exists()  # the next ingest cleans up what a crash left
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexMissing, match="lbw ingest"):
+        load_assistant(Settings(store_dir=tmp_path / "nothing"), embedder=HashingEmbedder())
+
+
+def test_reader_switches_to_a_newly_published_index(settings, library):
+    emb = HashingEmbedder()
+    run_ingest(settings, embedder=emb, progress=False)
+    bot = load_assistant(settings, embedder=emb)
+    old = bot.index.build_id
+    run_ingest(settings, rebuild=True, embedder=emb, progress=False)
+    assert bot.index.build_id != old
+    assert np.isfinite([p.score for p in bot.retrieve("need vs readiness")]).all()
