@@ -171,7 +171,7 @@ def library_page() -> None:
 # -- Shell -------------------------------------------------------------------------------
 st.set_page_config(page_title="Look Both Ways Assistant", page_icon=":material/traffic:")
 ASK = st.Page(ask_page, title="Ask", icon=":material/forum:", default=True)
-LIBRARY = st.Page(library_page, title="Library", icon=":material/menu_book:")
+LIBRARY = st.Page(library_page, title="Library", icon=":material/menu_book:", url_path="library")
 page = st.navigation([ASK, LIBRARY])
 st.title("Look Both Ways Assistant")
 st.caption(

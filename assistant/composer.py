@@ -18,7 +18,7 @@ import re
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from assistant.evidence import TermStats, best_windows, library_answers, split_sentences
+from assistant.evidence import ATTRIBUTES, TermStats, best_windows, library_answers, split_sentences
 from assistant.query import QueryPlan
 from assistant.retriever import Scored, focus_tension, slate
 from assistant.tensions import SYSTEM_BY_NAME, TENSION_BY_ID
@@ -79,7 +79,8 @@ class OfflineComposer(Composer):
         coverage_text = plan.question + (" " + " ".join(plan.systems) if plan.followup else "")
         windows = best_windows(coverage_text, [_with_context(s.chunk) for s in chosen], self.stats(index))
         top_dense = max((s.dense for s in ranked[:3]), default=0.0)
-        if not chosen or not library_answers(coverage_text, windows, top_dense):
+        named_tension = plan.intent == "tension" and bool(plan.tensions) and not ATTRIBUTES.search(plan.question)
+        if not chosen or not (named_tension or library_answers(coverage_text, windows, top_dense)):
             return Answer(plan.question, NOT_IN_LIBRARY, False, [], self.name)
         cites = CitationList()
         tension = focus_tension(ranked, plan)

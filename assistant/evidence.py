@@ -28,7 +28,7 @@ STOP = set(
     their them they this to was we were what when where which who whom why will with you your how do
     does did can could should would may might must shall me my us about into than then there these those
     so if not no yes any all some more most other such only own same too very just also please tell
-    give get show want need like know say said says anything something everything anyone ok okay look both ways library paper white document article
+    give get show want like know say said says anything something everything anyone ok okay look both ways library paper white document article
     blog post according much many one two three""".split()
 )
 # Words so common in this library that they say nothing about what is asked.
