@@ -22,7 +22,9 @@ def _print_json(data) -> None:
 
 
 def _settings(args) -> Settings:
-    return Settings.from_env(corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None)
+    return Settings.from_env(
+        corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None
+    )
 
 
 def _read_batch(path: str) -> list[dict]:
@@ -39,7 +41,7 @@ def _read_batch(path: str) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise InvalidHistory(f"Line {number} of {path} is not valid JSON: {exc}") from exc
         if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-            raise InvalidHistory(f"Line {number} of {path} needs a \"question\" string.")
+            raise InvalidHistory(f'Line {number} of {path} needs a "question" string.')
         items.append(item)
     return items
 
@@ -52,7 +54,11 @@ def cmd_ingest(args) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        state = "published build " + report.build_id if report.changed else "library unchanged; nothing to do"
+        state = (
+            "published build " + report.build_id
+            if report.changed
+            else "library unchanged; nothing to do"
+        )
         print(
             f"{report.documents} documents, {report.chunks} passages: {report.embedded} embedded, "
             f"{report.reused} reused; {report.repaired_chars} characters of lost-byte mojibake "
@@ -78,8 +84,13 @@ def cmd_retrieve(args) -> int:
         for item in _read_batch(args.batch):
             started = time.perf_counter()
             passages = bot.retrieve(item["question"], validate_history(item.get("history")), k=k)
-            results.append({"question": item["question"], "passages": [p.to_dict() for p in passages],
-                            "ms": round((time.perf_counter() - started) * 1000, 2)})
+            results.append(
+                {
+                    "question": item["question"],
+                    "passages": [p.to_dict() for p in passages],
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+            )
         _print_json({"results": results})
         return 0
     passages = bot.retrieve(args.question, _history(args), k=k)
@@ -100,8 +111,13 @@ def cmd_ask(args) -> int:
         for item in _read_batch(args.batch):
             started = time.perf_counter()
             answer = bot.ask(item["question"], validate_history(item.get("history")))
-            results.append({"question": item["question"], **answer.to_dict(),
-                            "ms": round((time.perf_counter() - started) * 1000, 2)})
+            results.append(
+                {
+                    "question": item["question"],
+                    **answer.to_dict(),
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+            )
         _print_json({"results": results})
         return 0
     answer = bot.ask(args.question, _history(args))
@@ -120,7 +136,9 @@ def cmd_ask(args) -> int:
 def cmd_eval(args) -> int:
     from assistant.evaluation import format_report, run_eval
 
-    report = run_eval(_settings(args), args.questions, k=args.k or 8, include_stock=not args.no_stock)
+    report = run_eval(
+        _settings(args), args.questions, k=args.k or 8, include_stock=not args.no_stock
+    )
     if args.json:
         _print_json(report)
     else:
@@ -129,7 +147,9 @@ def cmd_eval(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lbw", description="Look Both Ways Assistant: cited answers from the library.")
+    parser = argparse.ArgumentParser(
+        prog="lbw", description="Look Both Ways Assistant: cited answers from the library."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="build or update the index from the library folder")
@@ -139,11 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
-    for name, func, help_text in (("retrieve", cmd_retrieve, "show the passages retrieved for a question"),
-                                  ("ask", cmd_ask, "answer a question with citations")):
+    for name, func, help_text in (
+        ("retrieve", cmd_retrieve, "show the passages retrieved for a question"),
+        ("ask", cmd_ask, "answer a question with citations"),
+    ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("question", nargs="?", help="the question (omit with --batch)")
-        p.add_argument("--history", help="JSON file: list of {role, content} messages, oldest first")
+        p.add_argument(
+            "--history", help="JSON file: list of {role, content} messages, oldest first"
+        )
         p.add_argument("--batch", help="JSON Lines file of {question, history?}")
         p.add_argument("--json", action="store_true")
         p.add_argument("--corpus", help=argparse.SUPPRESS)
@@ -151,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("-k", type=int, default=None, help="number of passages (default 8)")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("eval", help="score retrieval and answers on a question set, next to the stock recipe")
+    p = sub.add_parser(
+        "eval", help="score retrieval and answers on a question set, next to the stock recipe"
+    )
     p.add_argument("--questions", default="eval/devset.jsonl")
     p.add_argument("-k", type=int, default=8)
     p.add_argument("--no-stock", action="store_true", help="skip the stock LangChain baseline")

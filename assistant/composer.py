@@ -41,7 +41,9 @@ class Composer(ABC):
     name = "composer"
 
     @abstractmethod
-    def compose(self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None) -> Answer: ...
+    def compose(
+        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+    ) -> Answer: ...
 
 
 class CitationList:
@@ -56,7 +58,9 @@ class CitationList:
             n = len(self.items) + 1
             self._n[chunk.id] = n
             self.items.append(
-                Citation(n, chunk.id, chunk.doc_id, chunk.title, chunk.section, chunk.text, chunk.pages)
+                Citation(
+                    n, chunk.id, chunk.doc_id, chunk.title, chunk.section, chunk.text, chunk.pages
+                )
             )
         return f"[{self._n[chunk.id]}]"
 
@@ -73,13 +77,21 @@ class OfflineComposer(Composer):
             self._stats = (index.build_id, TermStats(c.indexed_text() for c in index.chunks))
         return self._stats[1]
 
-    def compose(self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None) -> Answer:
+    def compose(
+        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+    ) -> Answer:
         ranked = index.retriever.score(plan, filters)
         chosen = slate(ranked, plan, self.k)
         coverage_text = plan.question + (" " + " ".join(plan.systems) if plan.followup else "")
-        windows = best_windows(coverage_text, [_with_context(s.chunk) for s in chosen], self.stats(index))
+        windows = best_windows(
+            coverage_text, [_with_context(s.chunk) for s in chosen], self.stats(index)
+        )
         top_dense = max((s.dense for s in ranked[:3]), default=0.0)
-        named_tension = plan.intent == "tension" and bool(plan.tensions) and not ATTRIBUTES.search(plan.question)
+        named_tension = (
+            plan.intent == "tension"
+            and bool(plan.tensions)
+            and not ATTRIBUTES.search(plan.question)
+        )
         if not chosen or not (named_tension or library_answers(coverage_text, windows, top_dense)):
             return Answer(plan.question, NOT_IN_LIBRARY, False, [], self.name)
         cites = CitationList()
@@ -115,13 +127,17 @@ class OfflineComposer(Composer):
     def _tension(self, tension_id: str, windows, index, cites: CitationList, allowed) -> str:
         t = TENSION_BY_ID[tension_id]
         out = [f"**{t.label}** — {t.question}"]
-        intro = _first_chunk(index, lambda c: c.tension == tension_id and c.kind == "narrative" and not c.side)
+        intro = _first_chunk(
+            index, lambda c: c.tension == tension_id and c.kind == "narrative" and not c.side
+        )
         if intro and allowed(intro):
             out.append(f"{_first_sentences(intro.text, 2)} {cites.cite(intro)}")
         examples = [e for e in index.catalog.get("examples", []) if e["tension"] == tension_id]
         for side in ("a", "b", "combine"):
             items = [e for e in examples if e["side"] == side]
-            lines = [self._example_line(e, index, cites) for e in items if _chunk_ok(e, index, allowed)]
+            lines = [
+                self._example_line(e, index, cites) for e in items if _chunk_ok(e, index, allowed)
+            ]
             if lines:
                 heading = f"Why {t.side_label(side)}" if side != "combine" else "Combining both"
                 out.append(f"### {heading}\n" + "\n".join(lines))
@@ -134,21 +150,33 @@ class OfflineComposer(Composer):
         info = SYSTEM_BY_NAME.get(system)
         name = f"{system}, {info.state}" if info and info.state else system
         examples = [
-            e for e in index.catalog.get("examples", [])
+            e
+            for e in index.catalog.get("examples", [])
             if system in e.get("systems", []) and _chunk_ok(e, index, allowed)
         ]
         out = [f"**What the library says about {name}**"]
         by_tension: dict[str, list[str]] = {}
         for e in examples:
-            by_tension.setdefault(e["tension"], []).append(self._example_line(e, index, cites, with_system=False))
+            by_tension.setdefault(e["tension"], []).append(
+                self._example_line(e, index, cites, with_system=False)
+            )
         for tension_id, lines in by_tension.items():
             t = TENSION_BY_ID[tension_id]
             out.append(f"### {t.label}\n" + "\n".join(lines))
-        mentions = [w for w in windows if index.by_id[w.chunk_id].kind != "example"
-                    and system in index.by_id[w.chunk_id].systems][:2]
+        mentions = [
+            w
+            for w in windows
+            if index.by_id[w.chunk_id].kind != "example"
+            and system in index.by_id[w.chunk_id].systems
+        ][:2]
         if mentions:
-            out.append("### Other mentions\n" + "\n".join(
-                f"- {_inline(w.sentence)} {cites.cite(index.by_id[w.chunk_id])}" for w in mentions))
+            out.append(
+                "### Other mentions\n"
+                + "\n".join(
+                    f"- {_inline(w.sentence)} {cites.cite(index.by_id[w.chunk_id])}"
+                    for w in mentions
+                )
+            )
         if len(out) == 1:
             return self._fact(windows, index, cites)
         return "\n\n".join(out)
@@ -161,8 +189,14 @@ class OfflineComposer(Composer):
             if len(lines) >= 3 or w.sentence in seen:
                 continue
             seen.add(w.sentence)
-            lines.append(f"- {_inline(_strip_bullet(w.sentence))} {cites.cite(index.by_id[w.chunk_id])}")
-        body = "**From the Look Both Ways survey of system leaders:**\n" + "\n".join(lines) if lines else ""
+            lines.append(
+                f"- {_inline(_strip_bullet(w.sentence))} {cites.cite(index.by_id[w.chunk_id])}"
+            )
+        body = (
+            "**From the Look Both Ways survey of system leaders:**\n" + "\n".join(lines)
+            if lines
+            else ""
+        )
         if tension_id and not lines:
             body = self._survey_block(tension_id, index, cites, allowed)
         return body or self._fact(windows, index, cites)
@@ -179,7 +213,10 @@ class OfflineComposer(Composer):
         out = ["**Reflection questions from the library:**"]
         for chunk in chunks:
             items = _list_items(chunk.text) or [_first_sentences(chunk.text, 2)]
-            out.append(f"*{chunk.section.split(' > ')[-1]}* {cites.cite(chunk)}\n" + "\n".join(f"- {i}" for i in items[:6]))
+            out.append(
+                f"*{chunk.section.split(' > ')[-1]}* {cites.cite(chunk)}\n"
+                + "\n".join(f"- {i}" for i in items[:6])
+            )
         return "\n\n".join(out)
 
     # -- blocks ----------------------------------------------------------------------------
@@ -192,7 +229,9 @@ class OfflineComposer(Composer):
         return f"- **{_inline(lead)}.** {_inline(story)}{quote} {cites.cite(chunk)}"
 
     def _survey_block(self, tension_id, index, cites, allowed) -> str:
-        chunks = [c for c in index.chunks if c.kind == "survey" and c.tension == tension_id and allowed(c)]
+        chunks = [
+            c for c in index.chunks if c.kind == "survey" and c.tension == tension_id and allowed(c)
+        ]
         lines = []
         for chunk in chunks:
             for s in split_sentences(chunk.text):
@@ -204,8 +243,14 @@ class OfflineComposer(Composer):
         chunk = _first_chunk(index, lambda c: c.kind == "lessons" and c.tension == tension_id)
         if not chunk or not allowed(chunk):
             return ""
-        items = [_first_sentences(re.sub(r"^\d+\.\s*", "", line), 1) for line in chunk.text.split("\n") if line.strip()]
-        return "### Lessons learned\n" + "\n".join(f"- {_inline(i)} {cites.cite(chunk)}" for i in items)
+        items = [
+            _first_sentences(re.sub(r"^\d+\.\s*", "", line), 1)
+            for line in chunk.text.split("\n")
+            if line.strip()
+        ]
+        return "### Lessons learned\n" + "\n".join(
+            f"- {_inline(i)} {cites.cite(chunk)}" for i in items
+        )
 
     def _questions_block(self, tension_id, index, cites, allowed, heading: bool = True) -> str:
         chunk = _first_chunk(index, lambda c: c.kind == "reflection" and c.tension == tension_id)
@@ -216,21 +261,33 @@ class OfflineComposer(Composer):
         return ("### Questions for your team\n" if heading else "") + body
 
     def _related_examples(self, tension_id, chosen: list[Scored], cites) -> str:
-        examples = [s.chunk for s in chosen if s.chunk.kind == "example" and s.chunk.tension == tension_id][:3]
+        examples = [
+            s.chunk for s in chosen if s.chunk.kind == "example" and s.chunk.tension == tension_id
+        ][:3]
         if not examples:
             return ""
         t = TENSION_BY_ID[tension_id]
         lines = []
         for chunk in examples:
             parts = chunk.text.split("\n\n")
-            title, story = (parts[2], "\n\n".join(parts[3:])) if len(parts) >= 4 else (chunk.section, chunk.text)
-            lines.append(f"- **{_inline(title)}.** {_inline(_first_sentences(story, 1))} {cites.cite(chunk)}")
+            title, story = (
+                (parts[2], "\n\n".join(parts[3:]))
+                if len(parts) >= 4
+                else (chunk.section, chunk.text)
+            )
+            lines.append(
+                f"- **{_inline(title)}.** {_inline(_first_sentences(story, 1))} {cites.cite(chunk)}"
+            )
         return f"**How other systems handled it** ({t.label}):\n" + "\n".join(lines)
 
 
 # -- text helpers --------------------------------------------------------------------------
 def _with_context(chunk: Chunk) -> tuple[str, str, str]:
-    names = [a for name in chunk.systems for a in (SYSTEM_BY_NAME[name].aliases if name in SYSTEM_BY_NAME else (name,))]
+    names = [
+        a
+        for name in chunk.systems
+        for a in (SYSTEM_BY_NAME[name].aliases if name in SYSTEM_BY_NAME else (name,))
+    ]
     return chunk.id, chunk.text, " ".join([chunk.section.rsplit(" > ", 1)[-1], *names])
 
 

@@ -24,18 +24,161 @@ SENTENCE = re.compile(
 )
 
 STOP = set(
-    """a an and are as at be by for from has have he her his i in is it its of on or our she that the
-    their them they this to was we were what when where which who whom why will with you your how do
-    does did can could should would may might must shall me my us about into than then there these those
-    so if not no yes any all some more most other such only own same too very just also please tell
-    give get show want like know say said says anything something everything anyone ok okay look both ways library paper white document article
-    blog post according much many one two three""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "how",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "me",
+        "my",
+        "us",
+        "about",
+        "into",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+        "so",
+        "if",
+        "not",
+        "no",
+        "yes",
+        "any",
+        "all",
+        "some",
+        "more",
+        "most",
+        "other",
+        "such",
+        "only",
+        "own",
+        "same",
+        "too",
+        "very",
+        "just",
+        "also",
+        "please",
+        "tell",
+        "give",
+        "get",
+        "show",
+        "want",
+        "like",
+        "know",
+        "say",
+        "said",
+        "says",
+        "anything",
+        "something",
+        "everything",
+        "anyone",
+        "ok",
+        "okay",
+        "look",
+        "both",
+        "ways",
+        "library",
+        "paper",
+        "white",
+        "document",
+        "article",
+        "blog",
+        "post",
+        "according",
+        "much",
+        "many",
+        "one",
+        "two",
+        "three",
+    ]
 )
 # Words so common in this library that they say nothing about what is asked.
 GENERIC = set(
-    """district districts school schools system systems student students teacher teachers leader
-    leaders personalized personalization learning blended implementation implement scale scaling
-    approach approaches example examples others other did do""".split()
+    [
+        "district",
+        "districts",
+        "school",
+        "schools",
+        "system",
+        "systems",
+        "student",
+        "students",
+        "teacher",
+        "teachers",
+        "leader",
+        "leaders",
+        "personalized",
+        "personalization",
+        "learning",
+        "blended",
+        "implementation",
+        "implement",
+        "scale",
+        "scaling",
+        "approach",
+        "approaches",
+        "example",
+        "examples",
+        "others",
+        "other",
+        "did",
+        "do",
+    ]
 )
 # Attributes a question can ask for that the library must state explicitly to answer.
 ATTRIBUTES = re.compile(
@@ -43,7 +186,9 @@ ATTRIBUTES = re.compile(
     r"scores?|graduation|rates?|test results?|salary|dollars?|\$)\b",
     re.IGNORECASE,
 )
-QUANTITY = re.compile(r"\b(how (much|many|long|big)|what (share|percent\w*|proportion|number))\b", re.IGNORECASE)
+QUANTITY = re.compile(
+    r"\b(how (much|many|long|big)|what (share|percent\w*|proportion|number))\b", re.IGNORECASE
+)
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +260,11 @@ def best_windows(
         stems = [set(terms(s)) for s in sentences]
         shared = set(terms(extra))
         for i, sentence in enumerate(sentences):
-            context = stems[i] | (stems[i - 1] if i else set()) | (stems[i + 1] if i + 1 < len(stems) else set())
+            context = (
+                stems[i]
+                | (stems[i - 1] if i else set())
+                | (stems[i + 1] if i + 1 < len(stems) else set())
+            )
             context |= shared
             covered = sum(w for t, w in weights.items() if t in context)
             near = " ".join(sentences[max(0, i - 1) : i + 2])

@@ -11,6 +11,7 @@ leaves CURRENT naming the previous, complete build. Readers notice a new CURRENT
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -94,10 +95,9 @@ def prune(store_dir: Path, settings: Settings | None = None) -> None:
 def _drop_server_collection(settings: Settings, build_id: str) -> None:
     from assistant.store import chroma_client
 
-    try:
+    # A missing collection is what we want anyway.
+    with contextlib.suppress(Exception):
         chroma_client(settings).delete_collection(collection_name(settings, build_id))
-    except Exception:  # noqa: BLE001 - a missing collection is what we want anyway
-        pass
 
 
 @dataclass
@@ -117,8 +117,12 @@ def write_build_files(path: Path, files: BuildFiles) -> None:
         for chunk in files.chunks:
             fh.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
     np.save(path / "embeddings.npy", files.embeddings.astype(np.float32))
-    (path / "documents.json").write_text(json.dumps(files.documents, ensure_ascii=False), encoding="utf-8")
-    (path / "catalog.json").write_text(json.dumps(files.catalog, ensure_ascii=False, indent=1), encoding="utf-8")
+    (path / "documents.json").write_text(
+        json.dumps(files.documents, ensure_ascii=False), encoding="utf-8"
+    )
+    (path / "catalog.json").write_text(
+        json.dumps(files.catalog, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
 
 
 def seal_build(path: Path, meta: dict[str, Any]) -> None:
@@ -133,7 +137,9 @@ def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     with (path / "chunks.jsonl").open(encoding="utf-8") as fh:
         chunks = [Chunk.from_record(json.loads(line)) for line in fh if line.strip()]
-    embeddings = np.load(path / "embeddings.npy") if with_embeddings else np.zeros((0, 0), np.float32)
+    embeddings = (
+        np.load(path / "embeddings.npy") if with_embeddings else np.zeros((0, 0), np.float32)
+    )
     documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
     catalog = json.loads((path / "catalog.json").read_text(encoding="utf-8"))
     return BuildFiles(chunks, embeddings, documents, catalog, meta)
@@ -148,5 +154,7 @@ def live_build_path(settings: Settings) -> Path:
         )
     path = builds_dir(settings.store_dir) / build_id
     if not (path / "meta.json").is_file():
-        raise IndexMissing(f"The live index build {build_id} is missing or incomplete; run `lbw ingest --rebuild`.")
+        raise IndexMissing(
+            f"The live index build {build_id} is missing or incomplete; run `lbw ingest --rebuild`."
+        )
     return path

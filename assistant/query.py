@@ -28,13 +28,17 @@ REFLECTION_WORDS = re.compile(
     re.IGNORECASE,
 )
 LESSON_WORDS = re.compile(r"\b(lessons?|learned|mistakes?|pitfalls?|takeaways?)\b", re.IGNORECASE)
-BENEFIT_WORDS = re.compile(r"\b(benefits?|pros|advantages?|upsides?|trade-?offs?|at a glance)\b", re.IGNORECASE)
+BENEFIT_WORDS = re.compile(
+    r"\b(benefits?|pros|advantages?|upsides?|trade-?offs?|at a glance)\b", re.IGNORECASE
+)
 EXAMPLE_WORDS = re.compile(
     r"\b(examples?|who (?:has|did|is)|which (?:districts?|systems?|schools?|networks?)|other districts|"
     r"others|districts? (?:that|who)|how did|what did|case stud\w+|stor(?:y|ies))\b",
     re.IGNORECASE,
 )
-TENSION_WORDS = re.compile(r"\b(vs\.?|versus|or|tension|trade-?off|balance|both sides|either)\b", re.IGNORECASE)
+TENSION_WORDS = re.compile(
+    r"\b(vs\.?|versus|or|tension|trade-?off|balance|both sides|either)\b", re.IGNORECASE
+)
 FOLLOWUP_START = re.compile(
     r"^(and|also|what about|how about|but|so|then|same|did (?:they|it|he|she)|do they|were they|"
     r"was (?:it|that)|is (?:it|that)|how did (?:they|it)|why did (?:they|it)|tell me more|more on|"
@@ -138,7 +142,9 @@ def plan_query(question: str, history: Sequence[Turn] = ()) -> QueryPlan:
         intent = "survey"
     elif systems and not tensions:
         intent = "system"
-    elif tensions and (TENSION_WORDS.search(question) or "example" in kinds or len(question.split()) <= 8):
+    elif tensions and (
+        TENSION_WORDS.search(question) or "example" in kinds or len(question.split()) <= 8
+    ):
         intent = "tension"
     else:
         intent = "fact"

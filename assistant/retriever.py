@@ -27,7 +27,9 @@ class Retriever(ABC):
     """Returns the passages that best answer a planned query."""
 
     @abstractmethod
-    def retrieve(self, plan: QueryPlan, k: int, filters: Filters | None = None) -> list[Passage]: ...
+    def retrieve(
+        self, plan: QueryPlan, k: int, filters: Filters | None = None
+    ) -> list[Passage]: ...
 
 
 class KeywordIndex:
@@ -48,12 +50,16 @@ class KeywordIndex:
     def search(self, text: str, k: int) -> list[tuple[str, float]]:
         if not self.ids:
             return []
-        tokens = self._bm25s.tokenize([text], stopwords="en", stemmer=self._stemmer, show_progress=False)
+        tokens = self._bm25s.tokenize(
+            [text], stopwords="en", stemmer=self._stemmer, show_progress=False
+        )
         if not tokens.vocab or not any(len(ids) for ids in tokens.ids):
             return []
         k = min(k, len(self.ids))
         docs, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
-        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        return [
+            (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
+        ]
 
 
 @dataclass
@@ -64,7 +70,9 @@ class Scored:
 
 
 class HybridRetriever(Retriever):
-    def __init__(self, chunks: list[Chunk], vectors: VectorStore, keywords: KeywordIndex, embedder: Embedder):
+    def __init__(
+        self, chunks: list[Chunk], vectors: VectorStore, keywords: KeywordIndex, embedder: Embedder
+    ):
         self.chunks = {c.id: c for c in chunks}
         self.vectors = vectors
         self.keywords = keywords
@@ -106,7 +114,11 @@ class HybridRetriever(Retriever):
                 boost += (0.6 + 0.2 * (overlap - 1)) * unit
         if plan.kinds and chunk.kind in plan.kinds:
             boost += 0.35 * unit
-        if plan.intent == "tension" and chunk.kind == "example" and chunk.tension in plan.tensions[:1]:
+        if (
+            plan.intent == "tension"
+            and chunk.kind == "example"
+            and chunk.tension in plan.tensions[:1]
+        ):
             boost += 0.2 * unit
         if plan.doc_ids and chunk.doc_id in plan.doc_ids:
             boost += 0.8 * unit
@@ -169,14 +181,22 @@ def slate(ranked: list[Scored], plan: QueryPlan, k: int) -> list[Scored]:
 
     tension = focus_tension(ranked, plan)
     if tension and plan.intent not in ("survey", "reflection"):
-        mine = [s for s in ranked if s.chunk.tension == tension and s.chunk.doc_id == "look-both-ways"]
+        mine = [
+            s for s in ranked if s.chunk.tension == tension and s.chunk.doc_id == "look-both-ways"
+        ]
         take([s for s in mine if s.chunk.kind == "lessons"])
         examples = [s for s in mine if s.chunk.kind == "example"]
         if plan.intent == "tension":
             take(_interleave_sides(examples))
         take([s for s in mine if s.chunk.kind in ("example", "narrative")])
     elif plan.systems and plan.intent == "system":
-        take([s for s in ranked if s.chunk.kind == "example" and set(plan.systems) & set(s.chunk.systems)])
+        take(
+            [
+                s
+                for s in ranked
+                if s.chunk.kind == "example" and set(plan.systems) & set(s.chunk.systems)
+            ]
+        )
     take(ranked)
     order = {s.chunk.id: i for i, s in enumerate(ranked)}
     return sorted(chosen[:k], key=lambda s: order[s.chunk.id])
@@ -198,7 +218,9 @@ def _interleave_sides(examples: list[Scored]) -> list[Scored]:
 def to_passage(chunk: Chunk, score: float) -> Passage:
     meta = chunk.metadata()
     meta["systems"] = list(chunk.systems)
-    return Passage(chunk.id, chunk.doc_id, chunk.title, chunk.section, chunk.text, round(float(score), 6), meta)
+    return Passage(
+        chunk.id, chunk.doc_id, chunk.title, chunk.section, chunk.text, round(float(score), 6), meta
+    )
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

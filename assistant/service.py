@@ -70,12 +70,18 @@ class Assistant:
 
     # -- questions ---------------------------------------------------------------------
     def retrieve(
-        self, question: str, history: Sequence[Turn] = (), k: int | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        filters: Filters | None = None,
     ) -> list[Passage]:
         plan, index = self.plan(question, history)
         return index.retriever.retrieve(plan, k or self.settings.top_k, filters)
 
-    def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Answer:
         plan, index = self.plan(question, history)
         return self.composer.compose(plan, index, filters)
 
@@ -110,18 +116,20 @@ def validate_history(history: Sequence[Any] | None) -> list[Turn]:
     if not history:
         return []
     if not isinstance(history, list | tuple):
-        raise InvalidHistory("History must be a list of {\"role\": ..., \"content\": ...} messages.")
+        raise InvalidHistory('History must be a list of {"role": ..., "content": ...} messages.')
     turns = []
     for i, item in enumerate(history):
         if isinstance(item, Turn):
             turns.append(item)
             continue
-        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant") or not isinstance(
-            item.get("content"), str
+        if (
+            not isinstance(item, dict)
+            or item.get("role") not in ("user", "assistant")
+            or not isinstance(item.get("content"), str)
         ):
             raise InvalidHistory(
-                f"History message {i + 1} must be an object with \"role\" (\"user\" or \"assistant\") "
-                "and \"content\" (text)."
+                f'History message {i + 1} must be an object with "role" ("user" or "assistant") '
+                'and "content" (text).'
             )
         turns.append(Turn(item["role"], item["content"]))
     return turns
@@ -137,7 +145,9 @@ def read_history_file(path: str | Path) -> list[Turn]:
     return validate_history(data)
 
 
-def load_assistant(settings: Settings, embedder: Embedder | None = None, composer: Composer | None = None) -> Assistant:
+def load_assistant(
+    settings: Settings, embedder: Embedder | None = None, composer: Composer | None = None
+) -> Assistant:
     """Open the live index (IndexMissing if there is none) with the default embedder."""
     live_build_path(settings)  # fail fast, before loading the model, when there is no index
     return Assistant(settings, embedder or load_default_embedder(settings.model_path), composer)

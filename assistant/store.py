@@ -40,9 +40,14 @@ def chroma_client(settings: Settings, path: Path | None = None):
     import chromadb
 
     if settings.server_mode:
-        headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+        headers = (
+            {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+        )
         return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, headers=headers, settings=_chroma_settings()
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            headers=headers,
+            settings=_chroma_settings(),
         )
     if path is None:
         raise ValueError("an embedded Chroma store needs a folder")
@@ -77,9 +82,13 @@ class ChromaStore(VectorStore):
         if k <= 0:
             return []
         res = self.collection.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, include=["distances"]
+            query_embeddings=np.asarray([vector], dtype=np.float32),
+            n_results=k,
+            include=["distances"],
         )
-        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+        return [
+            (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
+        ]
 
     def count(self) -> int:
         if not hasattr(self, "_count"):

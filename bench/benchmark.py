@@ -68,8 +68,8 @@ def warm_then_time(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[float
     return times
 
 
-def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def rss_mb() -> float | None:
@@ -83,28 +83,36 @@ def rss_mb() -> float | None:
     return None
 
 
+# Linux counts the memory a process had when it exec'd towards its peak RSS, so a command
+# spawned straight from this (large) process would report at least our own peak. A small
+# Python launcher spawns it instead, times it from spawn to exit and reports its own rusage.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+seconds = time.perf_counter() - start
+proc.returncode = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as fh:
+    json.dump({"seconds": seconds, "rc": proc.returncode, "peak_kib": usage.ru_maxrss}, fh)
+"""
+
+
 def run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run a fresh `python -m assistant.cli ...`; wall time from spawn to exit, and its peak RSS."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=err,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
+    """Run a fresh `python -m assistant.cli ...`: wall time from spawn to exit, its peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stats, out, err = (Path(tmp) / name for name in ("stats.json", "out", "err"))
+        with out.open("wb") as out_fh, err.open("wb") as err_fh:
+            command = [sys.executable, "-m", "assistant.cli", *args]
+            launcher = [sys.executable, "-c", _LAUNCHER, str(stats), *command]
+            subprocess.run(launcher, cwd=ROOT, env=env, stdout=out_fh, stderr=err_fh, check=True)
+        result = json.loads(stats.read_text())
         return {
-            "seconds": seconds,
-            "rc": proc.returncode,
-            "peak_mb": usage.ru_maxrss / 1024,
-            "stdout": out.read().decode("utf-8", "replace"),
-            "stderr": err.read().decode("utf-8", "replace"),
+            "seconds": result["seconds"],
+            "rc": result["rc"],
+            "peak_mb": result["peak_kib"] / 1024,
+            "stdout": out.read_text(encoding="utf-8", errors="replace"),
+            "stderr": err.read_text(encoding="utf-8", errors="replace"),
         }
 
 
@@ -133,6 +141,7 @@ def measure(store: Path, questions_path: Path, k: int) -> dict[str, Any]:
         "k": k,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "load_avg_start": os.getloadavg(),
     }
 
     log("loading the embedding model")
@@ -204,7 +213,7 @@ def measure(store: Path, questions_path: Path, k: int) -> dict[str, Any]:
     finally:
         stock.close()
     r["peak_mb_all"] = peak_mb()
-    r["peak_mb_children"] = peak_mb(resource.RUSAGE_CHILDREN)
+    r["load_avg_end"] = os.getloadavg()
     r["verdicts"] = {
         name: (r[name] <= limit and _child_ok(r, name)) for name, (limit, _) in TARGETS.items()
     }
@@ -214,6 +223,10 @@ def measure(store: Path, questions_path: Path, k: int) -> dict[str, Any]:
 def _child_ok(r: dict[str, Any], name: str) -> bool:
     child = {"reingest_s": "reingest", "first_answer_s": "first_answer"}.get(name)
     return child is None or "error" not in r[child]
+
+
+def _load(avg: Sequence[float]) -> str:
+    return " ".join(f"{x:.1f}" for x in avg)
 
 
 def format_table(r: dict[str, Any]) -> str:
@@ -277,6 +290,8 @@ def format_table(r: dict[str, Any]) -> str:
         f"Look Both Ways benchmark: {r['cpus']} CPUs, Python {r['python']}, "
         f"{r['ingest_report']['embedded']} embedded / {r['ingest_report']['reused']} reused, "
         f"{r['retrieval_ms']['n']} questions from {r['questions']}, k = {r['k']}",
+        f"load average {_load(r['load_avg_start'])} at start, {_load(r['load_avg_end'])} at end "
+        "(other work on the machine slows every figure)",
         "stock column: build = split 1000/200 + embed + Chroma add; peak memory = this "
         "process once the stock recipe is built too",
         "",

@@ -42,7 +42,12 @@ def paragraphs(text: str) -> list[str]:
         para = "\n".join(line.rstrip() for line in raw.split("\n")).strip("\n")
         if not para.strip():
             continue
-        if paras and paras[-1] and not paras[-1].rstrip().endswith(_TERMINAL) and para.lstrip()[:1].islower():
+        if (
+            paras
+            and paras[-1]
+            and not paras[-1].rstrip().endswith(_TERMINAL)
+            and para.lstrip()[:1].islower()
+        ):
             paras[-1] = paras[-1].rstrip() + " " + para.strip()
         else:
             paras.append(para.strip(" "))
@@ -56,7 +61,10 @@ def render(doc: ParsedDocument) -> str:
     for block in doc.blocks:
         if block.path != current:
             common = 0
-            while common < min(len(block.path), len(current)) and block.path[common] == current[common]:
+            while (
+                common < min(len(block.path), len(current))
+                and block.path[common] == current[common]
+            ):
                 common += 1
             for depth in range(common, len(block.path)):
                 out.append("#" * min(depth + 1, 6) + " " + block.path[depth])

@@ -49,7 +49,12 @@ def _groups(blocks: list[Block]) -> list[list[Block]]:
     """Consecutive blocks that may share a chunk (same group and path)."""
     runs: list[list[Block]] = []
     for block in blocks:
-        if runs and block.group and runs[-1][-1].group == block.group and runs[-1][-1].path == block.path:
+        if (
+            runs
+            and block.group
+            and runs[-1][-1].group == block.group
+            and runs[-1][-1].path == block.path
+        ):
             runs[-1].append(block)
         else:
             runs.append([block])

@@ -23,7 +23,13 @@ def _lines(text: str) -> list[str]:
         if not line:
             out.append("")
             continue
-        if out and out[-1] and not out[-1].endswith(_TERMINAL) and line[:1].islower() and not BULLET.match(line):
+        if (
+            out
+            and out[-1]
+            and not out[-1].endswith(_TERMINAL)
+            and line[:1].islower()
+            and not BULLET.match(line)
+        ):
             out[-1] = out[-1] + " " + line
         else:
             out.append(line)

@@ -31,7 +31,9 @@ class Library:
 def read_manifest(corpus_dir: Path) -> list[DocumentInfo]:
     path = Path(corpus_dir) / MANIFEST
     if not path.is_file():
-        raise IngestError(f"No library manifest at {path}: the corpus folder needs a manifest.json.")
+        raise IngestError(
+            f"No library manifest at {path}: the corpus folder needs a manifest.json."
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries = data["documents"]

@@ -80,15 +80,22 @@ def prepare(settings: Settings) -> Prepared:
         doc_chunks = chunk_document(parsed)
         by_text = {c.text: c.id for c in doc_chunks if c.kind == "example"}
         for record in parsed.extras.get("examples", []):
-            text = f"{record['quote']}\n\n{record['leader']}\n\n{record['title']}\n\n{record['text']}"
+            text = (
+                f"{record['quote']}\n\n{record['leader']}\n\n{record['title']}\n\n{record['text']}"
+            )
             examples.append({**record, "doc_id": parsed.doc_id, "passage_id": by_text.get(text)})
         for chunk in doc_chunks:
             if chunk.id not in seen:  # an identical passage under identical headings
                 seen.add(chunk.id)
                 chunks.append(chunk)
     documents = {
-        info.id: {**asdict(info), "authors": list(info.authors), "aliases": list(info.aliases), "text": parsed.text,
-                  "repaired_chars": library.repaired_chars.get(info.id, 0)}
+        info.id: {
+            **asdict(info),
+            "authors": list(info.authors),
+            "aliases": list(info.aliases),
+            "text": parsed.text,
+            "repaired_chars": library.repaired_chars.get(info.id, 0),
+        }
         for info, parsed in zip(library.documents, library.parsed, strict=True)
     }
     catalog = {"examples": examples}
@@ -109,7 +116,9 @@ def ingest_lock(store_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise IngestError(f"Another ingest is already writing to {store_dir}; try again when it ends.") from exc
+            raise IngestError(
+                f"Another ingest is already writing to {store_dir}; try again when it ends."
+            ) from exc
         yield
 
 
@@ -142,8 +151,15 @@ def run_ingest(
     with ingest_lock(store_dir):
         previous = None if rebuild else _previous(settings)
         if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
-            return IngestReport(len(prepared.chunks), 0, len(prepared.chunks),
-                                time.perf_counter() - started, previous.meta["build_id"], False, **common)
+            return IngestReport(
+                len(prepared.chunks),
+                0,
+                len(prepared.chunks),
+                time.perf_counter() - started,
+                previous.meta["build_id"],
+                False,
+                **common,
+            )
         if embedder is None:
             from assistant.embedder import load_default_embedder
 
@@ -155,17 +171,22 @@ def run_ingest(
         build_id = new_build_id()
         path = builds_dir(store_dir) / build_id
         try:
-            write_build_files(path, BuildFiles(prepared.chunks, vectors, prepared.documents, prepared.catalog))
+            write_build_files(
+                path, BuildFiles(prepared.chunks, vectors, prepared.documents, prepared.catalog)
+            )
             _write_vectors(settings, path, build_id, prepared.chunks, vectors)
-            seal_build(path, {
-                "build_id": build_id,
-                "fingerprint": prepared.fingerprint,
-                "model_id": embedder.model_id,
-                "chunks": len(prepared.chunks),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "format": FORMAT_VERSION,
-                "collection": collection_name(settings, build_id),
-            })
+            seal_build(
+                path,
+                {
+                    "build_id": build_id,
+                    "fingerprint": prepared.fingerprint,
+                    "model_id": embedder.model_id,
+                    "chunks": len(prepared.chunks),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "format": FORMAT_VERSION,
+                    "collection": collection_name(settings, build_id),
+                },
+            )
         except BaseException:
             import shutil
 
@@ -174,18 +195,29 @@ def run_ingest(
         publish(store_dir, build_id)
         prune(store_dir, settings)
         embedded = sum(1 for c in prepared.chunks if c.id not in reuse)
-        return IngestReport(len(prepared.chunks), embedded, len(prepared.chunks) - embedded,
-                            time.perf_counter() - started, build_id, True, **common)
+        return IngestReport(
+            len(prepared.chunks),
+            embedded,
+            len(prepared.chunks) - embedded,
+            time.perf_counter() - started,
+            build_id,
+            True,
+            **common,
+        )
 
 
-def _embed(chunks: list[Chunk], embedder: Embedder, reuse: dict[str, np.ndarray], progress: bool) -> np.ndarray:
+def _embed(
+    chunks: list[Chunk], embedder: Embedder, reuse: dict[str, np.ndarray], progress: bool
+) -> np.ndarray:
     todo = [i for i, c in enumerate(chunks) if c.id not in reuse]
     out: list[np.ndarray | None] = [reuse.get(c.id) for c in chunks]
     if todo:
         from tqdm import tqdm
 
         batch = 32
-        with tqdm(total=len(todo), desc="Embedding passages", unit="chunk", disable=not progress) as bar:
+        with tqdm(
+            total=len(todo), desc="Embedding passages", unit="chunk", disable=not progress
+        ) as bar:
             for start in range(0, len(todo), batch):
                 idx = todo[start : start + batch]
                 vecs = embedder.embed_batch([chunks[i].indexed_text() for i in idx])
@@ -197,7 +229,9 @@ def _embed(chunks: list[Chunk], embedder: Embedder, reuse: dict[str, np.ndarray]
     return np.vstack(out).astype(np.float32)
 
 
-def _write_vectors(settings: Settings, path: Path, build_id: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+def _write_vectors(
+    settings: Settings, path: Path, build_id: str, chunks: list[Chunk], vectors: np.ndarray
+) -> None:
     from assistant.store import ChromaStore, chroma_client
 
     client = chroma_client(settings, path / "chroma")

@@ -96,11 +96,15 @@ def page_ranges(toc: dict[str, int]) -> dict[str, str]:
 def parse_whitepaper(doc_id: str, title: str, text: str) -> ParsedDocument:
     pages = page_ranges(parse_toc(text))
     lines = [_plain(line.rstrip()) for line in text.split("\n")]
-    lines = ["" if DROP_LINES.match(line.strip()) or TOC_LINE.match(line) else line for line in lines]
+    lines = [
+        "" if DROP_LINES.match(line.strip()) or TOC_LINE.match(line) else line for line in lines
+    ]
     paras = paragraphs("\n".join(lines))
     parser = _Parser(doc_id, title, paras, pages)
     parser.run()
-    return ParsedDocument(doc_id, title, parser.blocks, extras={"pages": pages, "examples": parser.examples})
+    return ParsedDocument(
+        doc_id, title, parser.blocks, extras={"pages": pages, "examples": parser.examples}
+    )
 
 
 class _Parser:
@@ -111,8 +115,20 @@ class _Parser:
         self.leaders = self._sample_systems()
 
     # -- helpers --------------------------------------------------------------------------
-    def add(self, path, text, kind="narrative", tension=None, side=None, pages=None, group=None, example=None):
-        self.blocks.append(Block(tuple(path), text.strip(), kind, tension, side, pages, example, group))
+    def add(
+        self,
+        path,
+        text,
+        kind="narrative",
+        tension=None,
+        side=None,
+        pages=None,
+        group=None,
+        example=None,
+    ):
+        self.blocks.append(
+            Block(tuple(path), text.strip(), kind, tension, side, pages, example, group)
+        )
 
     def _index(self, predicate, start=0) -> int:
         for i in range(start, len(self.paras)):
@@ -160,7 +176,9 @@ class _Parser:
             if p == "Consider the Following as You Read...":
                 sub = p
                 continue
-            if p in ("Beth Rabbitt", "Ellie Avishai") or p.startswith(("CEO, The Learning", "Partner, The Learning")):
+            if p in ("Beth Rabbitt", "Ellie Avishai") or p.startswith(
+                ("CEO, The Learning", "Partner, The Learning")
+            ):
                 continue
             path = [heading] + ([sub] if sub else [])
             pages = self.pages.get(heading.lower())
@@ -206,7 +224,11 @@ class _Parser:
                 continue
             if p in ("Lessons Learned", "Reflection Questions"):
                 kind = "lessons" if p == "Lessons Learned" else "reflection"
-                j = self._index(lambda q: q in ("Reflection Questions",), i + 1) if kind == "lessons" else end
+                j = (
+                    self._index(lambda q: q in ("Reflection Questions",), i + 1)
+                    if kind == "lessons"
+                    else end
+                )
                 j = min(j, end)
                 body = "\n".join(self.paras[i + 1 : j])
                 self.add([root, p], body, kind, tension.id, None, pages, group=f"{root}/{p}")
@@ -224,7 +246,15 @@ class _Parser:
             if mode == "intro":
                 self.add([root], p, "narrative", tension.id, None, pages, group=root)
             else:
-                self.add([root, *section], p, "narrative", tension.id, side, pages, group="/".join([root, *section]))
+                self.add(
+                    [root, *section],
+                    p,
+                    "narrative",
+                    tension.id,
+                    side,
+                    pages,
+                    group="/".join([root, *section]),
+                )
                 if side == "combine":
                     mode = "combine-intro"
             i += 1
@@ -237,7 +267,11 @@ class _Parser:
         story: list[str] = []
         while j < end:
             p = self.paras[j].strip()
-            if _why_heading(p) or p in STORY_END_HEADINGS or (_is_quote(p) and j + 1 < end and _is_leader(self.paras[j + 1].strip())):
+            if (
+                _why_heading(p)
+                or p in STORY_END_HEADINGS
+                or (_is_quote(p) and j + 1 < end and _is_leader(self.paras[j + 1].strip()))
+            ):
                 break
             story.append(p)
             j += 1
@@ -314,11 +348,18 @@ class _Parser:
             m = re.match(r"Reflection Guide (\d):$", p)
             if m:
                 guide_key = f"guide-{m.group(1)}"
-                path = ["Reflection Guides", f"Reflection Guide {m.group(1)}: {self.paras[i + 1].strip()}"]
+                path = [
+                    "Reflection Guides",
+                    f"Reflection Guide {m.group(1)}: {self.paras[i + 1].strip()}",
+                ]
                 sub = None
                 i += 2
                 continue
-            if guide_key == "guide-1" and p in ("Driving Values", "Context, Culture, & Climate", "Desired Outcomes"):
+            if guide_key == "guide-1" and p in (
+                "Driving Values",
+                "Context, Culture, & Climate",
+                "Desired Outcomes",
+            ):
                 sub = p
                 i += 1
                 continue
@@ -339,12 +380,21 @@ class _Parser:
                 heading = None if p == "Learn more" else p
                 continue
             if heading:
-                self.add(["About the Authors" if heading != "The Learning Accelerator" else heading], p,
-                         pages=self.pages.get("about the authors"), group=heading)
+                self.add(
+                    ["About the Authors" if heading != "The Learning Accelerator" else heading],
+                    p,
+                    pages=self.pages.get("about the authors"),
+                    group=heading,
+                )
 
 
 # ---- Benefits at a Glance ---------------------------------------------------------------
-ROW_LABELS = ("Teacher Benefit", "School Leader Benefit", "District/CMO Benefit", "District/ CMO Benefit")
+ROW_LABELS = (
+    "Teacher Benefit",
+    "School Leader Benefit",
+    "District/CMO Benefit",
+    "District/ CMO Benefit",
+)
 TAG = re.compile(r"<[^>]+>")
 
 
@@ -377,7 +427,7 @@ def _name_colon(head: str, pole: str) -> str:
     """'Prioritize Need Start with…' -> 'Prioritize Need: Start with…' when the name is known."""
     for name in (f"“{pole}”", pole):
         if head.startswith(name + " ") and not head.startswith(name + ":"):
-            return name + ":" + head[len(name):]
+            return name + ":" + head[len(name) :]
     return head
 
 

@@ -2,14 +2,22 @@ from ingest.clean import clean_text, repair_lost_bytes, strip_boilerplate
 
 
 def test_lost_byte_apostrophes_dashes_and_quotes_are_restored():
-    r = repair_lost_bytes("Those investments often donât relate. Data to teachersâbut not all. He said âwillâ twice.")
-    assert r.text == "Those investments often don’t relate. Data to teachers—but not all. He said “will” twice."
+    r = repair_lost_bytes(
+        "Those investments often donât relate. Data to teachersâbut not all. He said âwillâ twice."
+    )
+    assert (
+        r.text
+        == "Those investments often don’t relate. Data to teachers—but not all. He said “will” twice."
+    )
     assert r.repaired == 4
 
 
 def test_plural_possessive_is_an_apostrophe_unless_a_quote_is_open():
     assert repair_lost_bytes("the studentsâ growth").text == "the students’ growth"
-    assert repair_lost_bytes("a âbigâ change and the studentsâ work").text == "a “big” change and the students’ work"
+    assert (
+        repair_lost_bytes("a âbigâ change and the studentsâ work").text
+        == "a “big” change and the students’ work"
+    )
 
 
 def test_text_without_mojibake_is_untouched_and_counts_zero():

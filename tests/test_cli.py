@@ -13,7 +13,9 @@ from tests.conftest import HashingEmbedder
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, corpus_dir):
     store = tmp_path_factory.mktemp("store")
-    run_ingest(Settings(corpus_dir=corpus_dir, store_dir=store), embedder=HashingEmbedder(), progress=False)
+    run_ingest(
+        Settings(corpus_dir=corpus_dir, store_dir=store), embedder=HashingEmbedder(), progress=False
+    )
     return store
 
 
@@ -46,24 +48,47 @@ def test_retrieve_json_shape(lbw):
     code, out, _ = lbw("retrieve", "What did Fulton do?", "-k", "5", "--json")
     doc = json.loads(out)
     assert code == 0 and doc["question"] == "What did Fulton do?" and len(doc["passages"]) == 5
-    assert set(doc["passages"][0]) == {"id", "doc_id", "title", "section", "text", "score", "metadata"}
+    assert set(doc["passages"][0]) == {
+        "id",
+        "doc_id",
+        "title",
+        "section",
+        "text",
+        "score",
+        "metadata",
+    }
 
 
 def test_batch_mode_keeps_order_and_times_each(lbw, tmp_path):
     batch = tmp_path / "q.jsonl"
     batch.write_text(
-        json.dumps({"question": "What did Fulton do?"}) + "\n"
-        + json.dumps({"question": "Did they use a partner?", "history": [{"role": "user", "content": "What did Fulton do?"}]}) + "\n"
+        json.dumps({"question": "What did Fulton do?"})
+        + "\n"
+        + json.dumps(
+            {
+                "question": "Did they use a partner?",
+                "history": [{"role": "user", "content": "What did Fulton do?"}],
+            }
+        )
+        + "\n"
     )
     code, out, _ = lbw("ask", "--batch", str(batch), "--json")
     results = json.loads(out)["results"]
-    assert code == 0 and [r["question"] for r in results] == ["What did Fulton do?", "Did they use a partner?"]
+    assert code == 0 and [r["question"] for r in results] == [
+        "What did Fulton do?",
+        "Did they use a partner?",
+    ]
     assert all(r["ms"] > 0 for r in results)
 
 
 @pytest.mark.parametrize(
     "question, message",
-    [("", "empty"), ("   ", "empty"), ("x" * 20_000, "too long"), ("need\x00 vs\x1b readiness", "control character")],
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("x" * 20_000, "too long"),
+        ("need\x00 vs\x1b readiness", "control character"),
+    ],
 )
 def test_bad_questions_get_a_clear_message_and_nonzero_exit(lbw, question, message):
     code, out, err = lbw("ask", question, "--json")

@@ -46,14 +46,23 @@ def test_unchanged_library_embeds_nothing_and_rebuild_starts_over(settings):
     second = run_ingest(settings, embedder=emb, progress=False)
     assert not second.changed and second.embedded == 0 and second.build_id == first.build_id
     rebuilt = run_ingest(settings, rebuild=True, embedder=emb, progress=False)
-    assert rebuilt.changed and rebuilt.embedded == rebuilt.chunks and rebuilt.build_id != first.build_id
+    assert (
+        rebuilt.changed
+        and rebuilt.embedded == rebuilt.chunks
+        and rebuilt.build_id != first.build_id
+    )
 
 
 def test_changed_document_reembeds_only_its_new_passages(settings, library):
     emb = HashingEmbedder()
     first = run_ingest(settings, embedder=emb, progress=False)
     path = library / "scale-what.txt"
-    path.write_text(path.read_text(encoding="utf-8").replace("Scale must be the solution.", "Scale must be THE solution."), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "Scale must be the solution.", "Scale must be THE solution."
+        ),
+        encoding="utf-8",
+    )
     second = run_ingest(settings, embedder=emb, progress=False)
     assert second.changed and 1 <= second.embedded <= 3
     assert second.reused == second.chunks - second.embedded and second.chunks == first.chunks
@@ -71,8 +80,12 @@ def test_failed_ingest_leaves_previous_index_serving_whole(settings, library):
     with pytest.raises(RuntimeError):
         run_ingest(settings, rebuild=True, embedder=ExplodingEmbedder(after=2), progress=False)
     assert current_build_id(settings.store_dir) == live
-    assert [p.name for p in builds_dir(settings.store_dir).iterdir()] == [live]  # the partial build is gone
-    after = load_assistant(settings, embedder=HashingEmbedder()).ask("What did Fulton do to roll out personalized learning?")
+    assert [p.name for p in builds_dir(settings.store_dir).iterdir()] == [
+        live
+    ]  # the partial build is gone
+    after = load_assistant(settings, embedder=HashingEmbedder()).ask(
+        "What did Fulton do to roll out personalized learning?"
+    )
     assert after.answer == before.answer and after.citations == before.citations
 
 
@@ -82,7 +95,9 @@ def test_bad_library_is_a_clear_error_and_changes_nothing(settings, library):
     (library / "manifest.json").write_text("{ not json")
     with pytest.raises(IngestError, match="manifest"):
         run_ingest(settings, embedder=HashingEmbedder(), progress=False)
-    (library / "manifest.json").write_text(json.dumps({"documents": [{"id": "x", "title": "X", "file": "missing.txt"}]}))
+    (library / "manifest.json").write_text(
+        json.dumps({"documents": [{"id": "x", "title": "X", "file": "missing.txt"}]})
+    )
     with pytest.raises(IngestError, match="missing.txt"):
         run_ingest(settings, embedder=HashingEmbedder(), progress=False)
     assert current_build_id(settings.store_dir) == live

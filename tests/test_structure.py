@@ -34,8 +34,14 @@ def test_example_fields_are_verbatim_in_the_source(paper, corpus_dir):
     raw = (corpus_dir / "look-both-ways-white-paper-2018.txt").read_text(encoding="utf-8")
     for e in paper.extras["examples"]:
         assert e["quote"] in raw and e["title"] in raw and e["leader"] in raw
-        fulton = next(x for x in paper.extras["examples"] if x["title"].startswith("Using a Readiness Assessment"))
-    assert fulton["leader"] == "Heather Van Looy" and fulton["systems"][0] == "Fulton County Schools"
+        fulton = next(
+            x
+            for x in paper.extras["examples"]
+            if x["title"].startswith("Using a Readiness Assessment")
+        )
+    assert (
+        fulton["leader"] == "Heather Van Looy" and fulton["systems"][0] == "Fulton County Schools"
+    )
     assert fulton["role"] == "Program Specialist, Instructional Technology"
 
 
@@ -59,11 +65,15 @@ def test_benefit_tables_stay_whole_in_all_three_encodings(library):
     chunks = [c for c in chunk_document(library.parsed[0]) if c.kind == "benefits"]
     assert len(chunks) == 7
     for c in chunks:
-        assert c.text.count("- Teacher Benefit:") == 2 and c.text.count("- District/CMO Benefit:") == 2
+        assert (
+            c.text.count("- Teacher Benefit:") == 2 and c.text.count("- District/CMO Benefit:") == 2
+        )
         assert "<p>" not in c.text and "\t" not in c.text
     need = next(c for c in chunks if c.tension == "resource-allocation").text
     assert "Prioritize Need: Start with those who need it most." in need
-    assert "- Teacher Benefit: Can build on what teachers are already doing" in need  # readiness side
+    assert (
+        "- Teacher Benefit: Can build on what teachers are already doing" in need
+    )  # readiness side
 
 
 def test_chunk_ids_are_stable_and_content_derived(library):

@@ -1,0 +1,96 @@
+"""End to end on the real model (bundled MiniLM, sha256-checked) and a real embedded Chroma."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.embedder import MINILM_SHA256, bundled_model_path, sha256_of
+from assistant.evaluation import normalize
+from assistant.service import load_assistant
+from assistant.settings import Settings
+from assistant.types import Turn
+from ingest.pipeline import run_ingest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory, corpus_dir):
+    settings = Settings(corpus_dir=corpus_dir, store_dir=tmp_path_factory.mktemp("real-store"))
+    report = run_ingest(settings, progress=False)
+    assert report.changed and report.embedded == report.chunks
+    return load_assistant(settings)
+
+
+def test_bundled_weights_are_the_upstream_model():
+    assert sha256_of(bundled_model_path() / "model.safetensors") == MINILM_SHA256
+
+
+def _check_citations(bot, answer):
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert markers == {c.n for c in answer.citations}
+    for c in answer.citations:
+        assert c.text in bot.document_text(c.doc_id)
+
+
+def test_tension_question_shows_both_sides_and_combinations(bot):
+    answer = bot.ask("How did others handle need vs readiness?")
+    assert answer.in_scope
+    _check_citations(bot, answer)
+    for heading in (
+        "### Why Prioritize Need",
+        "### Why Prioritize Readiness",
+        "### Combining both",
+        "### What the survey says",
+        "### Questions for your team",
+    ):
+        assert heading in answer.answer
+    for system in ("Dallas ISD", "Fulton County Schools", "Henry County Schools"):
+        assert system in answer.answer
+    assert "54% of respondents reported a focus on readiness" in answer.answer
+
+
+def test_out_of_scope_question_is_refused(bot):
+    answer = bot.ask("What does an Edgenuity licence cost per student?")
+    assert not answer.in_scope and answer.citations == []
+
+
+def test_follow_up_uses_the_previous_turn(bot):
+    history = [
+        Turn("user", "What did Fulton do?"),
+        Turn("assistant", "Fulton ran a readiness assessment."),
+    ]
+    passages = bot.retrieve("Did they bring in an outside partner for that?", history, k=8)
+    assert any("Education Elements" in p.text for p in passages)
+
+
+def test_paraphrase_finds_the_right_examples(bot):
+    passages = bot.retrieve(
+        "We have a tiny central team, how do we pick which schools get help first?", k=8
+    )
+    text = " ".join(p.text for p in passages)
+    assert "small but mighty team" in text and "readiness assessment" in text
+
+
+@pytest.mark.parametrize(
+    "name", ["devset.jsonl"]
+)  # the held-out set is reported by `lbw eval`, never tuned to
+def test_question_sets_meet_the_targets(bot, name):
+    rows = [
+        json.loads(line) for line in (ROOT / "eval" / name).read_text().splitlines() if line.strip()
+    ]
+    hits = total = scope_errors = 0
+    for row in rows:
+        history = [Turn(t["role"], t["content"]) for t in row.get("history", [])]
+        if row["evidence"]:
+            texts = [normalize(p.text) for p in bot.retrieve(row["question"], history, k=8)]
+            total += 1
+            hits += all(any(normalize(e) in t for t in texts) for e in row["evidence"])
+        answer = bot.ask(row["question"], history)
+        scope_errors += answer.in_scope != row["in_scope"]
+        _check_citations(bot, answer)
+    assert hits / total >= 0.9, f"{name}: evidence hit rate {hits}/{total}"
+    assert scope_errors <= 1, f"{name}: {scope_errors} questions answered with the wrong in_scope"
