@@ -56,6 +56,12 @@ def percentiles(ms: Sequence[float]) -> dict[str, float]:
     }
 
 
+def slowest(ms: Sequence[float], questions: Sequence[Any], n: int = 3) -> list[list[Any]]:
+    """The n slowest questions as [id, ms], to say where a latency tail comes from."""
+    ranked = sorted(zip(ms, (q.id for q in questions), strict=True), reverse=True)[:n]
+    return [[qid, round(t, 1)] for t, qid in ranked]
+
+
 def warm_then_time(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[float]:
     """Run `fn` once per item to warm caches, then again timing each call (milliseconds)."""
     for item in items:
@@ -177,12 +183,10 @@ def measure(store: Path, questions_path: Path, k: int) -> dict[str, Any]:
     start = time.perf_counter()
     bot = load_assistant(settings, embedder=embedder)
     r["assistant_load_s"] = time.perf_counter() - start
-    r["retrieval_ms"] = percentiles(
-        warm_then_time(lambda q: bot.retrieve(q.question, q.history, k=k), questions)
-    )
-    r["answer_ms"] = percentiles(
-        warm_then_time(lambda q: bot.ask(q.question, q.history), questions)
-    )
+    times = warm_then_time(lambda q: bot.retrieve(q.question, q.history, k=k), questions)
+    r["retrieval_ms"] = percentiles(times) | {"slowest": slowest(times, questions)}
+    times = warm_then_time(lambda q: bot.ask(q.question, q.history), questions)
+    r["answer_ms"] = percentiles(times) | {"slowest": slowest(times, questions)}
     r["retrieval_p95_ms"] = r["retrieval_ms"]["p95"]
     r["answer_p95_ms"] = r["answer_ms"]["p95"]
 
@@ -207,7 +211,7 @@ def measure(store: Path, questions_path: Path, k: int) -> dict[str, Any]:
         r["stock"] = {
             "chunks": stock.chunks,
             "build_s": stock.build_seconds,
-            "retrieval_ms": percentiles(times),
+            "retrieval_ms": percentiles(times) | {"slowest": slowest(times, questions)},
             "rss_growth_mb": None if rss_before is None else rss_after - rss_before,
         }
     finally:
@@ -303,6 +307,10 @@ def format_table(r: dict[str, Any]) -> str:
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
         )
+    lines.append("")
+    for label, p in (("retrieval", r["retrieval_ms"]), ("answer", r["answer_ms"])):
+        worst = ", ".join(f"{qid} {ms:.0f} ms" for qid, ms in p["slowest"])
+        lines.append(f"slowest {label}s (ours): {worst}")
     for name in ("reingest", "first_answer"):
         if "error" in r[name]:
             lines.append(f"\n{name} failed (exit {r[name]['rc']}): {r[name]['error'][-500:]}")
