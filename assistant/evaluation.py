@@ -324,14 +324,16 @@ class StockRecipe:
         corpus_dir = Path(corpus_dir)
         manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
         documents = []
+        self.skipped: list[str] = []  # binary files (PDF, DOCX): TextLoader cannot read them
         for entry in manifest["documents"]:
             path = corpus_dir / entry["file"]
-            documents.append(
-                Document(
-                    page_content=path.read_text(encoding="utf-8"),
-                    metadata={"source": str(path), "doc_id": entry["id"], "title": entry["title"]},
-                )
-            )
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                self.skipped.append(entry["file"])
+                continue
+            metadata = {"source": str(path), "doc_id": entry["id"], "title": entry["title"]}
+            documents.append(Document(page_content=text, metadata=metadata))
         splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size, chunk_overlap=chunk_overlap
         )
@@ -416,7 +418,9 @@ def run_eval(
         stock = StockRecipe(settings.corpus_dir, embedder)
         try:
             report["stock"] = evaluate(stock.retrieve, questions, k=k)
-            report["stock"].update(chunks=stock.chunks, build_seconds=stock.build_seconds)
+            report["stock"].update(
+                chunks=stock.chunks, build_seconds=stock.build_seconds, skipped=stock.skipped
+            )
         finally:
             stock.close()
     return report

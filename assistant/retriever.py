@@ -12,8 +12,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.embedder import Embedder
 from assistant.query import QueryPlan
 from assistant.store import VectorStore
@@ -221,7 +219,3 @@ def to_passage(chunk: Chunk, score: float) -> Passage:
     return Passage(
         chunk.id, chunk.doc_id, chunk.title, chunk.section, chunk.text, round(float(score), 6), meta
     )
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b))

@@ -131,10 +131,7 @@ class Answer:
         return {
             "answer": self.answer,
             "in_scope": self.in_scope,
-            "citations": [
-                {k: v for k, v in c.to_dict().items() if k != "pages"} | {"pages": c.pages}
-                for c in self.citations
-            ],
+            "citations": [c.to_dict() for c in self.citations],
             "answered_by": self.answered_by,
         }
 

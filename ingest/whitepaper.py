@@ -183,10 +183,7 @@ class _Parser:
             path = [heading] + ([sub] if sub else [])
             pages = self.pages.get(heading.lower())
             group = "/".join(path)
-            if heading == "Our Sample Systems" and "\n" in para:
-                self.add(path, para, pages=pages, group=group)
-            else:
-                self.add(path, para, pages=pages, group=group)
+            self.add(path, para, pages=pages, group=group)
 
     def _questions(self, start: int, end: int) -> None:
         starts = [i - 1 for i in range(start, end) if self.paras[i].strip() in POLE_LINES]

@@ -300,6 +300,19 @@ def tiny_corpus(tmp_path):
     return corpus
 
 
+def test_stock_recipe_skips_files_textloader_cannot_read(tiny_corpus, hashing_embedder):
+    (tiny_corpus / "scan.pdf").write_bytes(b"%PDF-1.4\n\xff\xfe\x00binary")
+    manifest = json.loads((tiny_corpus / "manifest.json").read_text(encoding="utf-8"))
+    manifest["documents"].append({"id": "scan", "title": "Scan", "file": "scan.pdf"})
+    (tiny_corpus / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    stock = StockRecipe(tiny_corpus, hashing_embedder)
+    try:
+        assert stock.skipped == ["scan.pdf"]
+        assert "scan" not in {p.doc_id for p in stock.retrieve("binary PDF", k=50)}
+    finally:
+        stock.close()
+
+
 def test_stock_recipe_splits_raw_files_1000_200_and_retrieves_by_similarity(
     tiny_corpus, hashing_embedder
 ):
