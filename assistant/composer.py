@@ -18,10 +18,18 @@ import re
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from assistant.evidence import ATTRIBUTES, TermStats, best_windows, library_answers, split_sentences
+from assistant.evidence import (
+    ATTRIBUTES,
+    PRODUCT_PICK,
+    TermStats,
+    best_windows,
+    library_answers,
+    split_sentences,
+    unknown_names,
+)
 from assistant.query import QueryPlan
 from assistant.retriever import Scored, focus_tension, slate
-from assistant.tensions import SYSTEM_BY_NAME, TENSION_BY_ID
+from assistant.tensions import SYSTEM_BY_NAME, SYSTEMS, TENSION_BY_ID
 from assistant.types import Answer, Chunk, Citation, Filters
 
 if TYPE_CHECKING:
@@ -32,6 +40,14 @@ NOT_IN_LIBRARY = (
     "scale blended and personalized learning: the seven Look Both Ways tensions, the district "
     "examples, the leaders survey and the reflection guides, plus four related articles. "
     "Try asking about one of those, for example “How did districts handle need vs. readiness?”"
+)
+
+
+NO_PRODUCT_PICKS = (
+    "The library does not rate or recommend products or vendors, so it cannot say which one "
+    "to choose. It does describe how districts decided what to build themselves and what to "
+    "buy or partner for; ask, for example, “How did districts decide whether to build "
+    "internally or buy externally?”"
 )
 
 
@@ -72,6 +88,16 @@ class OfflineComposer(Composer):
         self.k = k
         self._stats: tuple[str, TermStats] | None = None
 
+    @staticmethod
+    def _known_names(index: LoadedIndex) -> list[str]:
+        """Names the library knows under another spelling: system short forms ("CPS") and
+        document titles and aliases ("TLA")."""
+        names = [alias for system in SYSTEMS for alias in system.aliases]
+        for doc in index.documents.values():
+            names += [doc.get("title", ""), *(doc.get("aliases") or [])]
+            names += [doc.get("publisher") or "", *(doc.get("authors") or [])]
+        return names
+
     def stats(self, index: LoadedIndex) -> TermStats:
         if self._stats is None or self._stats[0] != index.build_id:
             self._stats = (index.build_id, TermStats(c.indexed_text() for c in index.chunks))
@@ -92,6 +118,13 @@ class OfflineComposer(Composer):
             and bool(plan.tensions)
             and not ATTRIBUTES.search(plan.question)
         )
+        if PRODUCT_PICK.search(plan.question):
+            return Answer(plan.question, NO_PRODUCT_PICKS, False, [], self.name)
+        missing = unknown_names(plan.question, self.stats(index), self._known_names(index))
+        if missing:
+            names = ", ".join(f"“{m}”" for m in missing)
+            body = f"The library never mentions {names}. {NOT_IN_LIBRARY}"
+            return Answer(plan.question, body, False, [], self.name)
         if not chosen or not (named_tension or library_answers(coverage_text, windows, top_dense)):
             return Answer(plan.question, NOT_IN_LIBRARY, False, [], self.name)
         cites = CitationList()

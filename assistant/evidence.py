@@ -186,6 +186,15 @@ ATTRIBUTES = re.compile(
     r"scores?|graduation|rates?|test results?|salary|dollars?|\$)\b",
     re.IGNORECASE,
 )
+# "Which LMS vendor should we buy?": the library describes how districts chose partners, but
+# it never rates or recommends a product, so such a question is not one it answers.
+PRODUCT = r"(?:vendors?|products?|platforms?|LMS|software|apps?|brands?)"
+PRODUCT_PICK = re.compile(
+    rf"\b(?:which|what)\b[^?.]{{0,40}}\b{PRODUCT}\b[^?.]{{0,40}}\b(?:should|to (?:buy|choose|pick|"
+    rf"use|purchase)|is (?:the )?best|do you recommend)\b|\b(?:best|recommend\w*|top-rated)\b"
+    rf"[^?.]{{0,30}}\b{PRODUCT}\b",
+    re.IGNORECASE,
+)
 QUANTITY = re.compile(
     r"\b(how (much|many|long|big)|what (share|percent\w*|proportion|number))\b", re.IGNORECASE
 )
@@ -229,6 +238,34 @@ class TermStats:
 
     def idf(self, term: str) -> float:
         return math.log(1 + self.n / (1 + self.df.get(term, 0)))
+
+
+_NAME = re.compile(r"(?<![\w’'-])(?:[A-Z]{2,}s?|[A-Z][a-z]+(?:[A-Z][a-z]+)*)(?![\w’'-])")
+
+
+def unknown_names(question: str, stats: TermStats, known: Iterable[str] = ()) -> list[str]:
+    """Names and acronyms in the question that occur nowhere in the library.
+
+    "Which LMS vendor…", "What does an Edgenuity licence cost…", "What did Denver do?": when
+    the thing asked about is absent from every passage, no passage can answer for it. Only
+    capitalised words after the first word, and acronyms, count; everyday words a leader
+    uses in a paraphrase ("downtown", "cop-out") never do.
+    """
+    known_low = {k.lower() for k in known}
+    first = re.match(r"\W*\w+", question)
+    start = first.end() if first else 0
+    found = []
+    for m in _NAME.finditer(question):
+        word = m.group(0)
+        if m.start() < start and not word.isupper():
+            continue
+        low = word.lower()
+        if low in STOP or low in known_low or any(low in k.split() for k in known_low):
+            continue
+        stems = terms(word)
+        if stems and all(stats.df.get(t, 0) == 0 for t in stems):
+            found.append(word)
+    return found
 
 
 @dataclass

@@ -18,7 +18,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 SURVEY_WORDS = re.compile(
     r"\b(survey\w*|percent\w*|%|how many|share of|proportion|median|mean|average|respondents?|"
-    r"statistic\w*|numbers?|data say|rated?|ratings?|top[- ]priority|devot\w+ resources|n\s*=)\b",
+    r"statistic\w*|numbers?|data say|rated?|ratings?|top[- ]priority|devot\w+ resources|n\s*=|"
+    r"lean(?:s|ed|ing)? (?:toward|towards|to))\b",
     re.IGNORECASE,
 )
 REFLECTION_WORDS = re.compile(
@@ -33,11 +34,12 @@ BENEFIT_WORDS = re.compile(
 )
 EXAMPLE_WORDS = re.compile(
     r"\b(examples?|who (?:has|did|is)|which (?:districts?|systems?|schools?|networks?)|other districts|"
-    r"others|districts? (?:that|who)|how did|what did|case stud\w+|stor(?:y|ies))\b",
+    r"others|districts? (?:that|who)|how did|what did|case stud\w+|stor(?:y|ies)|"
+    r"how (?:other )?(?:districts|systems|networks|leaders|others))\b",
     re.IGNORECASE,
 )
 TENSION_WORDS = re.compile(
-    r"\b(vs\.?|versus|or|tension|trade-?off|balance|both sides|either)\b", re.IGNORECASE
+    r"\b(vs\.?|versus|or|tension|trade-?offs?|balanc\w*|both sides|either)\b", re.IGNORECASE
 )
 FOLLOWUP_START = re.compile(
     r"^(and|also|what about|how about|but|so|then|same|did (?:they|it|he|she)|do they|were they|"
@@ -98,22 +100,35 @@ def clean_question(question: str, max_chars: int) -> str:
     return question
 
 
-def _is_followup(question: str, history: Sequence[Turn]) -> bool:
-    if not any(t.role == "user" for t in history):
+def _is_followup(question: str, history: Sequence[Turn], own_topic: bool) -> bool:
+    """A question that leans on the previous turn: it starts like a continuation, points back
+    ("those areas", "that district"), or is short and names no topic of its own."""
+    previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+    if previous is None:
         return False
     if find_systems(question) and not REFERENCE.search(question):
         return False
     words = question.split()
     if FOLLOWUP_START.search(question):
         return True
-    return bool(REFERENCE.search(question)) and len(words) <= 14
+    if REFERENCE.search(question) and (len(words) <= 14 or not own_topic):
+        return True
+    previous_topic = bool(find_tensions(previous) or find_systems(previous))
+    return not own_topic and previous_topic and len(words) <= 12
 
 
-def plan_query(question: str, history: Sequence[Turn] = ()) -> QueryPlan:
-    """Classify the question and, for a follow-up, carry over what it refers back to."""
+def plan_query(
+    question: str, history: Sequence[Turn] = (), documents: dict[str, dict] | None = None
+) -> QueryPlan:
+    """Classify the question and, for a follow-up, carry over what it refers back to.
+
+    `documents` (the index's document table) lets a question that names a document count
+    as having a topic of its own.
+    """
     tensions = find_tensions(question)
     systems = find_systems(question)
-    followup = _is_followup(question, history)
+    own_docs = find_documents(question, documents or {})
+    followup = _is_followup(question, history, bool(tensions or systems or own_docs))
     previous = next((t.content for t in reversed(history) if t.role == "user"), None)
     search_text = question
     if followup and previous:

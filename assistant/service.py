@@ -88,8 +88,8 @@ class Assistant:
     def plan(self, question: str, history: Sequence[Turn] = ()) -> tuple[QueryPlan, LoadedIndex]:
         """Validate the input and read the question against the live index's documents."""
         question = clean_question(question, self.settings.max_question_chars)
-        plan = plan_query(question, validate_history(history))
         index = self.index
+        plan = plan_query(question, validate_history(history), index.documents)
         plan.doc_ids = find_documents(plan.search_text, index.documents)
         return plan, index
 

@@ -122,6 +122,12 @@ TENSIONS: tuple[Tension, ...] = (
             "capacity",
             "partnership",
             "partner with",
+            "outside provider",
+            "outside help",
+            "outside expert",
+            "external support",
+            "external provider",
+            "outsourc",
         ),
     ),
     Tension(

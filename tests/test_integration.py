@@ -53,8 +53,16 @@ def test_tension_question_shows_both_sides_and_combinations(bot):
     assert "54% of respondents reported a focus on readiness" in answer.answer
 
 
-def test_out_of_scope_question_is_refused(bot):
-    answer = bot.ask("What does an Edgenuity licence cost per student?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does an Edgenuity licence cost per student?",
+        "Which LMS vendor should a district of 40 schools buy?",
+        "What did Houston ISD do about pace?",
+    ],
+)
+def test_out_of_scope_question_is_refused(bot, question):
+    answer = bot.ask(question)
     assert not answer.in_scope and answer.citations == []
 
 
@@ -82,15 +90,22 @@ def test_question_sets_meet_the_targets(bot, name):
     rows = [
         json.loads(line) for line in (ROOT / "eval" / name).read_text().splitlines() if line.strip()
     ]
-    hits = total = scope_errors = 0
+    hits: dict[str, list[int]] = {}
+    scope_errors = []
     for row in rows:
         history = [Turn(t["role"], t["content"]) for t in row.get("history", [])]
         if row["evidence"]:
             texts = [normalize(p.text) for p in bot.retrieve(row["question"], history, k=8)]
-            total += 1
-            hits += all(any(normalize(e) in t for t in texts) for e in row["evidence"])
+            hit = all(any(normalize(e) in t for t in texts) for e in row["evidence"])
+            hits.setdefault(row["kind"], []).append(hit)
         answer = bot.ask(row["question"], history)
-        scope_errors += answer.in_scope != row["in_scope"]
+        if answer.in_scope != row["in_scope"]:
+            scope_errors.append(row["id"])
         _check_citations(bot, answer)
-    assert hits / total >= 0.9, f"{name}: evidence hit rate {hits}/{total}"
-    assert scope_errors <= 1, f"{name}: {scope_errors} questions answered with the wrong in_scope"
+    every = [h for kind in hits.values() for h in kind]
+    assert sum(every) / len(every) >= 0.95, f"{name}: evidence hit rate {sum(every)}/{len(every)}"
+    # The target is 0.9 per kind; paraphrases stand at 7/8 (see the CHANGELOG), so
+    # this guards the level reached rather than claiming the target.
+    for kind, kind_hits in hits.items():
+        assert sum(kind_hits) / len(kind_hits) >= 0.85, f"{name}: {kind} {kind_hits}"
+    assert scope_errors == [], f"{name}: wrong in_scope for {scope_errors}"

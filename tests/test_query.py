@@ -1,0 +1,133 @@
+"""Reading questions: intent, tensions, systems, follow-ups, and the in-scope rules that do
+not need a model."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.evidence import PRODUCT_PICK, TermStats, unknown_names
+from assistant.query import plan_query
+from assistant.tensions import find_systems, find_tensions
+from assistant.types import Turn
+
+DOCS = {
+    "roadmap-for-change": {"title": "A roadmap for change", "aliases": ["roadmap article"]},
+}
+
+
+def history(question: str, answer: str = "An answer.") -> list[Turn]:
+    return [Turn("user", question), Turn("assistant", answer)]
+
+
+@pytest.mark.parametrize(
+    ("question", "tension"),
+    [
+        ("How did others handle need vs readiness?", "resource-allocation"),
+        ("Fast and furious or slow and steady?", "pace"),
+        ("Is leaning on an outside provider a cop-out?", "cultivating-capacity"),
+        ("Prix fixe or a la carte?", "comprehensiveness"),
+        ("What should we hold tight vs loose?", "locus-of-control"),
+    ],
+)
+def test_tensions_are_recognised_by_poles_and_leaders_words(question, tension):
+    assert find_tensions(question)[0] == tension
+
+
+def test_systems_are_recognised_by_short_forms_but_not_ordinary_words():
+    assert find_systems("What did CPS and LAUSD do?") == [
+        "Chicago Public Schools",
+        "Los Angeles Unified School District",
+    ]
+    assert find_systems("Fulton and Dallas") == ["Fulton County Schools", "Dallas ISD"]
+    # "roots" and "mesa" as ordinary words are not the systems Roots Elementary or Mesa Valley.
+    assert find_systems("the roots of change on a mesa") == []
+
+
+def test_a_question_about_how_districts_balanced_a_tension_is_a_tension_question():
+    plan = plan_query(
+        "How fast should we move from pilot to scale? Show me how districts balanced speed "
+        "with deliberateness."
+    )
+    assert plan.intent == "tension"
+    assert plan.tensions[0] == "pace"
+
+
+def test_survey_and_reflection_intents():
+    assert plan_query("What share of leaders lean toward need?").intent == "survey"
+    assert plan_query("Give me questions for my cabinet about pace").intent == "reflection"
+    assert plan_query("What did Fulton do?").intent == "system"
+
+
+def test_first_question_is_never_a_followup():
+    plan = plan_query("Did they bring in an outside partner for that?")
+    assert not plan.followup
+    assert plan.search_text == plan.question
+
+
+def test_pronoun_followup_carries_the_previous_system_and_question():
+    plan = plan_query(
+        "Did they bring in an outside partner for that?", history("What did Fulton do?")
+    )
+    assert plan.followup
+    assert plan.systems == ["Fulton County Schools"]
+    assert "What did Fulton do?" in plan.search_text
+
+
+def test_long_followup_that_points_back_and_names_nothing_is_still_a_followup():
+    plan = plan_query(
+        "Which of those areas changed last, and what did that one district do to build buy-in?",
+        history("What's the roadmap for change article about?"),
+        DOCS,
+    )
+    assert plan.followup
+    assert "roadmap for change" in plan.search_text
+
+
+def test_short_topicless_question_continues_the_previous_topic():
+    plan = plan_query(
+        "Which kinds of systems lean toward the package approach?",
+        history("What does the survey say about Prix Fixe vs A la Carte?"),
+    )
+    assert plan.followup
+    assert plan.tensions == ["comprehensiveness"]
+    assert plan.intent == "survey"
+
+
+def test_a_question_with_its_own_topic_starts_afresh():
+    plan = plan_query("What did Dallas do?", history("What did Fulton do?"))
+    assert not plan.followup
+    assert plan.systems == ["Dallas ISD"]
+    plan = plan_query("What is the roadmap article about?", history("Need vs readiness?"), DOCS)
+    assert not plan.followup
+
+
+def test_unknown_names_are_the_capitalised_words_no_passage_contains():
+    stats = TermStats(
+        [
+            "Fulton County engaged Education Elements as a partner.",
+            "Platforms like an LMS were procured externally.",
+        ]
+    )
+    assert unknown_names("What does an Edgenuity licence cost per student?", stats) == ["Edgenuity"]
+    assert unknown_names("What did Denver do with its LMS?", stats) == ["Denver"]
+    # Known names, everyday words and the sentence's first word are not flagged.
+    assert unknown_names("What did Fulton County do downtown?", stats) == []
+    assert unknown_names("Honestly, is outsourcing a cop-out?", stats) == []
+    # A name the library knows by another spelling (a short form) is not unknown.
+    assert unknown_names("What did CPS do?", stats, known=["CPS"]) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "is_pick"),
+    [
+        ("Which LMS vendor should a district of 40 schools buy?", True),
+        ("What is the best adaptive software for math?", True),
+        ("Which platform do you recommend?", True),
+        ("Which vendor did Fulton partner with?", False),
+        ("Should we build or buy?", False),
+        ("What programs should a district use to train teachers?", False),
+        ("What tools should teachers get first?", False),
+    ],
+)
+def test_product_recommendations_are_recognised_but_build_or_buy_is_not(question, is_pick):
+    assert bool(PRODUCT_PICK.search(question)) is is_pick
