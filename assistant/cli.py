@@ -51,6 +51,10 @@ def cmd_ingest(args) -> int:
 
     settings = _settings(args)
     report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet)
+    # Questions run the model through ONNX (fast start); make that export now, once.
+    from assistant.onnx_embedder import ensure_export
+
+    ensure_export(settings.models_dir, settings.model_path)
     if args.json:
         _print_json(report.to_dict())
     else:

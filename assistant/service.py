@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.composer import Composer, OfflineComposer
-from assistant.embedder import Embedder, load_default_embedder
+from assistant.embedder import Embedder
 from assistant.errors import InvalidHistory
 from assistant.index import current_build_id, live_build_path, read_build_files
+from assistant.onnx_embedder import load_query_embedder
 from assistant.query import QueryPlan, clean_question, find_documents, plan_query
 from assistant.retriever import HybridRetriever, KeywordIndex
 from assistant.settings import Settings
@@ -150,4 +151,6 @@ def load_assistant(
 ) -> Assistant:
     """Open the live index (IndexMissing if there is none) with the default embedder."""
     live_build_path(settings)  # fail fast, before loading the model, when there is no index
-    return Assistant(settings, embedder or load_default_embedder(settings.model_path), composer)
+    if embedder is None:
+        embedder = load_query_embedder(settings.models_dir, settings.model_path)
+    return Assistant(settings, embedder, composer)

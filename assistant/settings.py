@@ -27,6 +27,11 @@ class Settings:
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
 
     @property
+    def models_dir(self) -> Path:
+        """Where derived model files (the ONNX export for questions) are cached."""
+        return self.store_dir / "models"
+
+    @property
     def server_mode(self) -> bool:
         return bool(self.chroma_host)
 

@@ -22,7 +22,7 @@ def store(tmp_path_factory, corpus_dir):
 @pytest.fixture
 def lbw(monkeypatch, store, capsys):
     monkeypatch.setenv("LBW_STORE_DIR", str(store))
-    monkeypatch.setattr("assistant.service.load_default_embedder", lambda *_: HashingEmbedder())
+    monkeypatch.setattr("assistant.service.load_query_embedder", lambda *_: HashingEmbedder())
 
     def run(*args):
         code = cli.main(list(args))

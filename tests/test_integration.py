@@ -4,10 +4,18 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from assistant.embedder import MINILM_SHA256, bundled_model_path, sha256_of
+from assistant.embedder import (
+    MINILM_SHA256,
+    bundled_model_path,
+    load_default_embedder,
+    sha256_of,
+)
+from assistant.errors import ModelError
 from assistant.evaluation import normalize
+from assistant.onnx_embedder import OnnxMiniLMEmbedder, export_onnx, load_query_embedder
 from assistant.service import load_assistant
 from assistant.settings import Settings
 from assistant.types import Turn
@@ -27,6 +35,27 @@ def bot(tmp_path_factory, corpus_dir):
 
 def test_bundled_weights_are_the_upstream_model():
     assert sha256_of(bundled_model_path() / "model.safetensors") == MINILM_SHA256
+
+
+def test_onnx_question_embedder_matches_sentence_transformers(tmp_path, bot):
+    path = export_onnx(tmp_path)
+    fast, slow = OnnxMiniLMEmbedder(path), load_default_embedder()
+    texts = [c.indexed_text() for c in bot.index.chunks[:40]] + ["What did Fulton do?"]
+    cosines = np.sum(fast.embed_batch(texts) * slow.embed_batch(texts), axis=1)
+    assert cosines.min() >= 0.9999
+    assert isinstance(bot.embedder, OnnxMiniLMEmbedder)  # questions take the fast path
+
+    with path.open("r+b") as fh:  # an altered export is refused ...
+        fh.seek(-64, 2)
+        fh.write(b"\0" * 16)
+    with pytest.raises(ModelError, match="altered"):
+        OnnxMiniLMEmbedder(path)
+    again = load_query_embedder(tmp_path)  # ... and made again
+    assert isinstance(again, OnnxMiniLMEmbedder)
+    assert (
+        float(again.embed_query("What did Fulton do?") @ slow.embed_query("What did Fulton do?"))
+        > 0.9999
+    )
 
 
 def _check_citations(bot, answer):
