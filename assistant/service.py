@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant import framework
 from assistant.composer import Composer, OfflineComposer
 from assistant.embedder import Embedder
 from assistant.errors import InvalidHistory
@@ -104,8 +105,20 @@ class Assistant:
     def chunk(self, chunk_id: str) -> Chunk | None:
         return self.index.by_id.get(chunk_id)
 
-    def examples(self) -> list[dict[str, Any]]:
-        return list(self.index.catalog.get("examples", []))
+    # -- the framework as data (built by ingest.catalog) ------------------------------
+    def catalog(self) -> dict[str, list[dict[str, Any]]]:
+        return self.index.catalog
+
+    def examples(
+        self, tension: str | None = None, side: str | None = None, system: str | None = None
+    ) -> list[dict[str, Any]]:
+        return framework.examples(self.index.catalog, tension, side, system)
+
+    def findings(self, tension: str | None = None) -> list[dict[str, Any]]:
+        return framework.findings(self.index.catalog, tension)
+
+    def questions(self, tension: str | None = None) -> list[dict[str, Any]]:
+        return framework.questions(self.index.catalog, tension)
 
     def warm(self) -> None:
         """Run one query end to end so the first user question is not the slow one."""

@@ -35,6 +35,7 @@ from assistant.index import (
 )
 from assistant.settings import Settings
 from assistant.types import Chunk
+from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.library import Library, load_library
 
@@ -75,15 +76,8 @@ def prepare(settings: Settings) -> Prepared:
     library = load_library(settings.corpus_dir)
     chunks: list[Chunk] = []
     seen: set[str] = set()
-    examples = []
     for parsed in library.parsed:
         doc_chunks = chunk_document(parsed)
-        by_text = {c.text: c.id for c in doc_chunks if c.kind == "example"}
-        for record in parsed.extras.get("examples", []):
-            text = (
-                f"{record['quote']}\n\n{record['leader']}\n\n{record['title']}\n\n{record['text']}"
-            )
-            examples.append({**record, "doc_id": parsed.doc_id, "passage_id": by_text.get(text)})
         for chunk in doc_chunks:
             if chunk.id not in seen:  # an identical passage under identical headings
                 seen.add(chunk.id)
@@ -98,7 +92,7 @@ def prepare(settings: Settings) -> Prepared:
         }
         for info, parsed in zip(library.documents, library.parsed, strict=True)
     }
-    catalog = {"examples": examples}
+    catalog = build_catalog(library.parsed, chunks)
     digest = hashlib.sha256()
     digest.update(f"v{FORMAT_VERSION}".encode())
     for chunk in chunks:
