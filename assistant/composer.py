@@ -196,23 +196,42 @@ class OfflineComposer(Composer):
         for tension_id, lines in by_tension.items():
             t = TENSION_BY_ID[tension_id]
             out.append(f"### {t.label}\n" + "\n".join(lines))
-        mentions = [
-            w
-            for w in windows
-            if index.by_id[w.chunk_id].kind != "example"
-            and system in index.by_id[w.chunk_id].systems
-        ][:2]
+        mentions = self._mentions(system, windows, index, allowed)
         if mentions:
             out.append(
                 "### Other mentions\n"
                 + "\n".join(
-                    f"- {_inline(w.sentence)} {cites.cite(index.by_id[w.chunk_id])}"
-                    for w in mentions
+                    f"- {_inline(sentence)} {cites.cite(chunk)}" for sentence, chunk in mentions
                 )
             )
         if len(out) == 1:
             return self._fact(windows, index, cites)
         return "\n\n".join(out)
+
+    @staticmethod
+    def _mentions(system: str, windows, index, allowed, limit: int = 4) -> list[tuple[str, Chunk]]:
+        """Sentences outside the system's own examples that name it: the retrieved ones
+        first, then the rest of the library, so an answer gathers everything said of it."""
+        info = SYSTEM_BY_NAME.get(system)
+        aliases = info.aliases if info else (system,)
+        pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(a)}(?![\w-])" for a in aliases))
+        out: list[tuple[str, Chunk]] = []
+        seen: set[str] = set()
+        candidates = [(w.sentence, index.by_id[w.chunk_id]) for w in windows] + [
+            (sentence, chunk)
+            for chunk in index.chunks
+            if system in chunk.systems
+            for sentence in split_sentences(chunk.text)
+        ]
+        for sentence, chunk in candidates:
+            if len(out) >= limit:
+                break
+            if chunk.kind == "example" or not allowed(chunk) or sentence in seen:
+                continue
+            if system in chunk.systems and pattern.search(sentence) and len(sentence) > 40:
+                seen.add(sentence)
+                out.append((sentence, chunk))
+        return out
 
     def _survey(self, windows, index, cites, tension_id, allowed) -> str:
         numeric = [w for w in windows if w.has_number and index.by_id[w.chunk_id].kind == "survey"]
@@ -255,21 +274,44 @@ class OfflineComposer(Composer):
     # -- blocks ----------------------------------------------------------------------------
     def _example_line(self, e: dict, index, cites: CitationList, with_system: bool = True) -> str:
         chunk = index.by_id[e["passage_id"]]
-        system = e["systems"][0] if e.get("systems") else (e.get("leader_system") or "")
+        system = e.get("system") or (e["systems"][0] if e.get("systems") else "")
+        if system and e.get("state") and with_system:
+            system = f"{system}, {e['state']}"
         lead = f"{system} — {e['title']}" if with_system and system else e["title"]
         story = _first_sentences(e["text"], 2)
         quote = f" {_inline(e['quote'])} — {_inline(e['leader'])}" if e.get("quote") else ""
         return f"- **{_inline(lead)}.** {_inline(story)}{quote} {cites.cite(chunk)}"
 
     def _survey_block(self, tension_id, index, cites, allowed) -> str:
+        """The survey's figures for a tension, then the patterns by kind of system and any
+        disagreement between sources (from the catalog), each sentence cited."""
         chunks = [
             c for c in index.chunks if c.kind == "survey" and c.tension == tension_id and allowed(c)
         ]
-        lines = []
+        lines, used = [], set()
         for chunk in chunks:
             for s in split_sentences(chunk.text):
                 if re.search(r"\d+%|median|average rating", s, re.IGNORECASE) and len(lines) < 4:
+                    used.add(s)
                     lines.append(f"- {_inline(_strip_bullet(s))} {cites.cite(chunk)}")
+        finding = next(
+            (f for f in index.catalog.get("findings", []) if f["tension"] == tension_id), None
+        )
+        if finding:
+            for pattern in finding.get("patterns", [])[:3]:
+                chunk = next((c for c in chunks if pattern in c.text), None)
+                if chunk and not any(pattern in u or u in pattern for u in used):
+                    used.add(pattern)
+                    lines.append(f"- {_inline(pattern)} {cites.cite(chunk)}")
+            for note in finding.get("notes", []):
+                sources = [
+                    index.by_id.get(src.get("passage_id") or "")
+                    for src in finding.get("sources", {}).values()
+                    if src.get("text") and src["text"] in note
+                ]
+                marks = " ".join(cites.cite(c) for c in sources if c is not None and allowed(c))
+                if marks:
+                    lines.append(f"- *Note:* {_inline(note)} {marks}")
         return "### What the survey says\n" + "\n".join(lines) if lines else ""
 
     def _lessons_block(self, tension_id, index, cites, allowed) -> str:

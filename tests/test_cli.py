@@ -117,3 +117,50 @@ def test_out_of_scope_question_is_refused_without_citations(lbw):
     doc = json.loads(out)
     assert code == 0 and doc["in_scope"] is False and doc["citations"] == []
     assert "does not answer" in doc["answer"]
+
+
+def test_examples_json_shape_and_filters(lbw):
+    code, out, err = lbw("examples", "--tension", "resource-allocation", "--side", "b", "--json")
+    assert code == 0, err
+    examples = json.loads(out)["examples"]
+    assert len(examples) == 2
+    keys = {"id", "tension", "side", "title", "system", "state", "leader", "role", "quote"}
+    for e in examples:
+        assert keys | {"text", "pages", "passage_id"} <= set(e)
+        assert (e["tension"], e["side"]) == ("resource-allocation", "b")
+    assert {e["system"] for e in examples} == {"Mesa Valley Country District 51", "Fulton County"}
+    code, out, _ = lbw("examples", "--system", "Fulton", "--json")
+    assert code == 0 and all(
+        "Fulton County Schools" in e["systems"] for e in json.loads(out)["examples"]
+    )
+
+
+def test_survey_json_gives_fractions_and_notes(lbw):
+    code, out, err = lbw("survey", "--tension", "pace", "--json")
+    assert code == 0, err
+    (finding,) = json.loads(out)["findings"]
+    assert finding["tension"] == "pace" and finding["n"] == 86
+    assert finding["lean_b"] == 0.58 and finding["top_priority"] == 0.45
+    assert finding["patterns"] and any("68%" in n for n in finding["notes"])
+    assert finding["passage_id"]
+    code, out, _ = lbw("survey", "--json")
+    assert len(json.loads(out)["findings"]) == 7
+
+
+def test_questions_json_by_tension_and_sources(lbw):
+    code, out, err = lbw("questions", "--tension", "pace", "--json")
+    assert code == 0, err
+    questions = json.loads(out)["questions"]
+    assert len(questions) == 3
+    assert all(q["source"] == "reflection-questions" and q["passage_id"] for q in questions)
+    code, out, _ = lbw("questions", "--json")
+    sources = {q["source"] for q in json.loads(out)["questions"]}
+    assert sources == {"reflection-questions", "guide-1", "guide-2"}
+
+
+def test_catalog_commands_reject_bad_filters_and_a_missing_index(lbw, monkeypatch, tmp_path):
+    code, out, err = lbw("examples", "--tension", "speed", "--json")
+    assert code == 2 and out == "" and "Unknown tension" in err
+    monkeypatch.setenv("LBW_STORE_DIR", str(tmp_path / "nothing"))
+    code, out, err = lbw("survey", "--json")
+    assert code == 3 and out == "" and "lbw ingest" in err

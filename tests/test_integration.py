@@ -77,9 +77,23 @@ def test_tension_question_shows_both_sides_and_combinations(bot):
         "### Questions for your team",
     ):
         assert heading in answer.answer
-    for system in ("Dallas ISD", "Fulton County Schools", "Henry County Schools"):
+    for system in ("Dallas ISD, TX", "Fulton County, GA", "Henry County, GA"):
         assert system in answer.answer
     assert "54% of respondents reported a focus on readiness" in answer.answer
+    # Every example of the tension, on both sides and combined, is in the answer, cited.
+    for example in bot.examples(tension="resource-allocation"):
+        assert example["title"] in answer.answer
+    assert "Large and urban districts are more likely to prioritize need" in answer.answer
+
+
+def test_system_answer_gathers_the_system_across_tensions(bot):
+    answer = bot.ask("What did CPS do?")
+    assert answer.in_scope
+    _check_citations(bot, answer)
+    cps = bot.examples(system="CPS")
+    assert len({e["tension"] for e in cps}) >= 4
+    for example in cps:
+        assert example["title"] in answer.answer
 
 
 @pytest.mark.parametrize(
