@@ -92,15 +92,17 @@ def regroup(block: Block) -> Block:
 def promote_title(result: ReadResult) -> ReadResult:
     """A heading that every block sits under is the document's title, not a section.
 
-    When the file names no other title, it becomes the title and leaves the section paths,
-    so that citations say "Budget" rather than "Springfield Strategic Plan > Budget".
+    When the file names no other title (or a longer form of it: "Plan" / "Plan 2025-2028"),
+    it leaves the section paths, so that citations say "Budget" rather than "Springfield
+    Strategic Plan > Budget", and becomes the title if the file has none.
     """
     blocks = result.blocks
     if not blocks or not blocks[0].path:
         return result
     top = blocks[0].path[0]
     named = " ".join((result.title or "").casefold().split())
-    if named and named != " ".join(top.casefold().split()):
+    heading = " ".join(top.casefold().split())
+    if named and not (named.startswith(heading) or heading.startswith(named)):
         return result  # the file has another title: this heading is a real section
     if all(b.path[:1] == (top,) for b in blocks):
         for b in blocks:
