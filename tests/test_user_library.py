@@ -413,3 +413,17 @@ def test_docs_lists_bundled_and_added_documents(settings):
         assert (row["added"] is None) == (row["origin"] == "bundled")
     manifest = json.loads((settings.user_library_dir / "manifest.json").read_text())
     assert [e["id"] for e in manifest["documents"]] == ["oakhaven-leadership-notes"]
+
+
+def test_progress_is_reported_in_order_up_to_published(settings):
+    seen: list[tuple[float, str]] = []
+    add_documents(
+        settings,
+        [Source("plan.pdf", d.fact_pdf())],
+        embedder=HashingEmbedder(),
+        on_progress=lambda fraction, message: seen.append((fraction, message)),
+    )
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("Embedding passages") for _, m in seen)
+    assert seen[-1][1].startswith("Published")

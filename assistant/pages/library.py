@@ -4,7 +4,7 @@ Uploads go through exactly the checks of `lbw add` (ingest.manage.add_documents:
 size limit, format, text, duplicates), and every change publishes a new index atomically,
 so a refused file or a failed change leaves the library as it was. Progress comes from the
 ingest's progress callback. Text from documents and file names is shown with `st.text` or
-escaped, never rendered as HTML.
+escaped (messages too: they quote file names and titles), never rendered as HTML.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def show_flash() -> None:
     """The outcome of the change made on the previous run (the page reloads after one)."""
     if flash := st.session_state.pop(FLASH, None):
         kind, message = flash
-        (st.success if kind == "success" else st.warning)(message)
+        (st.success if kind == "success" else st.warning)(ui.escape_markdown(message))
 
 
 def run_change(label: str, change: Callable[[Callable[[float, str], None]], str]) -> None:
@@ -93,7 +93,7 @@ def run_change(label: str, change: Callable[[Callable[[float, str], None]], str]
         message = change(on_progress)
     except LbwError as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(ui.escape_markdown(str(exc)))  # it quotes file names and titles
         return
     except Exception:
         log.exception("Library change failed: %s", label)
