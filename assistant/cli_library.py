@@ -45,6 +45,13 @@ def _say_change(report) -> None:
     )
 
 
+def _report(args, report) -> None:
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        _say_change(report)
+
+
 def cmd_add(args) -> int:
     from ingest.manage import add_documents, read_source_file
 
@@ -58,7 +65,7 @@ def cmd_add(args) -> int:
         date=args.date,
         progress=not (args.quiet or args.json),
     )
-    _print_json(report.to_dict()) if args.json else _say_change(report)
+    _report(args, report)
     return 0
 
 
@@ -66,7 +73,7 @@ def cmd_remove(args) -> int:
     from ingest.manage import remove_document
 
     report = remove_document(_settings(args), args.doc_id)
-    _print_json(report.to_dict()) if args.json else _say_change(report)
+    _report(args, report)
     return 0
 
 
@@ -76,7 +83,7 @@ def cmd_edit(args) -> int:
     report = edit_document(
         _settings(args), args.doc_id, title=args.title, kind=args.kind, date=args.date
     )
-    _print_json(report.to_dict()) if args.json else _say_change(report)
+    _report(args, report)
     return 0
 
 

@@ -269,9 +269,10 @@ def test_docx_table_stays_whole_under_its_heading(settings):
 
 
 def test_title_flag_and_generated_safe_names(settings):
+    data = d.fact_docx()
     report = add_documents(
         settings,
-        [Source("Board memo (FINAL) v2.docx", d.fact_docx())],
+        [Source("Board memo (FINAL) v2.docx", data)],
         title="Transport: late buses",
         kind="memo",
         embedder=HashingEmbedder(),
@@ -280,7 +281,7 @@ def test_title_flag_and_generated_safe_names(settings):
     assert doc["title"] == "Transport: late buses" and doc["kind"] == "memo"
     assert doc["id"] == "transport-late-buses" and doc["file"] == "transport-late-buses.docx"
     assert doc["source_name"] == "Board memo (FINAL) v2.docx"
-    assert (settings.user_library_dir / doc["file"]).read_bytes() == d.fact_docx()
+    assert (settings.user_library_dir / doc["file"]).read_bytes() == data
     with pytest.raises(InvalidDocument, match="one document"):
         add_documents(
             settings,

@@ -262,7 +262,6 @@ def read_pdf(data: bytes, name: str) -> ReadResult:
             "(is it another kind of file renamed to .pdf?)."
         )
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are not for users
     try:
@@ -287,7 +286,7 @@ def read_pdf(data: bytes, name: str) -> ReadResult:
         info = reader.metadata or {}
     except InvalidDocument:
         raise
-    except (PdfReadError, Exception) as exc:  # noqa: BLE001 - pypdf raises many kinds
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on damaged files
         raise InvalidDocument(
             f"{name} is a damaged PDF that cannot be read ({type(exc).__name__}). "
             "Try opening it and saving a fresh copy."
