@@ -4,6 +4,10 @@ Re-running on an unchanged library is a no-op decided before any model is loaded
 fingerprint of the chunks), so it takes well under two seconds. A changed library reuses
 the stored vectors of every unchanged chunk and embeds only the new ones. Nothing a reader
 sees changes until the finished build is published (assistant.index.publish).
+
+The library is the bundled corpus plus the user library (ingest.userlib); ingest.manage
+changes the latter through `build_and_publish` with a commit step, so a user's add or
+remove is published, or rolled back, together with its index.
 """
 
 from __future__ import annotations
