@@ -3,7 +3,8 @@
     streamlit run app.py        # index from LBW_STORE_DIR, library from LBW_CORPUS_DIR
 
 Two pages: Ask (a chat whose answers cite library passages) and Library (the documents,
-readable in full). The first start builds the index if there is none.
+readable in full; add, retitle and remove your own: assistant/pages/library.py). The first
+start builds the index if there is none.
 
 Test seam: the app gets its `Assistant` only from `assistant.app_support.load(settings)`,
 called inside the cached `get_assistant`. Tests patch that one function to return a fake
@@ -152,20 +153,9 @@ def show_answer(answer: Answer, key: str) -> None:
 
 # -- Library -----------------------------------------------------------------------------
 def library_page() -> None:
-    bot = assistant_or_stop()
-    st.header("Library")
-    st.caption("The documents every answer is drawn from, as the assistant reads them.")
-    focus = st.session_state.pop("library_doc", None)
-    for doc in bot.documents():
-        st.subheader(ui.escape_markdown(doc["title"]))
-        if byline := ui.document_byline(doc):
-            st.caption(ui.escape_markdown(byline))
-        with st.expander("Read the text", expanded=doc["id"] == focus):
-            try:
-                st.text(bot.document_text(doc["id"]))
-            except Exception:
-                log.exception("Could not read document %r", doc["id"])
-                st.error("This document's text could not be read; the error has been logged.")
+    from assistant.pages.library import library_page as page
+
+    page(assistant_or_stop())
 
 
 # -- Shell -------------------------------------------------------------------------------

@@ -256,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--corpus", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_eval)
+
+    from assistant.cli_library import register
+
+    register(sub)  # add, remove, edit, docs
     return parser
 
 

@@ -25,3 +25,7 @@ class IngestError(LbwError):
 
 class ModelError(LbwError):
     exit_code = 5
+
+
+class InvalidDocument(IngestError):
+    """A file a user tried to add that cannot go into the library (nothing was changed)."""

@@ -71,6 +71,16 @@ def _write_atomic(path: Path, data: str) -> None:
         os.close(dir_fd)
 
 
+def write_text_atomic(path: Path, data: str) -> None:
+    """Replace `path` with `data` in one step: readers see the old file or the new, whole."""
+    _write_atomic(Path(path), data)
+
+
+def unpublish(store_dir: Path) -> None:
+    """Remove the live pointer (undoes the first ever publish)."""
+    (Path(store_dir) / POINTER).unlink(missing_ok=True)
+
+
 def publish(store_dir: Path, build_id: str) -> None:
     """Make `build_id` the live build. The only step a reader can observe."""
     _write_atomic(Path(store_dir) / POINTER, build_id + "\n")

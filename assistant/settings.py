@@ -1,7 +1,8 @@
 """One settings object, read late (when a command or the app starts), never at import.
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
-LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS.
+LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
+LBW_MAX_FILE_MB.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ class Settings:
     top_k: int = 8
     max_question_chars: int = 2000
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
+    # Documents users add (see ingest.userlib); None: a "library" folder beside the store.
+    library_dir: Path | None = None
+    max_file_mb: float = 50.0
+
+    @property
+    def user_library_dir(self) -> Path:
+        """Where added documents live: LBW_LIBRARY_DIR, or `library/` beside the store."""
+        return Path(self.library_dir or Path(self.store_dir).parent / "library")
 
     @property
     def models_dir(self) -> Path:
@@ -57,5 +66,9 @@ class Settings:
             values["max_question_chars"] = int(env["LBW_MAX_QUESTION_CHARS"])
         if env.get("LBW_MODEL_PATH"):
             values["model_path"] = Path(env["LBW_MODEL_PATH"])
+        if env.get("LBW_LIBRARY_DIR"):
+            values["library_dir"] = Path(env["LBW_LIBRARY_DIR"]).expanduser()
+        if env.get("LBW_MAX_FILE_MB"):
+            values["max_file_mb"] = float(env["LBW_MAX_FILE_MB"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(base, **values)

@@ -61,24 +61,44 @@ def _groups(blocks: list[Block]) -> list[list[Block]]:
     return runs
 
 
+def merge_pages(labels: list[str | None]) -> str | None:
+    """The pages a chunk spans, from the pages of the blocks packed into it.
+
+    Equal labels stay as they are ("22-23"); numeric ones merge into one range ("2-3");
+    anything else (roman numerals mixed with numbers) is listed in order ("iv, 1").
+    """
+    found = [p for p in dict.fromkeys(labels) if p]
+    if len(found) <= 1:
+        return found[0] if found else None
+    numbers = []
+    for label in found:
+        parts = label.replace("–", "-").split("-")
+        if not all(part.strip().isdigit() for part in parts):
+            return ", ".join(found)
+        numbers += [int(part) for part in parts]
+    low, high = min(numbers), max(numbers)
+    return str(low) if low == high else f"{low}-{high}"
+
+
 def chunk_document(doc: ParsedDocument) -> list[Chunk]:
     chunks: list[Chunk] = []
     for run in _groups(doc.blocks):
-        # (piece, starts_paragraph): sentence pieces of one paragraph rejoin with a space,
-        # paragraphs with a blank line, exactly as render() lays the document out.
-        pieces: list[tuple[str, bool]] = []
+        # (piece, starts_paragraph, pages): sentence pieces of one paragraph rejoin with a
+        # space, paragraphs with a blank line, exactly as render() lays the document out.
+        pieces: list[tuple[str, bool, str | None]] = []
         for block in run:
             parts = _split_long(block.text) if block.kind == "narrative" else [block.text]
-            pieces.extend((part, k == 0) for k, part in enumerate(parts))
-        packs: list[str] = []
-        for text, new_para in pieces:
-            if packs and _words(packs[-1]) + _words(text) <= TARGET_WORDS:
-                packs[-1] += ("\n\n" if new_para else " ") + text
+            pieces.extend((part, k == 0, block.pages) for k, part in enumerate(parts))
+        packs: list[tuple[str, list[str | None]]] = []
+        for text, new_para, pages in pieces:
+            if packs and _words(packs[-1][0]) + _words(text) <= TARGET_WORDS:
+                packs[-1] = (packs[-1][0] + ("\n\n" if new_para else " ") + text, packs[-1][1])
+                packs[-1][1].append(pages)
             else:
-                packs.append(text)
+                packs.append((text, [pages]))
         first = run[0]
         section = " > ".join(first.path)
-        for text in packs:
+        for text, pages in packs:
             chunks.append(
                 Chunk(
                     id=chunk_id(doc.doc_id, doc.title, section, text),
@@ -89,7 +109,7 @@ def chunk_document(doc: ParsedDocument) -> list[Chunk]:
                     kind=first.kind,
                     tension=first.tension,
                     side=first.side,
-                    pages=first.pages,
+                    pages=merge_pages(pages),
                     systems=tuple(find_systems(text)),
                     order=len(chunks),
                 )

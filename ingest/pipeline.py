@@ -4,6 +4,10 @@ Re-running on an unchanged library is a no-op decided before any model is loaded
 fingerprint of the chunks), so it takes well under two seconds. A changed library reuses
 the stored vectors of every unchanged chunk and embeds only the new ones. Nothing a reader
 sees changes until the finished build is published (assistant.index.publish).
+
+The library is the bundled corpus plus the user library (ingest.userlib); ingest.manage
+changes the latter through `build_and_publish` with a commit step, so a user's add or
+remove is published, or rolled back, together with its index.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +36,7 @@ from assistant.index import (
     publish,
     read_build_files,
     seal_build,
+    unpublish,
     write_build_files,
 )
 from assistant.settings import Settings
@@ -38,6 +44,16 @@ from assistant.types import Chunk
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.library import Library, load_library
+from ingest.userlib import (
+    UserDocument,
+    UserEntry,
+    document_record,
+    load_user_documents,
+    read_user_manifest,
+)
+
+# on_progress(fraction done in [0, 1], what is happening): for progress bars in the app.
+Progress = Callable[[float, str], None]
 
 FORMAT_VERSION = 1
 
@@ -65,6 +81,7 @@ class Prepared:
     documents: dict
     catalog: dict
     fingerprint: str
+    user_docs: list[UserDocument] = field(default_factory=list)
 
 
 def build_chunks(settings: Settings) -> list[Chunk]:
@@ -72,11 +89,27 @@ def build_chunks(settings: Settings) -> list[Chunk]:
     return prepare(settings).chunks
 
 
-def prepare(settings: Settings) -> Prepared:
+def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> Prepared:
+    """Read, clean and chunk the bundled corpus and the user library.
+
+    `user_entries` stands in for the user library's manifest: ingest.manage passes the
+    library as it will be after an add or remove, before that change is written anywhere.
+    """
     library = load_library(settings.corpus_dir)
+    library_dir = settings.user_library_dir
+    if user_entries is None:
+        user_entries = read_user_manifest(library_dir)
+    user_docs = load_user_documents(library_dir, user_entries)
+    bundled_ids = {info.id for info in library.documents}
+    for doc in user_docs:
+        if doc.entry.id in bundled_ids:
+            raise IngestError(
+                f"The added document id {doc.entry.id!r} is also a bundled document's id; "
+                f"remove it with `lbw remove {doc.entry.id}` and add the file again."
+            )
     chunks: list[Chunk] = []
     seen: set[str] = set()
-    for parsed in library.parsed:
+    for parsed in [*library.parsed, *(d.parsed for d in user_docs)]:
         doc_chunks = chunk_document(parsed)
         for chunk in doc_chunks:
             if chunk.id not in seen:  # an identical passage under identical headings
@@ -92,6 +125,8 @@ def prepare(settings: Settings) -> Prepared:
         }
         for info, parsed in zip(library.documents, library.parsed, strict=True)
     }
+    for doc in user_docs:
+        documents[doc.entry.id] = document_record(doc)
     catalog = build_catalog(library.parsed, chunks)
     digest = hashlib.sha256()
     digest.update(f"v{FORMAT_VERSION}".encode())
@@ -99,7 +134,7 @@ def prepare(settings: Settings) -> Prepared:
         digest.update(json.dumps(chunk.to_record(), sort_keys=True, ensure_ascii=False).encode())
     digest.update(json.dumps(documents, sort_keys=True, ensure_ascii=False).encode())
     digest.update(json.dumps(catalog, sort_keys=True, ensure_ascii=False).encode())
-    return Prepared(library, chunks, documents, catalog, digest.hexdigest())
+    return Prepared(library, chunks, documents, catalog, digest.hexdigest(), user_docs)
 
 
 @contextmanager
@@ -131,88 +166,150 @@ def run_ingest(
     rebuild: bool = False,
     embedder: Embedder | None = None,
     progress: bool = True,
+    on_progress: Progress | None = None,
 ) -> IngestReport:
     """Build and publish a new index if the library changed (or `rebuild`); report what was done."""
-    started = time.perf_counter()
-    prepared = prepare(settings)
-    store_dir = Path(settings.store_dir)
-    lib = prepared.library
-    common = {
-        "documents": len(lib.documents),
-        "repaired_chars": sum(lib.repaired_chars.values()),
-        "dropped_lines": sum(lib.dropped_lines.values()),
-    }
-    with ingest_lock(store_dir):
-        previous = None if rebuild else _previous(settings)
-        if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
-            return IngestReport(
-                len(prepared.chunks),
-                0,
-                len(prepared.chunks),
-                time.perf_counter() - started,
-                previous.meta["build_id"],
-                False,
-                **common,
-            )
-        if embedder is None:
-            from assistant.embedder import load_default_embedder
-
-            embedder = load_default_embedder(settings.model_path)
-        reuse: dict[str, np.ndarray] = {}
-        if previous is not None and previous.meta.get("model_id") == embedder.model_id:
-            reuse = {c.id: previous.embeddings[i] for i, c in enumerate(previous.chunks)}
-        vectors = _embed(prepared.chunks, embedder, reuse, progress)
-        build_id = new_build_id()
-        path = builds_dir(store_dir) / build_id
-        try:
-            write_build_files(
-                path, BuildFiles(prepared.chunks, vectors, prepared.documents, prepared.catalog)
-            )
-            _write_vectors(settings, path, build_id, prepared.chunks, vectors)
-            seal_build(
-                path,
-                {
-                    "build_id": build_id,
-                    "fingerprint": prepared.fingerprint,
-                    "model_id": embedder.model_id,
-                    "chunks": len(prepared.chunks),
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "format": FORMAT_VERSION,
-                    "collection": collection_name(settings, build_id),
-                },
-            )
-        except BaseException:
-            import shutil
-
-            shutil.rmtree(path, ignore_errors=True)
-            raise
-        publish(store_dir, build_id)
-        prune(store_dir, settings)
-        embedded = sum(1 for c in prepared.chunks if c.id not in reuse)
-        return IngestReport(
-            len(prepared.chunks),
-            embedded,
-            len(prepared.chunks) - embedded,
-            time.perf_counter() - started,
-            build_id,
-            True,
-            **common,
+    with ingest_lock(Path(settings.store_dir)):
+        _tell(on_progress, 0.0, "Reading the library")
+        prepared = prepare(settings)
+        return build_and_publish(
+            settings,
+            prepared,
+            rebuild=rebuild,
+            embedder=embedder,
+            progress=progress,
+            on_progress=on_progress,
         )
 
 
+def _tell(on_progress: Progress | None, fraction: float, message: str) -> None:
+    if on_progress is not None:
+        on_progress(min(max(fraction, 0.0), 1.0), message)
+
+
+def build_and_publish(
+    settings: Settings,
+    prepared: Prepared,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+    on_progress: Progress | None = None,
+    commit: Callable[[], None] | None = None,
+) -> IngestReport:
+    """Embed what is new, write a sealed build, publish it; the caller holds ingest_lock.
+
+    `commit` runs right after the publish (ingest.manage writes the user library manifest
+    there); if it fails, the previous build is published again and the new one deleted, so
+    the index and the library never disagree.
+    """
+    started = time.perf_counter()
+    store_dir = Path(settings.store_dir)
+    lib = prepared.library
+    common = {
+        "documents": len(prepared.documents),
+        "repaired_chars": sum(lib.repaired_chars.values()),
+        "dropped_lines": sum(lib.dropped_lines.values()),
+    }
+    previous = None if rebuild else _previous(settings)
+    if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
+        if commit is not None:
+            commit()
+        _tell(on_progress, 1.0, "The index is up to date")
+        return IngestReport(
+            len(prepared.chunks),
+            0,
+            len(prepared.chunks),
+            time.perf_counter() - started,
+            previous.meta["build_id"],
+            False,
+            **common,
+        )
+    stored = {c.id: i for i, c in enumerate(previous.chunks)} if previous else {}
+    if embedder is None and previous is not None and all(c.id in stored for c in prepared.chunks):
+        # Nothing new to embed (a removal, a changed date or kind): no model to load.
+        model_id = previous.meta.get("model_id")
+    else:
+        if embedder is None:
+            _tell(on_progress, 0.05, "Loading the embedding model")
+            from assistant.embedder import load_default_embedder
+
+            embedder = load_default_embedder(settings.model_path)
+        model_id = embedder.model_id
+    reuse: dict[str, np.ndarray] = {}
+    if previous is not None and previous.meta.get("model_id") == model_id:
+        reuse = {c.id: previous.embeddings[i] for i, c in enumerate(previous.chunks)}
+    vectors = _embed(prepared.chunks, embedder, reuse, progress, on_progress)
+    build_id = new_build_id()
+    path = builds_dir(store_dir) / build_id
+    _tell(on_progress, 0.92, "Writing the new index")
+    try:
+        write_build_files(
+            path, BuildFiles(prepared.chunks, vectors, prepared.documents, prepared.catalog)
+        )
+        _write_vectors(settings, path, build_id, prepared.chunks, vectors)
+        seal_build(
+            path,
+            {
+                "build_id": build_id,
+                "fingerprint": prepared.fingerprint,
+                "model_id": model_id,
+                "chunks": len(prepared.chunks),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "format": FORMAT_VERSION,
+                "collection": collection_name(settings, build_id),
+            },
+        )
+        before = current_build_id(store_dir)
+        publish(store_dir, build_id)
+        if commit is not None:
+            try:
+                commit()
+            except BaseException:
+                if before:
+                    publish(store_dir, before)
+                else:
+                    unpublish(store_dir)
+                raise
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    prune(store_dir, settings)
+    embedded = sum(1 for c in prepared.chunks if c.id not in reuse)
+    _tell(on_progress, 1.0, f"Published: {embedded} passages embedded")
+    return IngestReport(
+        len(prepared.chunks),
+        embedded,
+        len(prepared.chunks) - embedded,
+        time.perf_counter() - started,
+        build_id,
+        True,
+        **common,
+    )
+
+
 def _embed(
-    chunks: list[Chunk], embedder: Embedder, reuse: dict[str, np.ndarray], progress: bool
+    chunks: list[Chunk],
+    embedder: Embedder | None,
+    reuse: dict[str, np.ndarray],
+    progress: bool,
+    on_progress: Progress | None = None,
 ) -> np.ndarray:
     todo = [i for i, c in enumerate(chunks) if c.id not in reuse]
     out: list[np.ndarray | None] = [reuse.get(c.id) for c in chunks]
     if todo:
         from tqdm import tqdm
 
+        assert embedder is not None  # build_and_publish loads one whenever there is work
         batch = 32
         with tqdm(
             total=len(todo), desc="Embedding passages", unit="chunk", disable=not progress
         ) as bar:
             for start in range(0, len(todo), batch):
+                _tell(
+                    on_progress,
+                    0.1 + 0.8 * start / len(todo),
+                    f"Embedding passages: {start} of {len(todo)}",
+                )
                 idx = todo[start : start + batch]
                 vecs = embedder.embed_batch([chunks[i].indexed_text() for i in idx])
                 for i, v in zip(idx, vecs, strict=True):

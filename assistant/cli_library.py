@@ -1,0 +1,136 @@
+"""`lbw add`, `lbw remove`, `lbw edit`, `lbw docs`: the user library from the command line.
+
+    lbw add PATH... [--title T] [--kind K] [--date D] [--json] [--quiet]
+    lbw remove DOC_ID [--json]
+    lbw edit DOC_ID [--title T] [--kind K] [--date D] [--json]
+    lbw docs [--json]   {"documents": [{"id", "title", "kind", "file", "chunks", "added", ...}]}
+
+Every change checks its input first and publishes the new index atomically (ingest.manage):
+a refused file prints why on stderr, exits 4 and leaves the library and the index as they
+were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.settings import Settings
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def _settings(args) -> Settings:
+    return Settings.from_env(
+        corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None
+    )
+
+
+def _say_change(report) -> None:
+    verb = report.action
+    for doc in report.documents:
+        count = f", {doc['chunks']} passages" if verb != "removed" else ""
+        print(f"{verb.capitalize()} “{doc['title']}” as {doc['id']} ({doc['format']}{count}).")
+    for note in report.notes:
+        print(f"  note: {note}")
+    ing = report.ingest
+    state = f"published build {ing.build_id}" if ing.changed else "the index was up to date"
+    print(
+        f"{ing.documents} documents, {ing.chunks} passages: {ing.embedded} embedded, "
+        f"{ing.reused} reused; {state} ({ing.seconds:.1f} s)."
+    )
+
+
+def _report(args, report) -> None:
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        _say_change(report)
+
+
+def cmd_add(args) -> int:
+    from ingest.manage import add_documents, read_source_file
+
+    settings = _settings(args)
+    sources = [read_source_file(path, settings) for path in args.paths]
+    report = add_documents(
+        settings,
+        sources,
+        title=args.title,
+        kind=args.kind,
+        date=args.date,
+        progress=not (args.quiet or args.json),
+    )
+    _report(args, report)
+    return 0
+
+
+def cmd_remove(args) -> int:
+    from ingest.manage import remove_document
+
+    report = remove_document(_settings(args), args.doc_id)
+    _report(args, report)
+    return 0
+
+
+def cmd_edit(args) -> int:
+    from ingest.manage import edit_document
+
+    report = edit_document(
+        _settings(args), args.doc_id, title=args.title, kind=args.kind, date=args.date
+    )
+    _report(args, report)
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from ingest.manage import list_documents
+
+    rows = list_documents(_settings(args))
+    if args.json:
+        _print_json({"documents": rows})
+        return 0
+    for row in rows:
+        chunks = "not indexed" if row["chunks"] is None else f"{row['chunks']} passages"
+        added = f"added {row['added']}" if row["added"] else "bundled"
+        print(f"{row['id']:<32} {row['title'][:60]}  [{row['kind']}; {chunks}; {added}]")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the library subcommands to `lbw`'s subparsers."""
+    p = sub.add_parser(
+        "add", help="add PDF, Word, HTML, Markdown or text files to the library and index them"
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--title", help="the document's title (one PATH only)")
+    p.add_argument("--kind", help="what it is: plan, memo, article, ... (default: document)")
+    p.add_argument("--date", help="its date, e.g. 2024-09")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("remove", help="remove a document you added (and its passages)")
+    p.add_argument("doc_id", metavar="DOC_ID")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("edit", help="change the title, kind or date of a document you added")
+    p.add_argument("doc_id", metavar="DOC_ID")
+    p.add_argument("--title")
+    p.add_argument("--kind")
+    p.add_argument("--date")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser("docs", help="list the library's documents")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_docs)

@@ -1,0 +1,376 @@
+"""Changing the user library (add, remove, edit) always together with the index.
+
+Each change is one transaction:
+
+1. Everything a user hands in is checked and read first: the file name (a label, never a
+   path), the size limit, the format, the text, duplicates. A bad file is refused before
+   anything is written.
+2. Under the ingest lock, new files are copied in under generated names (never over an
+   existing file), and the library as it will be is ingested: only new passages are
+   embedded, into a new sealed build, which is published.
+3. Only then is the user manifest written. If any step fails, the files written are
+   deleted, the new build is removed and the previous build stays (or is made again) the
+   live one: same documents, same chunks, same answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import stat
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.embedder import Embedder
+from assistant.errors import InvalidDocument
+from assistant.index import live_build_path, read_build_files
+from assistant.settings import Settings
+from ingest.formats import SAVE_AS, ReadResult, read_document
+from ingest.library import read_manifest
+from ingest.pipeline import IngestReport, Progress, build_and_publish, ingest_lock, prepare
+from ingest.userlib import (
+    UserEntry,
+    check_file_name,
+    forget_reading,
+    new_doc_id,
+    read_user_manifest,
+    save_reading,
+    sha256_bytes,
+    stored_file,
+    text_digest,
+    title_from_name,
+    write_user_manifest,
+)
+
+MAX_TITLE = 300
+
+
+@dataclass
+class Source:
+    """A file handed in: its name (a label only) and its bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass
+class Candidate:
+    """A source that passed every check and was read, not yet in the library."""
+
+    name: str
+    data: bytes
+    result: ReadResult
+    sha256: str
+    text_sha256: str
+    title: str
+
+
+@dataclass
+class ChangeReport:
+    action: str  # "added", "removed", "edited"
+    documents: list[dict[str, Any]]
+    ingest: IngestReport
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            self.action: self.documents,
+            "ingest": self.ingest.to_dict(),
+            "notes": self.notes,
+        }
+
+
+def max_bytes(settings: Settings) -> int:
+    return int(settings.max_file_mb * 1024 * 1024)
+
+
+def _too_large(name: str, size: int, settings: Settings) -> InvalidDocument:
+    return InvalidDocument(
+        f"{name} is {size / 1024 / 1024:.1f} MB, over the {settings.max_file_mb:g} MB limit "
+        "for one document (LBW_MAX_FILE_MB)."
+    )
+
+
+def read_source_file(path: str | Path, settings: Settings) -> Source:
+    """A file named on the command line: a regular file within the size limit."""
+    p = Path(path)
+    try:
+        info = p.stat()
+    except FileNotFoundError as exc:
+        raise InvalidDocument(f"No such file: {path}") from exc
+    except OSError as exc:
+        raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidDocument(f"{path} is not a regular file (a folder, device or pipe).")
+    limit = max_bytes(settings)
+    if info.st_size > limit:
+        raise _too_large(p.name, info.st_size, settings)
+    try:
+        with p.open("rb") as fh:
+            data = fh.read(limit + 1)  # never more than the limit, whatever stat said
+    except OSError as exc:
+        raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise _too_large(p.name, len(data), settings)
+    return Source(p.name, data)
+
+
+def clean_label(value: str | None, what: str, limit: int = MAX_TITLE) -> str | None:
+    """A title, kind or date typed by a user: one line, no control characters."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    if not text:
+        raise InvalidDocument(f"The {what} is empty.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in str(value).replace("\n", " ")):
+        raise InvalidDocument(f"The {what} contains control characters.")
+    if len(text) > limit:
+        raise InvalidDocument(f"The {what} is too long ({len(text)} characters; at most {limit}).")
+    return text
+
+
+def check_source(source: Source, settings: Settings, title: str | None = None) -> Candidate:
+    """Every check that needs no lock: name, size, format, readable text."""
+    name = check_file_name(source.name)
+    if len(source.data) > max_bytes(settings):
+        raise _too_large(name, len(source.data), settings)
+    result = read_document(name, source.data)
+    return Candidate(
+        name=name,
+        data=source.data,
+        result=result,
+        sha256=sha256_bytes(source.data),
+        text_sha256=text_digest(result),
+        title=title or result.title or title_from_name(name),
+    )
+
+
+def _refuse_duplicates(
+    candidates: list[Candidate], entries: list[UserEntry], settings: Settings
+) -> None:
+    by_sha = {e.sha256: e for e in entries}
+    by_text = {e.text_sha256: e for e in entries if e.text_sha256}
+    for info in read_manifest(settings.corpus_dir):
+        path = Path(settings.corpus_dir) / info.file
+        with contextlib.suppress(OSError):
+            by_sha.setdefault(sha256_bytes(path.read_bytes()), info)
+    batch: dict[str, Candidate] = {}
+    for cand in candidates:
+        twin = by_sha.get(cand.sha256) or by_text.get(cand.text_sha256)
+        if twin is not None:
+            raise InvalidDocument(
+                f"{cand.name} is already in the library as “{twin.title}” ({twin.id}); "
+                "nothing was changed."
+            )
+        for key in (cand.sha256, cand.text_sha256):
+            if key in batch:
+                raise InvalidDocument(
+                    f"{cand.name} and {batch[key].name} are the same document; add it once."
+                )
+            batch[key] = cand
+
+
+def _listing(entry: UserEntry, chunks: int | None) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "title": entry.title,
+        "kind": entry.kind,
+        "file": entry.file,
+        "chunks": chunks,
+        "added": entry.added,
+        "origin": "user",
+        "date": entry.date,
+        "format": entry.format,
+        "source_name": entry.source_name,
+    }
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create `path` with `data`; refuses to replace anything already there."""
+    with path.open("xb") as fh:
+        fh.write(data)
+
+
+def add_documents(
+    settings: Settings,
+    sources: list[Source],
+    title: str | None = None,
+    kind: str | None = None,
+    date: str | None = None,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    on_progress: Progress | None = None,
+) -> ChangeReport:
+    """Add files to the user library and publish an index that includes them, or change nothing."""
+    if not sources:
+        raise InvalidDocument("Name at least one file to add.")
+    title, kind, date = (
+        clean_label(title, "title"),
+        clean_label(kind, "kind", 40),
+        clean_label(date, "date", 40),
+    )
+    if title and len(sources) > 1:
+        raise InvalidDocument("--title names one document: add the files one at a time.")
+    candidates = [check_source(s, settings, title) for s in sources]
+    library_dir = settings.user_library_dir
+    written: list[Path] = []
+    with ingest_lock(Path(settings.store_dir)):
+        entries = read_user_manifest(library_dir)
+        _refuse_duplicates(candidates, entries, settings)
+        taken = {info.id for info in read_manifest(settings.corpus_dir)}
+        taken |= {e.id for e in entries}
+        if library_dir.is_dir():
+            taken |= {p.stem for p in library_dir.iterdir()}
+        added: list[UserEntry] = []
+        try:
+            library_dir.mkdir(parents=True, exist_ok=True)
+            for cand in candidates:
+                doc_id = new_doc_id(cand.title, taken)
+                taken.add(doc_id)
+                entry = UserEntry(
+                    id=doc_id,
+                    title=cand.title,
+                    kind=kind or cand.result.kind or "document",
+                    file=doc_id + SAVE_AS[cand.result.format],
+                    sha256=cand.sha256,
+                    added=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    format=cand.result.format,
+                    date=date or cand.result.date,
+                    authors=cand.result.authors,
+                    source_name=cand.name,
+                    text_sha256=cand.text_sha256,
+                )
+                path = stored_file(library_dir, entry)
+                _write_new(path, cand.data)
+                written.append(path)
+                save_reading(library_dir, cand.sha256, cand.result)
+                added.append(entry)
+            after = entries + added
+            prepared = prepare(settings, after)
+            report = build_and_publish(
+                settings,
+                prepared,
+                embedder=embedder,
+                progress=progress,
+                on_progress=on_progress,
+                commit=lambda: write_user_manifest(library_dir, after),
+            )
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+    counts = Counter(c.doc_id for c in prepared.chunks)
+    notes = [f"{c.name}: {note}" for c in candidates for note in c.result.notes]
+    return ChangeReport("added", [_listing(e, counts[e.id]) for e in added], report, notes)
+
+
+def _user_entry(settings: Settings, entries: list[UserEntry], doc_id: str) -> UserEntry:
+    for entry in entries:
+        if entry.id == doc_id:
+            return entry
+    for info in read_manifest(settings.corpus_dir):
+        if info.id == doc_id:
+            raise InvalidDocument(
+                f"“{info.title}” ({doc_id}) is part of the bundled library, which cannot be "
+                "changed here; only documents you added can be removed or edited."
+            )
+    raise InvalidDocument(f"No document has the id {doc_id!r}; `lbw docs` lists the ids.")
+
+
+def remove_document(
+    settings: Settings,
+    doc_id: str,
+    embedder: Embedder | None = None,
+    on_progress: Progress | None = None,
+) -> ChangeReport:
+    """Take an added document out of the library and the index (its passages are dropped)."""
+    library_dir = settings.user_library_dir
+    with ingest_lock(Path(settings.store_dir)):
+        entries = read_user_manifest(library_dir)
+        entry = _user_entry(settings, entries, doc_id)
+        after = [e for e in entries if e.id != doc_id]
+        prepared = prepare(settings, after)
+        report = build_and_publish(
+            settings,
+            prepared,
+            embedder=embedder,
+            progress=False,
+            on_progress=on_progress,
+            commit=lambda: write_user_manifest(library_dir, after),
+        )
+        with contextlib.suppress(OSError):
+            stored_file(library_dir, entry).unlink(missing_ok=True)
+        forget_reading(library_dir, entry.sha256)
+    return ChangeReport("removed", [_listing(entry, 0)], report)
+
+
+def edit_document(
+    settings: Settings,
+    doc_id: str,
+    title: str | None = None,
+    kind: str | None = None,
+    date: str | None = None,
+    embedder: Embedder | None = None,
+    on_progress: Progress | None = None,
+) -> ChangeReport:
+    """Change an added document's title, kind or date. A new title re-embeds its passages
+    (the title is part of what is embedded); kind and date change no vector."""
+    title, kind, date = (
+        clean_label(title, "title"),
+        clean_label(kind, "kind", 40),
+        clean_label(date, "date", 40),
+    )
+    if title is None and kind is None and date is None:
+        raise InvalidDocument("Nothing to change: give a new title, kind or date.")
+    library_dir = settings.user_library_dir
+    with ingest_lock(Path(settings.store_dir)):
+        entries = read_user_manifest(library_dir)
+        entry = _user_entry(settings, entries, doc_id)
+        if title is not None:
+            entry.title = title
+        if kind is not None:
+            entry.kind = kind
+        if date is not None:
+            entry.date = date
+        prepared = prepare(settings, entries)
+        report = build_and_publish(
+            settings,
+            prepared,
+            embedder=embedder,
+            progress=False,
+            on_progress=on_progress,
+            commit=lambda: write_user_manifest(library_dir, entries),
+        )
+    counts = Counter(c.doc_id for c in prepared.chunks)
+    return ChangeReport("edited", [_listing(entry, counts[entry.id])], report)
+
+
+def list_documents(settings: Settings) -> list[dict[str, Any]]:
+    """Every document, bundled first, with its passage count in the live index (None when
+    it is not indexed, e.g. before the first `lbw ingest`)."""
+    counts: Counter[str] | None = None
+    with contextlib.suppress(Exception):
+        counts = Counter(
+            c.doc_id for c in read_build_files(live_build_path(settings), False).chunks
+        )
+
+    def chunks(doc_id: str) -> int | None:
+        return counts[doc_id] if counts is not None and doc_id in counts else None
+
+    rows = [
+        {
+            "id": info.id,
+            "title": info.title,
+            "kind": info.kind,
+            "file": info.file,
+            "chunks": chunks(info.id),
+            "added": None,
+            "origin": "bundled",
+            "date": info.date,
+        }
+        for info in read_manifest(settings.corpus_dir)
+    ]
+    rows += [_listing(e, chunks(e.id)) for e in read_user_manifest(settings.user_library_dir)]
+    return rows
