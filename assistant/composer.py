@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from assistant.evidence import ATTRIBUTES, TermStats, best_windows, library_answers, split_sentences
 from assistant.query import QueryPlan
 from assistant.retriever import Scored, focus_tension, slate
 from assistant.tensions import SYSTEM_BY_NAME, TENSION_BY_ID
-from assistant.types import Answer, Chunk, Citation, Filters
+from assistant.types import Answer, Chunk, Citation, Filters, Turn
 
 if TYPE_CHECKING:
     from assistant.service import LoadedIndex
+    from assistant.settings import Settings
 
 NOT_IN_LIBRARY = (
     "The library does not answer this question. Its documents cover how school-system leaders "
@@ -33,6 +35,41 @@ NOT_IN_LIBRARY = (
     "examples, the leaders survey and the reflection guides, plus four related articles. "
     "Try asking about one of those, for example “How did districts handle need vs. readiness?”"
 )
+
+
+class AnswerStream:
+    """An answer arriving in pieces of checked text: iterate for the pieces (what a chat shows
+    while it waits), then `result()` for the final Answer.
+
+    The final Answer is what counts: when a language model fails half-way, the pieces already
+    shown are replaced by the offline composer's answer, so show `result()` once done.
+    """
+
+    def __init__(self, pieces: Generator[str, None, Answer]):
+        self._pieces = pieces
+        self._answer: Answer | None = None
+
+    @classmethod
+    def ready(cls, answer: Answer) -> AnswerStream:
+        """A stream of an answer that is already complete: one piece."""
+
+        def pieces() -> Generator[str, None, Answer]:
+            yield answer.answer
+            return answer
+
+        return cls(pieces())
+
+    def __iter__(self) -> Iterator[str]:
+        answer = yield from self._pieces
+        if answer is not None:
+            self._answer = answer
+
+    def result(self) -> Answer:
+        if self._answer is None:
+            for _ in self:
+                pass
+        assert self._answer is not None
+        return self._answer
 
 
 class Composer(ABC):
@@ -44,6 +81,26 @@ class Composer(ABC):
     def compose(
         self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
     ) -> Answer: ...
+
+    def stream(
+        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+    ) -> AnswerStream:
+        """The answer as it is written; a composer that has it at once sends it whole."""
+        return AnswerStream.ready(self.compose(plan, index, filters))
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
+        """A follow-up rewritten as a standalone question, or None to plan it from the
+        history by rule (assistant.query.plan_query), as the offline composer does."""
+        return None
+
+
+def make_composer(settings: Settings) -> Composer:
+    """The composer the settings choose: offline unless a language model is configured."""
+    if settings.llm in ("", "none"):
+        return OfflineComposer()
+    from assistant.llm import LLMComposer
+
+    return LLMComposer.from_settings(settings)
 
 
 class CitationList:
@@ -78,9 +135,15 @@ class OfflineComposer(Composer):
         return self._stats[1]
 
     def compose(
-        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+        self,
+        plan: QueryPlan,
+        index: LoadedIndex,
+        filters: Filters | None = None,
+        ranked: list[Scored] | None = None,
     ) -> Answer:
-        ranked = index.retriever.score(plan, filters)
+        """`ranked`: the retriever's scores for this plan, when the caller already has them."""
+        if ranked is None:
+            ranked = index.retriever.score(plan, filters)
         chosen = slate(ranked, plan, self.k)
         coverage_text = plan.question + (" " + " ".join(plan.systems) if plan.followup else "")
         windows = best_windows(

@@ -25,3 +25,9 @@ class IngestError(LbwError):
 
 class ModelError(LbwError):
     exit_code = 5
+
+
+class LLMConfigError(LbwError):
+    """The chosen language model cannot be set up (unknown backend, missing key or package)."""
+
+    exit_code = 6
