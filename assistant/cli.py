@@ -134,9 +134,11 @@ def cmd_ask(args) -> int:
         sys.stdout.flush()
         shown += piece
     answer = stream.result()
-    if shown.strip() != answer.answer.strip():  # the model failed half-way: replaced
-        sys.stdout.write("\n\n---\n" + answer.answer if shown else answer.answer)
-    print()
+    if shown.strip() != answer.answer.strip():  # the model failed: replaced, say so below
+        shown = ("\n\n---\n" if shown.strip() else "") + answer.answer
+        sys.stdout.write(shown)
+    if not shown.endswith("\n"):
+        print()
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from assistant.evidence import ATTRIBUTES, TermStats, best_windows, library_answers, split_sentences
 from assistant.query import QueryPlan
 from assistant.retriever import Scored, focus_tension, slate
+from assistant.safety import drop_instruction_lines
 from assistant.tensions import SYSTEM_BY_NAME, TENSION_BY_ID
 from assistant.types import Answer, Chunk, Citation, Filters, Turn
 
@@ -346,12 +347,15 @@ class OfflineComposer(Composer):
 
 # -- text helpers --------------------------------------------------------------------------
 def _with_context(chunk: Chunk) -> tuple[str, str, str]:
+    """A passage as the sentence picker reads it: lines addressed to a language model
+    ("ignore previous instructions ...", assistant.safety) are never quoted as an answer."""
     names = [
         a
         for name in chunk.systems
         for a in (SYSTEM_BY_NAME[name].aliases if name in SYSTEM_BY_NAME else (name,))
     ]
-    return chunk.id, chunk.text, " ".join([chunk.section.rsplit(" > ", 1)[-1], *names])
+    text = drop_instruction_lines(chunk.text)
+    return chunk.id, text, " ".join([chunk.section.rsplit(" > ", 1)[-1], *names])
 
 
 def _chunk_ok(example: dict, index, allowed) -> bool:

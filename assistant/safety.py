@@ -39,10 +39,22 @@ def visible(text: str) -> str:
 
 
 def instruction_like(line: str) -> bool:
-    return bool(_INSTRUCTION.search(visible(line)))
+    """True for text that addresses a model, in plain sight or hidden (in a comment, or with
+    invisible characters breaking up its words)."""
+    return bool(_INSTRUCTION.search(line) or _INSTRUCTION.search(visible(line)))
 
 
 def without_instructions(text: str, placeholder: str = WITHHELD) -> str:
     """`text` made visible, each line that addresses a model replaced by `placeholder`."""
-    lines = visible(text).split("\n")
-    return "\n".join(placeholder if _INSTRUCTION.search(line) else line for line in lines)
+    lines = [(line, visible(line)) for line in text.split("\n")]
+    return "\n".join(placeholder if instruction_like(raw) else seen for raw, seen in lines)
+
+
+def drop_instruction_lines(text: str) -> str:
+    """`text` with each line that addresses a model, or that no reader sees, emptied; every
+    other line byte for byte."""
+
+    def hidden(line: str) -> bool:
+        return instruction_like(line) or (bool(line.strip()) and not visible(line).strip())
+
+    return "\n".join("" if hidden(line) else line for line in text.split("\n"))

@@ -529,7 +529,7 @@ class AnswerChecker:
 
         out = MARKER.sub(renumber, sentence.text)
         out = re.sub(r"[ \t]+(?=[.,;:!?](?:\s|$))", "", out)
-        return re.sub(r"[ \t]{2,}", " ", out)
+        return re.sub(r"[ \t]{2,}", " ", out).strip()
 
     def _final(self, n: int) -> int:
         return self._numbering.setdefault(n, len(self._numbering) + 1)
