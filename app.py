@@ -5,9 +5,13 @@
 Two pages: Ask (a chat whose answers cite library passages) and Library (the documents,
 readable in full). The first start builds the index if there is none.
 
-Test seam: the app gets its `Assistant` only from `assistant.app_support.load(settings)`,
-called inside the cached `get_assistant`. Tests patch that one function to return a fake
-(see tests/test_app.py and `assistant/app_support.py`).
+Answers are composed offline unless a language model is chosen (environment, `.env`,
+Streamlit secrets, or the sidebar); a model's answer streams in sentence by sentence, each
+checked against the passage it cites, with a note saying which composer answered.
+
+Test seams: the app gets its `Assistant` only from `assistant.app_support.load(settings)`,
+called inside the cached `get_assistant`, and the chosen model's composer only from
+`app_support.composer(settings)`. Tests patch them (see tests/test_app.py).
 
 Library text is never rendered as HTML: passages and documents are shown with `st.text`,
 and labels or captions built from document metadata go through `ui.escape_markdown`.

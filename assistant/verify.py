@@ -8,8 +8,11 @@ sentence is checked as it arrives (so a streamed answer shows only checked text)
   system and proper name in it occurs there, every quotation occurs verbatim in one of them,
   and most of its content words (60%, stemmed) do; so must words of quantity or certainty
   ("doubled", "majority", "always");
-- an uncited sentence may state no number, quotation or link; its names and most of its
-  content words (half for a short phrase, 70% otherwise) must occur in one retrieved passage;
+- a sentence without a marker is read as a reader reads it: covered by the next marker on
+  its line, else by the last one of its paragraph, and checked against those passages;
+  failing that, it may quote or link nothing, and its names, numbers and most of its content
+  words (70%) must occur in one retrieved passage, unless it is a short connecting phrase
+  ("Here is what the library says:") in the library's own vocabulary;
 - lines of a passage that address a model ("ignore previous instructions ...") never count
   as support (assistant.safety);
 - a sentence that fails is removed and reported (`unsupported`), never shown as cited fact;
@@ -28,10 +31,10 @@ never uses in lower case (or an acronym), so "Springfield" and "PWNED" need a so
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from assistant.evidence import STOP
 from assistant.safety import without_instructions
@@ -99,11 +102,16 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
+_local = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def _stemmer():
+    """One Snowball stemmer per thread (the app checks answers on several at once)."""
+    if not hasattr(_local, "stemmer"):
+        import Stemmer
+
+        _local.stemmer = Stemmer.Stemmer("english")
+    return _local.stemmer
 
 
 def _stem(word: str) -> str:
@@ -156,11 +164,8 @@ class LibraryWords:
     stopword) and which names need no source (the library's own titles and authors)."""
 
     common: frozenset[str]
+    stems: frozenset[str]  # of the common words
     allowed_names: frozenset[str] = frozenset()
-
-    @property
-    def stems(self) -> frozenset[str]:
-        return _common_stems(self.common)
 
     @classmethod
     def build(cls, texts: Iterable[str], names: Iterable[str] = ()) -> LibraryWords:
@@ -170,7 +175,8 @@ class LibraryWords:
                 if w[0].islower():
                     common.add(w.lower())
         allowed = {w for n in names for w in _words(normalize(n or ""))}
-        return cls(frozenset(common), frozenset(allowed))
+        stems = frozenset(_stemmer().stemWords(sorted(common)))
+        return cls(frozenset(common), stems, frozenset(allowed))
 
 
 @dataclass
@@ -280,11 +286,6 @@ class Claim:
             if share < minimum:
                 return f"the cited passage does not support its wording ({share:.0%} of its words)"
         return None
-
-
-@lru_cache(maxsize=4)
-def _common_stems(common: frozenset[str]) -> frozenset[str]:
-    return frozenset(_stemmer().stemWords(sorted(common)))
 
 
 def _verbatim(quote: str, text: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -51,6 +52,29 @@ class HashingEmbedder(Embedder):
             else:
                 vectors[row, 0] = 1.0  # no words: still a unit vector
         return vectors
+
+
+MODEL_VARIABLES = (
+    "LBW_LLM",
+    "LBW_LLM_MODEL",
+    "LBW_LLM_TIMEOUT",
+    "LBW_LLM_TEMPERATURE",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "OLLAMA_HOST",
+)
+
+
+@pytest.fixture(autouse=True)
+def _only_the_model_settings_a_test_sets(request, monkeypatch):
+    """No language model settings leak in from the shell or a developer's `.env` (tests
+    marked `llm` use the real ones on purpose)."""
+    if request.node.get_closest_marker("llm"):
+        return
+    monkeypatch.setenv("LBW_ENV_FILE", os.devnull)
+    for name in MODEL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

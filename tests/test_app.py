@@ -201,8 +201,6 @@ def chosen(monkeypatch):
         return ChosenComposer(settings)
 
     monkeypatch.setattr("assistant.app_support.composer", make)
-    monkeypatch.delenv("LBW_LLM", raising=False)
-    monkeypatch.delenv("LBW_LLM_MODEL", raising=False)
     return built
 
 

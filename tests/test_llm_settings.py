@@ -42,8 +42,7 @@ def test_dotenv_fills_in_what_the_environment_does_not_set(tmp_path, monkeypatch
         f"LBW_LLM=ollama\nLBW_LLM_MODEL=from-dotenv\nOPENAI_API_KEY={KEY}\n", encoding="utf-8"
     )
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LBW_LLM", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("LBW_ENV_FILE")  # tests read no .env unless they say so
     monkeypatch.setenv("LBW_LLM_MODEL", "from-environment")
     s = Settings.from_env()
     assert s.llm == "ollama" and s.openai_api_key == KEY
@@ -119,9 +118,6 @@ def test_cli_rejects_an_unknown_backend_and_explains_a_missing_key(
     with pytest.raises(SystemExit) as exc:
         cli.main(["ask", "Where to pilot?", "--llm", "gpt"])
     assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setenv("LBW_STORE_DIR", str(planted_settings.store_dir))
     code = cli.main(["ask", "Where to pilot?", "--llm", "openai", "--json"])
     out, err = capsys.readouterr()
@@ -132,7 +128,6 @@ def test_streamlit_secrets_sit_under_the_environment(monkeypatch, tmp_path):
     from assistant.app_support import settings_from
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LBW_LLM", raising=False)
     monkeypatch.setenv("LBW_LLM_MODEL", "from-environment")
     s = settings_from(
         {"LBW_LLM": "anthropic", "ANTHROPIC_API_KEY": KEY, "LBW_LLM_MODEL": "x", "db": {"a": 1}}

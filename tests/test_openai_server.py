@@ -126,12 +126,11 @@ def server():
 
 @pytest.fixture
 def lbw(monkeypatch, planted_settings, server, capsys, tmp_path):
-    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LBW_STORE_DIR", str(planted_settings.store_dir))
     monkeypatch.setenv("OPENAI_BASE_URL", server.url)
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("LBW_LLM_TIMEOUT", "5")
-    monkeypatch.delenv("LBW_LLM", raising=False)
     monkeypatch.setattr("assistant.service.load_default_embedder", lambda *_: HashingEmbedder())
 
     def run(*args: str) -> tuple[int, str, str]:
