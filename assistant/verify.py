@@ -43,6 +43,7 @@ from assistant.types import Chunk, Unsupported
 
 # [3], [3, 5], [3-5]; a backslash-escaped bracket (\[3\]) is literal text, not a marker.
 MARKER = re.compile(r"(?<!\\)\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]")
+_NAMED_MARKER = re.compile(r"\[(?:passages?|sources?|p)\.?\s*(\d{1,3})\]", re.I)
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 PREFIX = re.compile(r"^\s*(?:(?:[-*+•]|\d{1,2}[.)])\s+|>\s*)+")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -140,7 +141,9 @@ def _numbers(text: str) -> set[str]:
 
 
 def sanitize(text: str) -> str:
-    """A model's Markdown without images, link targets or HTML (text stays, targets go)."""
+    """A model's Markdown without images, link targets or HTML (text stays, targets go), and
+    with "[Passage 2]" or "[source 2]" read as the marker [2]."""
+    text = _NAMED_MARKER.sub(r"[\1]", text)
     text = _IMAGE.sub("", text)
     text = _LINK.sub(r"\1", text)
     return _HTML.sub("", text)

@@ -150,10 +150,12 @@ def test_marker_lists_and_ranges_are_read_and_escaped_brackets_are_text(words):
         words,
         passages,
         "Fulton County and Dallas ISD chose schools by readiness and feeder patterns [1, 2]. "
-        "Fulton County assessed the readiness of its 95 schools [1-2]. Fulton assessed \\[95\\] schools [1].",
+        "Fulton County assessed the readiness of its 95 schools [1-2]. Fulton assessed \\[95\\] schools [1]. "
+        "Dallas ISD scaled through school feeder patterns [Passage 2].",
     )
     assert checker.removed_markers == [] and checker.cited == [FULTON, DALLAS]
     assert "[1][2]." in text and "Fulton assessed \\[95\\] schools [1]." in text
+    assert text.endswith("feeder patterns [2].")
 
 
 # -- facts ---------------------------------------------------------------------------------------
