@@ -6,9 +6,13 @@ Two pages: Ask (a chat whose answers cite library passages) and Library (the doc
 readable in full; add, retitle and remove your own: assistant/pages/library.py). The first
 start builds the index if there is none.
 
-Test seam: the app gets its `Assistant` only from `assistant.app_support.load(settings)`,
-called inside the cached `get_assistant`. Tests patch that one function to return a fake
-(see tests/test_app.py and `assistant/app_support.py`).
+Answers are composed offline unless a language model is chosen (environment, `.env`,
+Streamlit secrets, or the sidebar); a model's answer streams in sentence by sentence, each
+checked against the passage it cites, with a note saying which composer answered.
+
+Test seams: the app gets its `Assistant` only from `assistant.app_support.load(settings)`,
+called inside the cached `get_assistant`, and the chosen model's composer only from
+`app_support.composer(settings)`. Tests patch them (see tests/test_app.py).
 
 Library text is never rendered as HTML: passages and documents are shown with `st.text`,
 and labels or captions built from document metadata go through `ui.escape_markdown`.
@@ -17,10 +21,12 @@ and labels or captions built from document metadata go through `ui.escape_markdo
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import streamlit as st
 
 from assistant import Answer, LbwError, Settings, app_support, ui
+from assistant.settings import DEFAULT_LLM_MODELS, LLM_BACKENDS
 from assistant.tensions import TENSION_BY_ID, TENSIONS
 
 log = logging.getLogger("lbw.app")
@@ -35,9 +41,24 @@ def get_assistant(settings: Settings):
     return app_support.load(settings)
 
 
+@st.cache_resource(show_spinner=False)
+def get_composer(settings: Settings):
+    """One composer per language model choice, shared by every browser session."""
+    return app_support.composer(settings)
+
+
+def app_settings() -> Settings:
+    """Settings from the environment, `.env` and Streamlit secrets (keys stay in memory)."""
+    try:
+        secrets = st.secrets.to_dict()
+    except Exception:  # no secrets file: environment and .env only
+        secrets = {}
+    return app_support.settings_from(secrets)
+
+
 def assistant_or_stop():
     """The Assistant, or an error message and the end of this run."""
-    settings = Settings.from_env()
+    settings = replace(app_settings(), llm="none", llm_model=None)
     if app_support.needs_index(settings):
         message = "Building the library index (first run)…"
     else:
@@ -56,7 +77,7 @@ def assistant_or_stop():
 # -- Ask ---------------------------------------------------------------------------------
 def ask_page() -> None:
     bot = assistant_or_stop()
-    filters = sidebar(bot)
+    filters, composer = sidebar(bot)
     messages = st.session_state.setdefault("messages", [])
     for i, message in enumerate(messages):
         with st.chat_message(message["role"]):
@@ -67,7 +88,7 @@ def ask_page() -> None:
 
     # st.chat_input is pinned to the bottom of the page wherever it is called.
     if question := st.chat_input(PLACEHOLDER) or st.session_state.pop("starter", None):
-        respond(bot, question, filters)
+        respond(bot, question, filters, composer)
     elif not messages:
         show_starters()
 
@@ -90,11 +111,47 @@ def sidebar(bot):
             key="filter_documents",
             placeholder="All documents",
         )
+        composer = model_choice()
+    return ui.make_filters(tensions, doc_ids), composer
+
+
+def model_choice():
+    """The sidebar's language model choice, as a composer (None: the offline composer)."""
+    settings = app_settings()
+    default = settings.llm if settings.llm in LLM_BACKENDS else "none"
+    backend = st.selectbox(
+        "Answers written by",
+        LLM_BACKENDS,
+        index=LLM_BACKENDS.index(default),
+        format_func=ui.backend_label,
+        key="llm_backend",
+    )
+    composer = None
+    if backend != "none":
+        model = st.text_input(
+            "Model",
+            value=settings.llm_model or DEFAULT_LLM_MODELS[backend],
+            key=f"llm_model_{backend}",
+        )
+        try:
+            composer = get_composer(replace(settings, llm=backend, llm_model=model or None))
+        except LbwError as exc:
+            st.warning(f"{exc} Answers are composed offline meanwhile.")
+        except Exception:
+            log.exception("Could not set up the %s language model", backend)
+            st.warning("The language model could not be set up; answers are composed offline.")
+    if composer is None:
         st.caption(
             "Answers are composed offline from the library, without a chat model. "
             "Every [n] marks a citation you can open to read the passage it rests on."
         )
-    return ui.make_filters(tensions, doc_ids)
+    else:
+        st.caption(
+            "A language model writes the answers from library passages. Every sentence is "
+            "checked against the passage it cites before it is shown; when the model fails, "
+            "the offline composer answers. Every [n] opens the passage it rests on."
+        )
+    return composer
 
 
 def show_starters() -> None:
@@ -116,15 +173,24 @@ def new_conversation() -> None:
     st.session_state["messages"] = []
 
 
-def respond(bot, question: str, filters) -> None:
-    """Answer one question under the conversation so far; keep it only if it succeeded."""
+def respond(bot, question: str, filters, composer=None) -> None:
+    """Answer one question under the conversation so far; keep it only if it succeeded.
+
+    The answer streams in as checked text, then is redrawn whole with its citations (and,
+    if the model failed half-way, replaced by the offline composer's answer).
+    """
     messages = st.session_state.messages
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):
         try:
             with st.spinner("Searching the library…"):
-                answer = bot.ask(question, ui.history_turns(messages), filters)
+                stream = bot.ask_stream(question, ui.history_turns(messages), filters, composer)
+            draft = st.empty()
+            with draft.container():
+                st.write_stream(stream)
+            answer = stream.result()
+            draft.empty()
         except LbwError as exc:
             st.error(str(exc))
             return
@@ -140,6 +206,8 @@ def respond(bot, question: str, filters) -> None:
 def show_answer(answer: Answer, key: str) -> None:
     """The answer's Markdown, then one expander per citation showing its passage as text."""
     st.markdown(answer.answer)
+    if note := ui.verification_note(answer):
+        st.caption(ui.escape_markdown(note))
     if not answer.in_scope:
         return
     for c in answer.citations:

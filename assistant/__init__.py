@@ -4,6 +4,9 @@ Front door:
     from assistant import Settings, load_assistant
     bot = load_assistant(Settings.from_env())
     answer = bot.ask("How did others handle need vs readiness?")
+
+With LBW_LLM=openai|ollama|anthropic (see README) a language model writes the answers and
+assistant.verify checks every sentence against the passage it cites.
 """
 
 from assistant.errors import IndexMissing, InvalidHistory, InvalidQuestion, LbwError

@@ -7,19 +7,26 @@ function and hand the app a fake:
     with unittest.mock.patch("assistant.app_support.load", return_value=FakeAssistant()):
         at = AppTest.from_file("app.py").run()
 
-Everything the app shows then comes from the fake's public methods (`ask`, `documents`,
-`document_text`), so no index, model or Chroma is touched. Clear Streamlit's resource cache
+Everything the app shows then comes from the fake's public methods (`ask_stream`,
+`documents`, `document_text`), so no index, model or Chroma is touched. The chosen
+language model comes from `app_support.composer(settings)`, a second seam tests may patch. Clear Streamlit's resource cache
 between tests (`st.cache_resource.clear()`) so one test's fake does not leak into the next.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
+from assistant import composer as composers
+from assistant.composer import Composer
 from assistant.errors import IndexMissing
 from assistant.index import live_build_path
 from assistant.service import Assistant, load_assistant
-from assistant.settings import Settings
+from assistant.settings import Settings, with_dotenv
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,7 @@ def load(settings: Settings) -> Assistant:
 
     Raises LbwError subclasses (IngestError, ModelError, ...) with messages fit for users.
     """
+    settings = replace(settings, llm="none")  # the model is chosen per question (`composer`)
     try:
         bot = load_assistant(settings)
     except IndexMissing:
@@ -51,3 +59,18 @@ def load(settings: Settings) -> Assistant:
         bot = load_assistant(settings, embedder=embedder)
     bot.warm()
     return bot
+
+
+def settings_from(secrets: Mapping[str, Any] | None) -> Settings:
+    """Settings from the environment (over `.env`) and, under it, Streamlit's secrets.
+
+    Only top-level string values of the secrets are read (as Streamlit itself exports them
+    to the environment); nothing is written anywhere.
+    """
+    values = {k: str(v) for k, v in (secrets or {}).items() if isinstance(v, str | int | float)}
+    return Settings.from_env({**values, **with_dotenv(os.environ)})
+
+
+def composer(settings: Settings) -> Composer:
+    """The composer for a sidebar choice (LLMConfigError when the model cannot be set up)."""
+    return composers.make_composer(settings)

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from assistant.errors import InvalidHistory, LbwError
-from assistant.settings import Settings
+from assistant.settings import LLM_BACKENDS, Settings
+from assistant.ui import verification_note
 
 
 def _print_json(data) -> None:
@@ -23,7 +24,9 @@ def _print_json(data) -> None:
 
 def _settings(args) -> Settings:
     return Settings.from_env(
-        corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None
+        corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None,
+        llm=getattr(args, "llm", None),
+        llm_model=getattr(args, "model", None),
     )
 
 
@@ -124,16 +127,29 @@ def cmd_ask(args) -> int:
             )
         _print_json({"results": results})
         return 0
-    answer = bot.ask(args.question, _history(args))
     if args.json:
-        _print_json(answer.to_dict())
-    else:
-        print(answer.answer)
-        if answer.citations:
-            print("\nSources:")
-            for c in answer.citations:
-                pages = f", pp. {c.pages}" if c.pages else ""
-                print(f"[{c.n}] {c.title} — {c.section}{pages}")
+        _print_json(bot.ask(args.question, _history(args)).to_dict())
+        return 0
+    # Text: print the checked answer as it is written, then its sources.
+    stream = bot.ask_stream(args.question, _history(args))
+    shown = ""
+    for piece in stream:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+        shown += piece
+    answer = stream.result()
+    if shown.strip() != answer.answer.strip():  # the model failed: replaced, say so below
+        shown = ("\n\n---\n" if shown.strip() else "") + answer.answer
+        sys.stdout.write(shown)
+    if not shown.endswith("\n"):
+        print()
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            pages = f", pp. {c.pages}" if c.pages else ""
+            print(f"[{c.n}] {c.title} — {c.section}{pages}")
+    if note := verification_note(answer):
+        print(f"\n({note})")
     return 0
 
 
@@ -226,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch", help="JSON Lines file of {question, history?}")
         p.add_argument("--json", action="store_true")
         p.add_argument("--corpus", help=argparse.SUPPRESS)
+        p.add_argument(
+            "--llm",
+            choices=LLM_BACKENDS,
+            help="language model backend (default: LBW_LLM, else none: the offline composer)",
+        )
+        p.add_argument("--model", help="language model name (default: LBW_LLM_MODEL)")
         if name == "retrieve":
             p.add_argument("-k", type=int, default=None, help="number of passages (default 8)")
         p.set_defaults(func=func)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from assistant.evidence import (
@@ -29,11 +30,13 @@ from assistant.evidence import (
 )
 from assistant.query import QueryPlan
 from assistant.retriever import Scored, focus_tension, slate
+from assistant.safety import drop_instruction_lines
 from assistant.tensions import SYSTEM_BY_NAME, SYSTEMS, TENSION_BY_ID
-from assistant.types import Answer, Chunk, Citation, Filters
+from assistant.types import Answer, Chunk, Citation, Filters, Turn
 
 if TYPE_CHECKING:
     from assistant.service import LoadedIndex
+    from assistant.settings import Settings
 
 NOT_IN_LIBRARY = (
     "The library does not answer this question. Its documents cover how school-system leaders "
@@ -51,6 +54,41 @@ NO_PRODUCT_PICKS = (
 )
 
 
+class AnswerStream:
+    """An answer arriving in pieces of checked text: iterate for the pieces (what a chat shows
+    while it waits), then `result()` for the final Answer.
+
+    The final Answer is what counts: when a language model fails half-way, the pieces already
+    shown are replaced by the offline composer's answer, so show `result()` once done.
+    """
+
+    def __init__(self, pieces: Generator[str, None, Answer]):
+        self._pieces = pieces
+        self._answer: Answer | None = None
+
+    @classmethod
+    def ready(cls, answer: Answer) -> AnswerStream:
+        """A stream of an answer that is already complete: one piece."""
+
+        def pieces() -> Generator[str, None, Answer]:
+            yield answer.answer
+            return answer
+
+        return cls(pieces())
+
+    def __iter__(self) -> Iterator[str]:
+        answer = yield from self._pieces
+        if answer is not None:
+            self._answer = answer
+
+    def result(self) -> Answer:
+        if self._answer is None:
+            for _ in self:
+                pass
+        assert self._answer is not None
+        return self._answer
+
+
 class Composer(ABC):
     """Turns a planned question and the live index into a cited Answer."""
 
@@ -60,6 +98,26 @@ class Composer(ABC):
     def compose(
         self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
     ) -> Answer: ...
+
+    def stream(
+        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+    ) -> AnswerStream:
+        """The answer as it is written; a composer that has it at once sends it whole."""
+        return AnswerStream.ready(self.compose(plan, index, filters))
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
+        """A follow-up rewritten as a standalone question, or None to plan it from the
+        history by rule (assistant.query.plan_query), as the offline composer does."""
+        return None
+
+
+def make_composer(settings: Settings) -> Composer:
+    """The composer the settings choose: offline unless a language model is configured."""
+    if settings.llm in ("", "none"):
+        return OfflineComposer()
+    from assistant.llm import LLMComposer
+
+    return LLMComposer.from_settings(settings)
 
 
 class CitationList:
@@ -104,9 +162,15 @@ class OfflineComposer(Composer):
         return self._stats[1]
 
     def compose(
-        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+        self,
+        plan: QueryPlan,
+        index: LoadedIndex,
+        filters: Filters | None = None,
+        ranked: list[Scored] | None = None,
     ) -> Answer:
-        ranked = index.retriever.score(plan, filters)
+        """`ranked`: the retriever's scores for this plan, when the caller already has them."""
+        if ranked is None:
+            ranked = index.retriever.score(plan, filters)
         chosen = slate(ranked, plan, self.k)
         coverage_text = plan.question + (" " + " ".join(plan.systems) if plan.followup else "")
         windows = best_windows(
@@ -275,8 +339,8 @@ class OfflineComposer(Composer):
     def _example_line(self, e: dict, index, cites: CitationList, with_system: bool = True) -> str:
         chunk = index.by_id[e["passage_id"]]
         system = e.get("system") or (e["systems"][0] if e.get("systems") else "")
-        if system and e.get("state") and with_system:
-            system = f"{system}, {e['state']}"
+        if system and e.get("state") and with_system and f", {e['state']}" in chunk.text:
+            system = f"{system}, {e['state']}"  # only a state the cited passage itself gives
         lead = f"{system} — {e['title']}" if with_system and system else e["title"]
         story = _first_sentences(e["text"], 2)
         quote = f" {_inline(e['quote'])} — {_inline(e['leader'])}" if e.get("quote") else ""
@@ -358,12 +422,15 @@ class OfflineComposer(Composer):
 
 # -- text helpers --------------------------------------------------------------------------
 def _with_context(chunk: Chunk) -> tuple[str, str, str]:
+    """A passage as the sentence picker reads it: lines addressed to a language model
+    ("ignore previous instructions ...", assistant.safety) are never quoted as an answer."""
     names = [
         a
         for name in chunk.systems
         for a in (SYSTEM_BY_NAME[name].aliases if name in SYSTEM_BY_NAME else (name,))
     ]
-    return chunk.id, chunk.text, " ".join([chunk.section.rsplit(" > ", 1)[-1], *names])
+    text = drop_instruction_lines(chunk.text)
+    return chunk.id, text, " ".join([chunk.section.rsplit(" > ", 1)[-1], *names])
 
 
 def _chunk_ok(example: dict, index, allowed) -> bool:

@@ -29,3 +29,9 @@ class ModelError(LbwError):
 
 class InvalidDocument(IngestError):
     """A file a user tried to add that cannot go into the library (nothing was changed)."""
+
+
+class LLMConfigError(LbwError):
+    """The chosen language model cannot be set up (unknown backend, missing key or package)."""
+
+    exit_code = 6

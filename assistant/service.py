@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from assistant import framework
-from assistant.composer import Composer, OfflineComposer
+from assistant.composer import AnswerStream, Composer, OfflineComposer, make_composer
 from assistant.embedder import Embedder
 from assistant.errors import InvalidHistory
 from assistant.index import current_build_id, live_build_path, read_build_files
@@ -82,18 +82,62 @@ class Assistant:
         return index.retriever.retrieve(plan, k or self.settings.top_k, filters)
 
     def ask(
-        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        composer: Composer | None = None,
     ) -> Answer:
-        plan, index = self.plan(question, history)
-        return self.composer.compose(plan, index, filters)
+        """A cited answer. `composer` overrides this Assistant's own for one question (the
+        app's sidebar choice), so one loaded index serves every choice of model."""
+        composer = composer or self.composer
+        plan, index = self.plan(question, history, composer)
+        return self._noting_rewrite(composer.compose(plan, index, filters), question)
 
-    def plan(self, question: str, history: Sequence[Turn] = ()) -> tuple[QueryPlan, LoadedIndex]:
-        """Validate the input and read the question against the live index's documents."""
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        composer: Composer | None = None,
+    ) -> AnswerStream:
+        """Like `ask`, as checked text pieces while the answer is written. The question is
+        validated, planned and retrieved before this returns; the writing happens as the
+        stream is read."""
+        composer = composer or self.composer
+        plan, index = self.plan(question, history, composer)
+        stream = composer.stream(plan, index, filters)
+
+        def pieces():
+            yield from stream
+            return self._noting_rewrite(stream.result(), question)
+
+        return AnswerStream(pieces())
+
+    def plan(
+        self, question: str, history: Sequence[Turn] = (), composer: Composer | None = None
+    ) -> tuple[QueryPlan, LoadedIndex]:
+        """Validate the input and read the question against the live index's documents.
+
+        A composer with a language model rewrites a follow-up into a standalone question,
+        which is then planned on its own; otherwise the follow-up is planned from the history.
+        """
         question = clean_question(question, self.settings.max_question_chars)
+        turns = validate_history(history)
+        standalone = (composer or self.composer).rewrite(question, turns) if turns else None
         index = self.index
-        plan = plan_query(question, validate_history(history), index.documents)
+        if standalone:
+            plan = plan_query(standalone, [], index.documents)
+        else:
+            plan = plan_query(question, turns, index.documents)
         plan.doc_ids = find_documents(plan.search_text, index.documents)
         return plan, index
+
+    def _noting_rewrite(self, answer: Answer, question: str) -> Answer:
+        """Record the standalone question the answer was retrieved for, if it was rewritten."""
+        if answer.question != clean_question(question, self.settings.max_question_chars):
+            answer.verification = replace(answer.verification, standalone_question=answer.question)
+        return answer
 
     # -- the library -------------------------------------------------------------------
     def documents(self) -> list[dict[str, Any]]:
@@ -162,8 +206,10 @@ def read_history_file(path: str | Path) -> list[Turn]:
 def load_assistant(
     settings: Settings, embedder: Embedder | None = None, composer: Composer | None = None
 ) -> Assistant:
-    """Open the live index (IndexMissing if there is none) with the default embedder."""
+    """Open the live index (IndexMissing if there is none) with the default embedder and the
+    composer the settings choose (LLMConfigError when the chosen model cannot be set up)."""
     live_build_path(settings)  # fail fast, before loading the model, when there is no index
+    composer = composer or make_composer(settings)
     if embedder is None:
         embedder = load_query_embedder(settings.models_dir, settings.model_path)
     return Assistant(settings, embedder, composer)

@@ -2,17 +2,29 @@
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
 LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
-LBW_MAX_FILE_MB.
+LBW_MAX_FILE_MB; for a language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
+LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE and the providers' own OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_HOST.
+
+A `.env` file in the working directory (or the file LBW_ENV_FILE names) fills in variables
+the environment does not set. Secrets (API keys, the Chroma token) are fields with
+`repr=False`, so printing or logging a Settings never shows them; nothing here writes them.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+LLM_BACKENDS = ("none", "openai", "ollama", "anthropic")
+DEFAULT_LLM_MODELS = {
+    "openai": "gpt-4o-mini",
+    "ollama": "llama3.1",
+    "anthropic": "claude-3-5-haiku-latest",
+}
 
 
 @dataclass(frozen=True)
@@ -21,7 +33,7 @@ class Settings:
     store_dir: Path = PROJECT_ROOT / ".lbw" / "store"
     chroma_host: str | None = None
     chroma_port: int = 8000
-    chroma_token: str | None = None
+    chroma_token: str | None = field(default=None, repr=False)
     collection_prefix: str = "lbw"
     top_k: int = 8
     max_question_chars: int = 2000
@@ -40,14 +52,27 @@ class Settings:
         """Where derived model files (the ONNX export for questions) are cached."""
         return self.store_dir / "models"
 
+    # Language model (assistant.llm); "none" keeps the offline composer.
+    llm: str = "none"
+    llm_model: str | None = None  # None: the backend's default (assistant.llm.DEFAULT_MODELS)
+    llm_timeout: float = 60.0  # seconds for a whole answer, then the offline composer answers
+    llm_temperature: float | None = None  # None: the provider's default
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None  # any OpenAI-compatible server (vLLM, llama.cpp, ...)
+    anthropic_api_key: str | None = field(default=None, repr=False)
+    ollama_host: str | None = None
+
     @property
     def server_mode(self) -> bool:
         return bool(self.chroma_host)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
-        """Build settings from the environment (default: os.environ) plus explicit overrides."""
-        env = os.environ if env is None else env
+        """Build settings from the environment (default: os.environ over `.env`) plus overrides.
+
+        Overrides that are None are ignored, so CLI options can be passed through as they are.
+        """
+        env = with_dotenv(os.environ) if env is None else env
         base = cls()
         values = {}
         if env.get("LBW_CORPUS_DIR"):
@@ -70,5 +95,35 @@ class Settings:
             values["library_dir"] = Path(env["LBW_LIBRARY_DIR"]).expanduser()
         if env.get("LBW_MAX_FILE_MB"):
             values["max_file_mb"] = float(env["LBW_MAX_FILE_MB"])
+        if env.get("LBW_LLM"):
+            values["llm"] = env["LBW_LLM"].strip().lower()
+        if env.get("LBW_LLM_MODEL"):
+            values["llm_model"] = env["LBW_LLM_MODEL"].strip()
+        if env.get("LBW_LLM_TIMEOUT"):
+            values["llm_timeout"] = float(env["LBW_LLM_TIMEOUT"])
+        if env.get("LBW_LLM_TEMPERATURE"):
+            values["llm_temperature"] = float(env["LBW_LLM_TEMPERATURE"])
+        for name, var in (
+            ("openai_api_key", "OPENAI_API_KEY"),
+            ("openai_base_url", "OPENAI_BASE_URL"),
+            ("anthropic_api_key", "ANTHROPIC_API_KEY"),
+            ("ollama_host", "OLLAMA_HOST"),
+        ):
+            if env.get(var):
+                values[name] = env[var].strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(base, **values)
+
+
+def with_dotenv(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` over the variables of a `.env` file (LBW_ENV_FILE, else ./.env), if there is one.
+
+    The file is only read: os.environ is not changed and nothing is written back.
+    """
+    path = Path(env.get("LBW_ENV_FILE") or ".env")
+    if not path.is_file():
+        return dict(env)
+    from dotenv import dotenv_values
+
+    values = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    return {**values, **env}

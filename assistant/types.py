@@ -117,6 +117,38 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Unsupported:
+    """A sentence of a model's answer that its cited passages do not support (it was removed).
+
+    `cited` holds the marker numbers as the model wrote them (passage numbers of its prompt).
+    """
+
+    text: str
+    cited: tuple[int, ...]
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "cited": list(self.cited), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What checking a language model's answer against its passages found and changed.
+
+    `removed_markers`: the model's [n] markers that pointed to no retrieved passage.
+    `reason`: why the offline composer answered although a model was configured.
+    `model`: "backend:model" when one was configured; `standalone_question`: the follow-up
+    as the model rewrote it for retrieval.
+    """
+
+    removed_markers: tuple[int, ...] = ()
+    unsupported: tuple[Unsupported, ...] = ()
+    reason: str | None = None
+    model: str | None = None
+    standalone_question: str | None = None
+
+
 @dataclass
 class Answer:
     """A composed answer: Markdown with [n] markers and the citations they map to."""
@@ -125,14 +157,24 @@ class Answer:
     answer: str
     in_scope: bool
     citations: list[Citation] = field(default_factory=list)
-    answered_by: str = "offline"
+    answered_by: str = "offline"  # "offline" | "llm"
+    verification: Verification = field(default_factory=Verification)
 
     def to_dict(self) -> dict[str, Any]:
+        v = self.verification
         return {
             "answer": self.answer,
             "in_scope": self.in_scope,
             "citations": [c.to_dict() for c in self.citations],
             "answered_by": self.answered_by,
+            "verification": {
+                "removed_markers": list(v.removed_markers),
+                "unsupported": [u.to_dict() for u in v.unsupported],
+                "answered_by": self.answered_by,
+                "reason": v.reason,
+                "model": v.model,
+                "standalone_question": v.standalone_question,
+            },
         }
 
 

@@ -14,6 +14,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from assistant import Filters, InvalidQuestion, LbwError, Turn, ui
+from assistant.errors import LLMConfigError
+from assistant.types import Unsupported, Verification
 
 pytestmark = pytest.mark.app
 
@@ -179,3 +181,109 @@ def test_library_page_lists_documents(app, fake):
     # The document the citation came from is opened; the others stay closed.
     opened = [e for e in at.expander if e.proto.expanded]
     assert len(opened) == 1
+
+
+# -- language models ------------------------------------------------------------------------
+class ChosenComposer:
+    """Stands in for the composer the sidebar builds; the fake assistant only records it."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+
+@pytest.fixture
+def chosen(monkeypatch):
+    """Patch the composer seam: it records the settings each sidebar choice builds from."""
+    built: list = []
+
+    def make(settings):
+        built.append(settings)
+        return ChosenComposer(settings)
+
+    monkeypatch.setattr("assistant.app_support.composer", make)
+    return built
+
+
+def test_offline_composer_is_the_default_and_says_so(app, fake, chosen):
+    at = ask(app.run(), "Where to pilot?")
+    assert not at.exception
+    assert at.selectbox(key="llm_backend").value == "none"
+    assert any("composed offline" in c.value for c in at.caption)
+    assert fake.composers == [None] and chosen == []
+    # No model configured: no per-answer note about which composer answered.
+    assert not any("language model" in c.value for c in at.caption)
+
+
+def test_sidebar_model_choice_reaches_the_question(app, fake, chosen):
+    at = app.run()
+    at.selectbox(key="llm_backend").set_value("openai").run()
+    at.text_input(key="llm_model_openai").set_value("gpt-4.1-mini").run()
+    at = ask(at, "Where to pilot?")
+    assert not at.exception
+    assert chosen[-1].llm == "openai" and chosen[-1].llm_model == "gpt-4.1-mini"
+    composer = fake.composers[-1]
+    assert isinstance(composer, ChosenComposer) and composer.settings.llm_model == "gpt-4.1-mini"
+    assert any("language model writes the answers" in c.value for c in at.caption)
+
+
+def test_secrets_choose_the_default_backend(app, fake, chosen):
+    app.secrets["LBW_LLM"] = "ollama"
+    app.secrets["LBW_LLM_MODEL"] = "llama3.2"
+    at = app.run()
+    assert at.selectbox(key="llm_backend").value == "ollama"
+    assert at.text_input(key="llm_model_ollama").value == "llama3.2"
+    assert chosen[-1].llm == "ollama"
+
+
+def test_a_model_that_cannot_be_set_up_is_a_warning_and_answers_stay_offline(
+    app, fake, monkeypatch
+):
+    monkeypatch.setattr(
+        "assistant.app_support.composer",
+        lambda settings: (_ for _ in ()).throw(
+            LLMConfigError("The anthropic backend needs ANTHROPIC_API_KEY.")
+        ),
+    )
+    at = app.run()
+    at.selectbox(key="llm_backend").set_value("anthropic").run()
+    at = ask(at, "Where to pilot?")
+    assert not at.exception
+    assert "ANTHROPIC_API_KEY" in at.warning[0].value
+    assert fake.composers == [None]
+    assert any("Some districts" in m.value for m in at.markdown)
+
+
+def test_model_answer_shows_a_verification_note(app, fake, chosen):
+    fake.answered_by = "llm"
+    fake.verification = Verification(
+        removed_markers=(9,),
+        unsupported=(Unsupported("Springfield doubled its pilots [1].", (1,), "names it"),),
+        model="openai:gpt-4o-mini",
+    )
+    at = ask(app.run(), "Where to pilot?")
+    assert not at.exception
+    note = ui.verification_note(fake.ask("Where to pilot?"))
+    assert "Written by the language model openai:gpt-4o-mini" in note
+    assert "1 sentence that the cited passages do not support" in note and "[9]" in note
+    assert ui.escape_markdown(note) in [c.value for c in at.caption]
+    assert not any("Springfield" in m.value for m in at.markdown)  # removed text is not shown
+
+
+def test_fallback_answer_says_the_offline_composer_answered_and_why(app, fake, chosen):
+    fake.verification = Verification(
+        reason="the language model did not answer within 60 s", model="ollama:llama3.1"
+    )
+    at = ask(app.run(), "Where to pilot?")
+    expected = (
+        "Answered by the offline composer instead of ollama:llama3.1: "
+        "the language model did not answer within 60 s."
+    )
+    assert ui.escape_markdown(expected) in [c.value for c in at.caption]
+
+
+def test_answer_streams_then_is_shown_whole_with_citations(app, fake, chosen):
+    at = ask(app.run(), "Where to pilot?")
+    answers = [m.value for m in at.markdown if "Some districts started" in m.value]
+    assert answers == [fake.ask("Where to pilot?").answer]  # the draft is replaced, not kept
+    assert at.session_state["messages"][-1]["answer"].answer == answers[0]
+    assert len(at.expander) == 1

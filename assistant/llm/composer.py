@@ -1,0 +1,243 @@
+"""A composer that lets a language model write the answer and trusts none of it unchecked.
+
+Per question: retrieve with the same plan and structure-aware slate as the offline composer;
+ask the offline composer first (it is cheap, decides whether the library answers the
+question at all, and is the fallback); give the model the slate's passages, numbered and
+fenced as data; check every sentence as it streams in (assistant.verify); and answer with
+the offline composer instead when the model errors, times out, says the passages do not
+answer, or writes nothing that survives the check. The Answer says which one answered and
+why, and lists what the check removed.
+
+The model is called on a worker thread and read through a queue, so one deadline
+(LBW_LLM_TIMEOUT) bounds the whole answer whatever the client's own timeouts do.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from assistant.composer import AnswerStream, CitationList, Composer, OfflineComposer
+from assistant.llm import prompts
+from assistant.llm.backends import chat_model, model_label
+from assistant.query import QueryPlan
+from assistant.retriever import slate
+from assistant.settings import Settings
+from assistant.types import Answer, Chunk, Filters, Turn, Verification
+from assistant.verify import AnswerChecker, LibraryWords
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.service import LoadedIndex
+
+log = logging.getLogger(__name__)
+
+
+class ModelTimeout(Exception):
+    """The model did not finish within the composer's deadline."""
+
+
+def describe(exc: BaseException, timeout: float) -> str:
+    """A reason fit to show users: the kind of failure, never the provider's message (which
+    can echo request details such as a partly masked key)."""
+    kind = type(exc).__name__
+    if isinstance(exc, ModelTimeout | TimeoutError) or "Timeout" in kind:
+        return f"the language model did not answer within {timeout:g} s"
+    if "Connect" in kind or isinstance(exc, ConnectionError):
+        return "the language model server could not be reached"
+    if "Authentication" in kind or "Permission" in kind:
+        return "the language model server refused the credentials"
+    if "NotFound" in kind:
+        return "the language model server does not know the model"
+    if "RateLimit" in kind:
+        return "the language model server is rate-limiting requests"
+    return f"the language model failed ({kind})"
+
+
+class LLMComposer(Composer):
+    name = "llm"
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        label: str = "llm",
+        timeout: float = 60.0,
+        k: int = 8,
+        max_question_chars: int = 2000,
+        offline: OfflineComposer | None = None,
+    ):
+        self.model = model
+        self.label = label
+        self.timeout = timeout
+        self.k = k
+        self.max_question_chars = max_question_chars
+        self.offline = offline or OfflineComposer()
+        self._words: tuple[str, LibraryWords] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LLMComposer:
+        return cls(
+            chat_model(settings),
+            model_label(settings),
+            settings.llm_timeout,
+            settings.top_k,
+            settings.max_question_chars,
+        )
+
+    # -- follow-ups ------------------------------------------------------------------------
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
+        if not any(t.role == "user" for t in history):
+            return None
+        try:
+            reply = "".join(self._pieces(prompts.rewrite_messages(question, history), False))
+        except Exception as exc:
+            log.warning(
+                "Follow-up not rewritten (%s); planning it by rule", describe(exc, self.timeout)
+            )
+            return None
+        return prompts.standalone_from_reply(reply, question, self.max_question_chars)
+
+    # -- answers ---------------------------------------------------------------------------
+    def compose(
+        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+    ) -> Answer:
+        return self._answer(plan, index, filters, stream=False).result()
+
+    def stream(
+        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+    ) -> AnswerStream:
+        return self._answer(plan, index, filters, stream=True)
+
+    def _answer(
+        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None, stream: bool
+    ) -> AnswerStream:
+        ranked = index.retriever.score(plan, filters)
+        offline = self.offline.compose(plan, index, filters, ranked=ranked)
+        if not offline.in_scope:
+            return AnswerStream.ready(
+                self._fallback(offline, "the library does not answer this question")
+            )
+        passages = [s.chunk for s in slate(ranked, plan, self.k)]
+        messages = prompts.answer_messages(plan.question, passages)
+        return AnswerStream(self._write(plan, index, passages, messages, offline, stream))
+
+    def _write(
+        self,
+        plan: QueryPlan,
+        index: LoadedIndex,
+        passages: list[Chunk],
+        messages: list,
+        offline: Answer,
+        stream: bool,
+    ) -> Generator[str, None, Answer]:
+        checker = AnswerChecker(passages, self.library_words(index))
+        sentinel = prompts.NOT_IN_LIBRARY
+        head = ""  # the reply's start, held until it cannot be the not-in-library reply
+        started = False
+        try:
+            for piece in self._pieces(messages, stream):
+                if not started:
+                    head += piece
+                    start = head.lstrip()
+                    if len(start) < len(sentinel) and sentinel.startswith(start):
+                        continue
+                    if start.startswith(sentinel):
+                        return self._fallback(
+                            offline, "the language model found no answer in the passages"
+                        )
+                    started, piece = True, head
+                if shown := checker.feed(piece):
+                    yield shown
+            if not started and head.strip():
+                if head.strip() == sentinel:
+                    return self._fallback(
+                        offline, "the language model found no answer in the passages"
+                    )
+                if shown := checker.feed(head):
+                    yield shown
+            if shown := checker.finish():
+                yield shown
+        except Exception as exc:
+            reason = describe(exc, self.timeout)
+            log.warning("Answering with the offline composer: %s", reason)
+            return self._fallback(offline, reason, checker)
+        if not head.strip():
+            return self._fallback(offline, "the language model returned an empty answer")
+        if checker.cited_sentences == 0:
+            return self._fallback(
+                offline,
+                "no sentence of the language model's answer was supported by a cited passage",
+                checker,
+            )
+        cites = CitationList()
+        for chunk in checker.cited:
+            cites.cite(chunk)
+        return Answer(
+            plan.question,
+            checker.text,
+            True,
+            cites.items,
+            self.name,
+            Verification(
+                tuple(checker.removed_markers), tuple(checker.unsupported), None, self.label
+            ),
+        )
+
+    def _fallback(self, offline: Answer, reason: str, checker: AnswerChecker | None = None):
+        found = (
+            (tuple(checker.removed_markers), tuple(checker.unsupported)) if checker else ((), ())
+        )
+        return replace(offline, verification=Verification(*found, reason, self.label))
+
+    def library_words(self, index: LoadedIndex) -> LibraryWords:
+        """The library's vocabulary and own names, built once per published index."""
+        if self._words is None or self._words[0] != index.build_id:
+            names = [
+                name
+                for d in index.documents.values()
+                for name in (d.get("title"), d.get("publisher"), *(d.get("authors") or ()))
+                if name
+            ]
+            words = LibraryWords.build((c.text for c in index.chunks), names)
+            self._words = (index.build_id, words)
+        return self._words[1]
+
+    # -- the model, under one deadline --------------------------------------------------------
+    def _pieces(self, messages: list, stream: bool) -> Iterator[str]:
+        """The reply's text pieces; raises ModelTimeout when the deadline passes."""
+        out: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        def work() -> None:
+            try:
+                if stream:
+                    for chunk in self.model.stream(messages):
+                        out.put(("text", chunk.text))
+                else:
+                    out.put(("text", self.model.invoke(messages).text))
+            except BaseException as exc:  # handed to the reading thread
+                out.put(("error", exc))
+            finally:
+                out.put(("end", None))
+
+        threading.Thread(target=work, name="lbw-llm", daemon=True).start()
+        deadline = time.monotonic() + self.timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise queue.Empty
+                kind, value = out.get(timeout=remaining)
+            except queue.Empty:
+                raise ModelTimeout(f"no answer within {self.timeout:g} s") from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            if value:
+                yield value

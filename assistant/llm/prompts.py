@@ -1,0 +1,74 @@
+"""The prompts, kept as reviewable data files in assistant/prompts/, and the messages built
+from them.
+
+Passages and questions are data: each sits inside its own tags, and any text in them that
+looks like one of our tags is defused first (`<` becomes `‹`), so a document cannot close
+the passages block and start speaking as the system; lines that address a model are withheld
+(assistant.safety). Citations shown to users come from the
+index, never from this text, so the defusing changes nothing a user reads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+from importlib.resources import files
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from assistant.safety import without_instructions
+from assistant.types import Chunk, Turn
+
+NOT_IN_LIBRARY = "NOT_IN_LIBRARY"
+_TAG = re.compile(r"<(\s*/?\s*(?:passages?|question|conversation|system|user|assistant)\b)", re.I)
+_MARKER = re.compile(r"\[\d{1,3}\]")
+HISTORY_TURNS = 6
+HISTORY_CHARS = 600
+
+
+@cache
+def template(name: str) -> str:
+    return files("assistant").joinpath("prompts", f"{name}.txt").read_text(encoding="utf-8")
+
+
+def defuse(text: str) -> str:
+    """Text that cannot open or close one of the prompt's tags."""
+    return _TAG.sub(r"‹\1", text)
+
+
+def format_passages(passages: Sequence[Chunk]) -> str:
+    blocks = []
+    for n, chunk in enumerate(passages, start=1):
+        source = " — ".join(p for p in (chunk.title, chunk.section) if p)
+        text = defuse(without_instructions(chunk.text))
+        blocks.append(f'<passage n="{n}">\nSource: {defuse(source)}\n{text}\n</passage>')
+    return "\n\n".join(blocks)
+
+
+def answer_messages(question: str, passages: Sequence[Chunk]) -> list[BaseMessage]:
+    user = template("answer_user").format(
+        passages=format_passages(passages), question=defuse(question)
+    )
+    return [SystemMessage(template("answer_system")), HumanMessage(user)]
+
+
+def rewrite_messages(question: str, history: Sequence[Turn]) -> list[BaseMessage]:
+    lines = []
+    for turn in list(history)[-HISTORY_TURNS:]:
+        text = " ".join(_MARKER.sub("", turn.content).split())
+        if len(text) > HISTORY_CHARS:
+            text = text[:HISTORY_CHARS] + "…"
+        lines.append(f"{turn.role}: {defuse(text)}")
+    user = template("rewrite_user").format(conversation="\n".join(lines), question=defuse(question))
+    return [SystemMessage(template("rewrite_system")), HumanMessage(user)]
+
+
+def standalone_from_reply(reply: str, question: str, max_chars: int) -> str | None:
+    """The rewritten question from a model's reply, or None when the reply is not one."""
+    line = next((ln.strip() for ln in reply.splitlines() if ln.strip()), "")
+    line = re.sub(r"^(?:standalone question|question)\s*:\s*", "", line, flags=re.I)
+    line = line.strip().strip("\"'“”").strip()
+    if not line or len(line) > min(max_chars, 4 * len(question) + 300):
+        return None
+    return line
