@@ -226,11 +226,26 @@ def library_page() -> None:
     page(assistant_or_stop())
 
 
+# -- Framework pages: Examples and Survey (assistant/pages/) -----------------------------
+def examples_page() -> None:
+    from assistant.pages.examples import examples_page as page
+
+    page(assistant_or_stop())
+
+
+def survey_page() -> None:
+    from assistant.pages.survey import survey_page as page
+
+    page(assistant_or_stop())
+
+
 # -- Shell -------------------------------------------------------------------------------
 st.set_page_config(page_title="Look Both Ways Assistant", page_icon=":material/traffic:")
 ASK = st.Page(ask_page, title="Ask", icon=":material/forum:", default=True)
 LIBRARY = st.Page(library_page, title="Library", icon=":material/menu_book:", url_path="library")
-page = st.navigation([ASK, LIBRARY])
+EXAMPLES = st.Page(examples_page, title="Examples", icon=":material/school:", url_path="examples")
+SURVEY = st.Page(survey_page, title="Survey", icon=":material/bar_chart:", url_path="survey")
+page = st.navigation([ASK, EXAMPLES, SURVEY, LIBRARY])
 st.title("Look Both Ways Assistant")
 st.caption(
     "Cited answers for school-system leaders from The Learning Accelerator's *Look Both Ways* "

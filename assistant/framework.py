@@ -102,13 +102,16 @@ def public_finding(record: dict[str, Any]) -> dict[str, Any]:
         "top_priority",
         "devoted_resources",
         "patterns",
+        "pattern_passage_ids",
+        "scale",
         "notes",
         "passage_id",
         "passage_ids",
         "sources",
         "devoted_resources_readings",
     )
-    return {k: record.get(k) for k in keys if k in record or k != "devoted_resources_readings"}
+    optional = ("devoted_resources_readings", "scale")
+    return {k: record.get(k) for k in keys if k in record or k not in optional}
 
 
 def public_question(record: dict[str, Any]) -> dict[str, Any]:

@@ -322,7 +322,15 @@ def findings(
                 rf"{PCT} of respondents reported that they(?:['’]d| had) devoted", text
             )
             keep("devoted_resources", value, span)
+        scale = SCALE.search(text)
+        if scale:
+            keep("scale", {"1": scale.group(1), "5": scale.group(2)}, scale.group(0))
+            if note := _scale_note(tension.id, scale.group(1), scale.group(2)):
+                finding["notes"].append(note)
         finding["patterns"] = _patterns(text)
+        finding["pattern_passage_ids"] = [
+            passages.find(PAPER, _lead_span(p), tension.id) for p in finding["patterns"]
+        ]
         if blog is not None:
             _compare_blog(finding, blog, passages)
         finding["passage_id"] = (finding["sources"].get("median") or {}).get("passage_id") or (
@@ -330,9 +338,41 @@ def findings(
         )
         finding["passage_ids"] = sorted(
             {b["passage_id"] for b in finding["sources"].values() if b.get("passage_id")}
+            | {p for p in finding["pattern_passage_ids"] if p}
         )
         out.append(finding)
     return out
+
+
+SCALE = re.compile(r"on a scale of 1 to 5, with [“\"]1[”\"] ([^.]*?) and [“\"]5[”\"] ([^.]*?)\.")
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:6] for w in re.findall(r"[a-z]{4,}", text.lower())}
+
+
+def _scale_note(tension_id: str, one: str, five: str) -> str | None:
+    """A note when the scale sentence puts a tension's second pole at "1" (or its first at
+    "5"), judged by the words the survey and the tension use for each pole."""
+    tension = TENSION_BY_ID[tension_id]
+    words = LEAN_WORDS.get(tension_id, {})
+    a = _stems(f"{words.get('a', '')} {tension.pole_a}")
+    b = _stems(f"{words.get('b', '')} {tension.pole_b}")
+    a, b = a - b, b - a
+    one_s, five_s = _stems(one), _stems(five)
+    if (one_s & b and not one_s & a) or (five_s & a and not five_s & b):
+        return (
+            f"The paper's scale sentence runs the other way (“1” {one}, “5” {five}) from this "
+            f"tension's poles ({tension.pole_a}, then {tension.pole_b}); a median or mean "
+            "placed on the poles' order may read reversed."
+        )
+    return None
+
+
+def _lead_span(pattern: str) -> str:
+    """The part of a pattern that is verbatim on one line of its passage (a list-introducing
+    sentence is stored with its items joined)."""
+    return re.split(r":\s|;\s", pattern, maxsplit=1)[0]
 
 
 PATTERN_SENTENCE = re.compile(

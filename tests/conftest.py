@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,12 +19,20 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
+from assistant import framework
 from assistant.composer import AnswerStream, Composer
 from assistant.embedder import Embedder
 from assistant.query import clean_question
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.types import Answer, Citation, Filters, Turn, Verification
+from assistant.types import Answer, Chunk, Citation, Filters, Turn, Verification
+
+# A slice of the real catalog that `lbw ingest` builds (verbatim records: four district
+# examples across sides, the pace finding with a blog-sourced lean and notes, the
+# locus-of-control finding with no leans) and the passages they cite.
+CATALOG_SAMPLE = json.loads(
+    (Path(__file__).parent / "catalog_sample.json").read_text(encoding="utf-8")
+)
 
 
 class HashingEmbedder(Embedder):
@@ -149,6 +160,8 @@ class FakeAssistant(Assistant):
     Questions are validated by the real `clean_question`, so empty, too long or control-
     character questions raise InvalidQuestion as in production. Set `error` to make `ask`
     raise it; `asked` records every (question, history, filters) that reached `ask`.
+    The framework (`framework_data`, a copy of CATALOG_SAMPLE that a test may edit) is
+    filtered by the real functions in assistant/framework.py; `chunk` serves its passages.
     """
 
     TITLE = "Look Both Ways"
@@ -164,6 +177,9 @@ class FakeAssistant(Assistant):
         self.composers: list[Composer | None] = []
         self.asked: list[tuple[str, list[Turn], Filters | None]] = []
         self.warmed = 0
+        sample = copy.deepcopy(CATALOG_SAMPLE)
+        self.passages = {c["id"]: Chunk.from_record(c) for c in sample.pop("chunks")}
+        self.framework_data: dict[str, list[dict[str, Any]]] = sample
         self.docs = {
             "look-both-ways": {
                 "id": "look-both-ways",
@@ -245,8 +261,22 @@ class FakeAssistant(Assistant):
     def document_text(self, doc_id: str) -> str:
         return self.docs[doc_id]["text"]
 
-    def examples(self) -> list[dict]:
-        return []
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        return self.passages.get(chunk_id)
+
+    def catalog(self) -> dict[str, list[dict[str, Any]]]:
+        return self.framework_data
+
+    def examples(
+        self, tension: str | None = None, side: str | None = None, system: str | None = None
+    ) -> list[dict[str, Any]]:
+        return framework.examples(self.framework_data, tension, side, system)
+
+    def findings(self, tension: str | None = None) -> list[dict[str, Any]]:
+        return framework.findings(self.framework_data, tension)
+
+    def questions(self, tension: str | None = None) -> list[dict[str, Any]]:
+        return framework.questions(self.framework_data, tension)
 
     def warm(self) -> None:
         self.warmed += 1
