@@ -84,3 +84,112 @@ def test_prompts_errors(lbw, tmp_path, monkeypatch):
     monkeypatch.setenv("LBW_STORE_DIR", str(tmp_path / "nothing"))
     code, out, err = lbw("prompts", "--json")
     assert code == 3 and out == "" and "lbw ingest" in err
+
+
+@pytest.fixture
+def team_file(tmp_path):
+    from assistant.pathway import COLUMNS
+
+    path = tmp_path / "team.csv"
+    rows = [
+        ",".join(COLUMNS),
+        "Ana,2,4,3,3,1,3,4,4,3,4,2,2,1,5",
+        "Ben,3,5,2,2,2,4,4,5,2,5,3,2,2,4",
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _source_lines(store):
+    """Expected 'Sources' lines: document title, section and pages of cited passages."""
+    from assistant.discussion import load_library
+
+    _, chunks = load_library(Settings(store_dir=store))
+    return chunks
+
+
+def _check_text(text, chunks):
+    """Every [n] used is listed with document, section and pages of a real passage."""
+    import re
+
+    listed = dict(re.findall(r"\[(\d+)\] (Look Both Ways[^\n]*)", text))
+    assert listed, text[:500]
+    used = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    assert used == {int(n) for n in listed}
+    sections = {c.section for c in chunks.values()}
+    for line in listed.values():
+        title, rest = line.split(" — ", 1)
+        section, pages = rest.rsplit(", pp. ", 1) if ", pp. " in rest else rest.rsplit(", p. ", 1)
+        assert section in sections and pages.strip()
+    assert "Who and what determines “need” or “readiness?”" in text
+
+
+def test_guide_markdown_docx_pdf(lbw, store, context_file, team_file, tmp_path):
+    import docx
+    import pypdf
+
+    chunks = _source_lines(store)
+    for ext in ("md", "docx", "pdf"):
+        out = tmp_path / f"guide.{ext}"
+        code, stdout, err = lbw(
+            "guide",
+            "--tension",
+            "resource-allocation",
+            "pace",
+            "--context",
+            context_file,
+            "--pathway",
+            team_file,
+            "--out",
+            out,
+            "--json",
+        )
+        assert code == 0, err
+        info = json.loads(stdout)
+        assert info["format"] == ext and info["tensions"] == ["resource-allocation", "pace"]
+        if ext == "md":
+            text = out.read_text(encoding="utf-8")
+            chart = tmp_path / "guide-pathway.png"
+            assert "![Pathway chart](guide-pathway.png)" in text
+            assert chart.read_bytes().startswith(b"\x89PNG")
+        elif ext == "docx":
+            document = docx.Document(str(out))
+            text = "\n".join(p.text for p in document.paragraphs)
+            text += "\n" + "\n".join(
+                c.text for t in document.tables for r in t.rows for c in r.cells
+            )
+            assert len(document.inline_shapes) == 1  # the pathway chart
+            assert any(
+                r.cells[0].text.startswith("3. Prioritize Need") for r in document.tables[0].rows
+            )
+        else:
+            reader = pypdf.PdfReader(str(out))
+            text = "\n".join(page.extract_text() for page in reader.pages)
+            assert sum(len(page.images) for page in reader.pages) == 1
+            text = " ".join(text.split(" \n"))  # pypdf breaks long lines
+        assert "Agenda (" in text and "Ana" in text and "Ben" in text
+        _check_text(text if ext != "pdf" else _join_pdf_lines(text), chunks)
+
+
+def _join_pdf_lines(text: str) -> str:
+    """PDF text extraction wraps long lines; join continuation lines back onto their item."""
+    import re
+
+    return re.sub(r"\n(?!\[\d+\] |•|[A-Z0-9][^\n]{0,3}\. )", " ", text)
+
+
+def test_guide_picks_the_widest_gaps_and_needs_a_known_format(lbw, team_file, tmp_path):
+    out = tmp_path / "g.md"
+    code, stdout, err = lbw("guide", "--pathway", team_file, "--out", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["tensions"] == [
+        "sharing-learning",
+        "locus-of-control",
+        "resource-allocation",
+    ]
+    code, stdout, err = lbw("guide", "--out", tmp_path / "g.txt")
+    assert code == 2 and "name it .md, .docx or .pdf" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"name\n")
+    code, stdout, err = lbw("guide", "--pathway", bad, "--out", out)
+    assert code == 2 and "missing column(s)" in err
