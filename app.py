@@ -158,11 +158,18 @@ def library_page() -> None:
     page(assistant_or_stop())
 
 
+def pathway_page() -> None:
+    from assistant.pages.pathway import pathway_page as page
+
+    page(assistant_or_stop())
+
+
 # -- Shell -------------------------------------------------------------------------------
 st.set_page_config(page_title="Look Both Ways Assistant", page_icon=":material/traffic:")
 ASK = st.Page(ask_page, title="Ask", icon=":material/forum:", default=True)
 LIBRARY = st.Page(library_page, title="Library", icon=":material/menu_book:", url_path="library")
-page = st.navigation([ASK, LIBRARY])
+PATHWAY = st.Page(pathway_page, title="Chart your path", icon=":material/route:", url_path="path")
+page = st.navigation([ASK, PATHWAY, LIBRARY])
 st.title("Look Both Ways Assistant")
 st.caption(
     "Cited answers for school-system leaders from The Learning Accelerator's *Look Both Ways* "
