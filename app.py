@@ -2,9 +2,10 @@
 
     streamlit run app.py        # index from LBW_STORE_DIR, library from LBW_CORPUS_DIR
 
-Two pages: Ask (a chat whose answers cite library passages) and Library (the documents,
-readable in full; add, retitle and remove your own: assistant/pages/library.py). The first
-start builds the index if there is none.
+Pages: Ask (a chat whose answers cite library passages), Examples and Survey (the framework
+as data), Chart your path (Reflection Guide 2 and the meeting guide), and Library (the
+documents, readable in full; add, retitle and remove your own). Page bodies live in
+assistant/pages/. The first start builds the index if there is none.
 
 Answers are composed offline unless a language model is chosen (environment, `.env`,
 Streamlit secrets, or the sidebar); a model's answer streams in sentence by sentence, each
@@ -239,13 +240,20 @@ def survey_page() -> None:
     page(assistant_or_stop())
 
 
+def pathway_page() -> None:
+    from assistant.pages.pathway import pathway_page as page
+
+    page(assistant_or_stop())
+
+
 # -- Shell -------------------------------------------------------------------------------
 st.set_page_config(page_title="Look Both Ways Assistant", page_icon=":material/traffic:")
 ASK = st.Page(ask_page, title="Ask", icon=":material/forum:", default=True)
 LIBRARY = st.Page(library_page, title="Library", icon=":material/menu_book:", url_path="library")
 EXAMPLES = st.Page(examples_page, title="Examples", icon=":material/school:", url_path="examples")
 SURVEY = st.Page(survey_page, title="Survey", icon=":material/bar_chart:", url_path="survey")
-page = st.navigation([ASK, EXAMPLES, SURVEY, LIBRARY])
+PATHWAY = st.Page(pathway_page, title="Chart your path", icon=":material/route:", url_path="path")
+page = st.navigation([ASK, EXAMPLES, SURVEY, PATHWAY, LIBRARY])
 st.title("Look Both Ways Assistant")
 st.caption(
     "Cited answers for school-system leaders from The Learning Accelerator's *Look Both Ways* "

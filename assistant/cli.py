@@ -282,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     from assistant.cli_library import register
 
     register(sub)  # add, remove, edit, docs
+    from assistant.cli_discussion import register as register_discussion
+
+    register_discussion(sub)  # prompts, guide
     return parser
 
 

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from assistant import framework
 from assistant.evidence import (
     ATTRIBUTES,
     PRODUCT_PICK,
@@ -325,6 +326,17 @@ class OfflineComposer(Composer):
                 self._lessons_block(tension_id, index, cites, allowed),
             ]
             return "\n\n".join(p for p in parts if p)
+        if plan.systems:  # "questions for my cabinet about this" after asking about a system
+            seen = dict.fromkeys(
+                e["tension"] for e in framework.examples(index.catalog, system=plan.systems[0])
+            )
+            blocks = [
+                f"**Questions for your team on {TENSION_BY_ID[t].label}**\n\n"
+                + self._questions_block(t, index, cites, allowed, heading=False)
+                for t in list(seen)[:3]
+            ]
+            if blocks:
+                return "\n\n".join(blocks)
         chunks = [s.chunk for s in ranked if s.chunk.kind == "reflection"][:2]
         out = ["**Reflection questions from the library:**"]
         for chunk in chunks:

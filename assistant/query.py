@@ -24,7 +24,7 @@ SURVEY_WORDS = re.compile(
 )
 REFLECTION_WORDS = re.compile(
     r"\b(reflection|reflect|discussion|discuss|prompts?|questions? (?:for|to ask)|ask (?:my|our) "
-    r"(?:team|cabinet|board|principals)|cabinet|conversation starters?|reflection guides?|"
+    r"(?:\w+ )?(?:team|cabinet|board|principals|staff|leaders)|cabinet|conversation starters?|reflection guides?|"
     r"chart(?:ing)? (?:your|our) path|pathway exercise|laying the foundation)\b",
     re.IGNORECASE,
 )

@@ -149,6 +149,10 @@ class Assistant:
     def chunk(self, chunk_id: str) -> Chunk | None:
         return self.index.by_id.get(chunk_id)
 
+    def chunks(self) -> dict[str, Chunk]:
+        """Every passage of the live index by id (discussion prompts look up quoted words)."""
+        return self.index.by_id
+
     # -- the framework as data (built by ingest.catalog) ------------------------------
     def catalog(self) -> dict[str, list[dict[str, Any]]]:
         return self.index.catalog

@@ -152,3 +152,37 @@ def test_question_sets_meet_the_targets(bot, name):
     for kind, kind_hits in hits.items():
         assert sum(kind_hits) / len(kind_hits) >= 0.85, f"{name}: {kind} {kind_hits}"
     assert scope_errors == [], f"{name}: wrong in_scope for {scope_errors}"
+
+
+@pytest.mark.parametrize(
+    ("previous", "followup", "tensions"),
+    [
+        (
+            "How did districts handle need vs readiness?",
+            "give me questions for my cabinet about this",
+            ["resource-allocation"],
+        ),
+        (
+            "Should we centralize or let schools decide?",
+            "What should I ask my leadership team about that?",
+            ["locus-of-control"],
+        ),
+        ("What did Fulton County do?", "give me questions for my cabinet about this", None),
+    ],
+)
+def test_questions_for_my_cabinet_as_a_follow_up(bot, previous, followup, tensions):
+    from assistant import framework
+
+    history = [Turn("user", previous), Turn("assistant", bot.ask(previous).answer)]
+    answer = bot.ask(followup, history)
+    assert answer.in_scope
+    catalog = bot.catalog()
+    if tensions is None:  # a system: the tensions its examples sit under
+        found = framework.examples(catalog, system="Fulton")
+        tensions = list(dict.fromkeys(e["tension"] for e in found))[:3]
+        assert len(tensions) >= 2
+    cited = {c.id for c in answer.citations}
+    for tid in tensions:
+        for q in framework.questions(catalog, tid):
+            assert q["text"] in answer.answer, (tid, q["text"])
+            assert q["passage_id"] in cited

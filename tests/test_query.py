@@ -131,3 +131,18 @@ def test_unknown_names_are_the_capitalised_words_no_passage_contains():
 )
 def test_product_recommendations_are_recognised_but_build_or_buy_is_not(question, is_pick):
     assert bool(PRODUCT_PICK.search(question)) is is_pick
+
+
+@pytest.mark.parametrize(
+    "followup",
+    [
+        "give me questions for my cabinet about this",
+        "What should I ask my leadership team about that?",
+        "discussion prompts for my principals on this",
+    ],
+)
+def test_questions_for_my_team_carry_the_previous_tension(followup):
+    history = [Turn("user", "How did districts handle need vs readiness?"), Turn("assistant", "…")]
+    plan = plan_query(followup, history)
+    assert plan.intent == "reflection" and plan.followup
+    assert plan.tensions == ["resource-allocation"]
