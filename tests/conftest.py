@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Sequence
 
 import numpy as np
@@ -145,3 +146,26 @@ def corpus_dir():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """One `chroma run` on 127.0.0.1 for the whole session (the venv's chromadb)."""
+    from tests.servers import chroma_server as start
+
+    with start(tmp_path_factory.mktemp("chroma-server") / "data") as server:
+        yield server
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_settings(request, tmp_path) -> Settings:
+    """Settings for each store kind: the same contract tests run against both."""
+    if request.param == "embedded":
+        return Settings(store_dir=tmp_path / "store")
+    server = request.getfixturevalue("chroma_server")
+    return Settings(
+        store_dir=tmp_path / "store",
+        chroma_host=server.host,
+        chroma_port=server.port,
+        collection_prefix=f"t{uuid.uuid4().hex[:8]}",
+    )
