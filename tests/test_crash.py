@@ -160,6 +160,7 @@ def test_sigkill_at_random_points_never_breaks_the_live_index(tiny, tmp_path):
         assert _cited(settings, embedder) == baseline
         docs = now
 
+    print(f"\n[crash] {killed} runs killed, {finished} finished before their kill")
     assert killed >= 10, f"only {killed} of {KILLS} runs were killed ({finished} finished)"
 
     # Un-killed runs recover: both succeed, incomplete builds are gone, library and index agree.
