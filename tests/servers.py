@@ -99,3 +99,60 @@ def chroma_server(path: Path, timeout: float = 60.0) -> Iterator[ChromaServer]:
     finally:
         stop(proc)
         log.close()
+
+
+@contextmanager
+def token_proxy(upstream: ChromaServer, token: str) -> Iterator[ChromaServer]:
+    """A reverse proxy on 127.0.0.1 that forwards to `upstream` only with the bearer token.
+
+    Chroma 1.x's server has no auth of its own; a district puts a proxy like this one (nginx,
+    Envoy) in front of it. The test checks that LBW_CHROMA_TOKEN reaches such a proxy.
+    """
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                body = b'{"error": "Unauthorized", "message": "missing or wrong token"}'
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            data = self.rfile.read(length) if length else None
+            conn = http.client.HTTPConnection(upstream.host, upstream.port, timeout=30)
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() not in ("host", "connection", "authorization")
+            }
+            conn.request(self.command, self.path, body=data, headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            conn.close()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ChromaServer("127.0.0.1", server.server_address[1], upstream.path)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

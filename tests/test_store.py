@@ -96,3 +96,27 @@ def test_ingest_publish_and_prune_on_each_store(store_settings, corpus_dir, tmp_
     assert bot.index.build_id == last.build_id
     assert [c.id for c in again.citations] == [c.id for c in answer.citations]
     shutil.rmtree(settings.store_dir)
+
+
+def test_token_reaches_a_token_checking_proxy_and_no_token_is_refused(chroma_server, tmp_path):
+    from assistant.settings import Settings
+    from tests.servers import token_proxy
+
+    with token_proxy(chroma_server, "s3cret-token") as proxy:
+        env = {**proxy.env, "LBW_STORE_DIR": str(tmp_path), "LBW_CHROMA_TOKEN": "s3cret-token"}
+        settings = Settings.from_env(env, collection_prefix="tok")
+        store = _store(settings)
+        vectors = _unit(np.eye(2, 4, dtype=np.float32))
+        store.add(["a", "b"], vectors, [{"i": 0}, {"i": 1}])
+        assert store.query(vectors[1], 1)[0][0] == "b"
+
+        for token in (None, "wrong"):
+            bad = Settings(
+                store_dir=tmp_path,
+                chroma_host=proxy.host,
+                chroma_port=proxy.port,
+                chroma_token=token,
+                collection_prefix="tok",
+            )
+            with pytest.raises(Exception, match="(?i)unauthori|401|token"):
+                _store(bad, create=False).count()
