@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test test-fast lint format ingest eval bench clean
+.PHONY: install run test test-fast lint format ingest eval bench bench-scale clean browser-deps
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -36,9 +36,24 @@ format:
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Install everything and run the whole suite (unit, integration on the real model and Chroma, app).
-test: install lint
-	$(PY) -m pytest -q
+# Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`).
+# Installed with apt-get when missing and we are root or have sudo; otherwise the browser
+# tests say why they cannot run (and fail when CI is set).
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo -n env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium is missing and cannot be installed here (not root, no sudo)"; fi
+
+# Install everything and run the whole suite (unit, integration on the real model and Chroma,
+# a `chroma run` server on 127.0.0.1, app, and the browser tests in Chromium).
+test: install lint browser-deps
+	LBW_REQUIRE_BROWSER=1 $(PY) -m pytest -q
 
 test-fast:
 	$(PY) -m pytest -q -m "not integration and not app"
@@ -49,6 +64,10 @@ eval:
 
 bench:
 	$(PY) bench/benchmark.py
+
+# A synthetic library 100 times the size of ours: ingest throughput, retrieval p95, memory.
+bench-scale:
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf .lbw .pytest_cache .ruff_cache

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -337,3 +338,26 @@ def planted_settings(tmp_path_factory, corpus_dir) -> Settings:
     settings = Settings(corpus_dir=library, store_dir=root / "store")
     run_ingest(settings, embedder=HashingEmbedder(), progress=False)
     return settings
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """One `chroma run` on 127.0.0.1 for the whole session (the venv's chromadb)."""
+    from tests.servers import chroma_server as start
+
+    with start(tmp_path_factory.mktemp("chroma-server") / "data") as server:
+        yield server
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_settings(request, tmp_path) -> Settings:
+    """Settings for each store kind: the same contract tests run against both."""
+    if request.param == "embedded":
+        return Settings(store_dir=tmp_path / "store")
+    server = request.getfixturevalue("chroma_server")
+    return Settings(
+        store_dir=tmp_path / "store",
+        chroma_host=server.host,
+        chroma_port=server.port,
+        collection_prefix=f"t{uuid.uuid4().hex[:8]}",
+    )

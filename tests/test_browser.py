@@ -1,0 +1,238 @@
+"""The app in a real browser: Streamlit on 127.0.0.1 driven by Debian's Chromium (Playwright).
+
+Run by `make test` (which installs Chromium when it is missing and sets LBW_REQUIRE_BROWSER).
+Without Chromium or the playwright package these tests skip with the reason when run by hand,
+and fail under `make test` or when CI is set.
+The index is built once (real model) in a temporary store; the app runs on it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import Settings
+from ingest.pipeline import run_ingest
+from tests.servers import free_port, stop, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("LBW_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 90_000  # an answer on a busy 2-core machine, or an upload with its re-index
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    return None
+
+
+def _required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("LBW_REQUIRE_BROWSER"))
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, corpus_dir):
+    reason = _missing()
+    if reason:
+        if _required():
+            pytest.fail(f"browser tests cannot run: {reason}")
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("browser")
+    settings = Settings(corpus_dir=corpus_dir, store_dir=root / "store")
+    run_ingest(settings, progress=False)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LBW_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        HF_HUB_OFFLINE="1",
+        ANONYMIZED_TELEMETRY="False",
+        LBW_STORE_DIR=str(settings.store_dir),
+        LBW_CORPUS_DIR=str(corpus_dir),
+    )
+    log = (root / "streamlit.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200,
+            60,
+            "streamlit",
+            proc,
+        )
+        yield url
+    finally:
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_text("Look Both Ways Assistant").first.wait_for()
+
+
+def _ask(page, question: str, answers_before: int) -> object:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+    messages = page.get_by_test_id("stChatMessage")
+    # user + assistant per turn; the answer is done when its citations are drawn
+    expect_count = 2 * (answers_before + 1)
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=stChatMessage]').length >= n",
+        arg=expect_count,
+    )
+    answer = messages.nth(expect_count - 1)
+    answer.get_by_test_id("stExpander").first.wait_for()
+    _settled(page)
+    return answer
+
+
+def _settled(page) -> None:
+    """Wait for the script run to end (Streamlit's running indicator goes away)."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=stStatusWidget]')"
+        " && !document.querySelector('[data-stale=true]')"
+    )
+
+
+def test_ask_open_a_citation_follow_up_and_keep_conversations_apart(
+    page, browser, app_url, tmp_path
+):
+    _open(page, app_url)
+    answer = _ask(page, "How fast should a district move from pilot to scale?", 0)
+    text = answer.inner_text()
+    assert re.search(r"\[\d+\]", text)
+    # LBW_UPDATE_SCREENSHOT=1 refreshes the README's picture; otherwise it stays in tmp.
+    update = os.environ.get("LBW_UPDATE_SCREENSHOT")
+    shot = ROOT / "docs" / "screenshot-chat.png" if update else tmp_path / "chat.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 10_000
+
+    # Open the first citation: its passage is shown verbatim, as text.
+    citation = answer.get_by_test_id("stExpander").first
+    citation.locator("summary").click()
+    passage = citation.get_by_test_id("stText").first
+    passage.wait_for()
+    assert len(passage.inner_text().strip()) > 40
+
+    # A follow-up in the same conversation is answered under the first.
+    follow = _ask(page, "What did Fulton County do?", 1)
+    assert re.search(r"\[\d+\]", follow.inner_text())
+    assert page.get_by_test_id("stChatMessage").count() == 4
+
+    # Another browser (a second principal) starts with an empty conversation.
+    other = browser.new_context().new_page()
+    other.set_default_timeout(TIMEOUT_MS)
+    _open(other, app_url)
+    other.get_by_text("Not sure where to start?").wait_for()
+    assert other.get_by_test_id("stChatMessage").count() == 0
+    other.context.close()
+    assert page.get_by_test_id("stChatMessage").count() == 4
+
+    # "Read the whole document" opens the Library on the cited document.
+    citation.get_by_role("button", name="Read the whole document").click()
+    page.wait_for_url(re.compile(r"/library"))
+    page.get_by_role("heading", name="Library").wait_for()
+
+
+def test_upload_a_document_ask_about_it_and_html_stays_text(page, app_url, tmp_path):
+    doc = tmp_path / "riverbend-transport-plan.txt"
+    doc.write_text(
+        "Riverbend transport plan\n\n"
+        "The Riverbend district will move its bus depot to Elm Street in March, so that "
+        "drivers start closer to the northern schools.\n\n"
+        "<script>window.__lbwInjected = 1</script> <b>not bold</b> **not strong**\n",
+        encoding="utf-8",
+    )
+    page.goto(app_url + "/library")
+    page.get_by_role("heading", name="Library").wait_for()
+    page.get_by_text("Add documents").click()
+    page.locator("input[type=file]").set_input_files(str(doc))
+    # the uploader shows the name shortened ("riverbe...t-plan.txt")
+    page.get_by_test_id("stFileUploader").get_by_text("riverbe", exact=False).wait_for()
+    page.get_by_role("button", name="Add to the library").click()
+    page.get_by_test_id("stAlert").filter(has_text="Added").wait_for()
+
+    # The document's text is shown literally: the tag is visible text, not a script.
+    page.get_by_text("Riverbend transport plan").first.wait_for()
+    page.get_by_text("Read the text").last.click()
+    literal = page.get_by_text("<script>window.__lbwInjected = 1</script>", exact=False)
+    literal.first.wait_for()
+    assert page.evaluate("() => window.__lbwInjected") is None
+    assert page.locator("b", has_text="not bold").count() == 0
+
+    # Ask about it: the answer cites the new document.
+    page.goto(app_url)
+    answer = _ask(page, "Where will the Riverbend bus depot move?", 0)
+    assert "Elm Street" in answer.inner_text()
+    labels = " ".join(answer.get_by_test_id("stExpander").all_inner_texts())
+    assert "Riverbend" in labels
+    assert page.evaluate("() => window.__lbwInjected") is None
+
+
+def test_chromium_is_found_when_required():
+    """Under `make test` or CI the browser tests must run, never skip."""
+    if not _required():
+        pytest.skip("only checked under make test or CI")
+    assert _missing() is None, _missing()
+    assert shutil.which("chromium") or Path(CHROMIUM).exists()

@@ -1,0 +1,180 @@
+"""Crash safety: `lbw ingest` and `lbw add` killed with SIGKILL at random points.
+
+The real CLI with the real model runs on a two-document library (so each run is short).
+Kills land either anywhere in a run (a random delay) or while it writes (a random delay
+after its new build folder appears). After every kill the live index must still be a
+sealed, whole build that answers a fixed question with the same citations; after the last
+kill, un-killed runs must succeed and leave the index and the user library in agreement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.index import builds_dir, current_build_id, live_build_path, read_build_files
+from assistant.onnx_embedder import load_query_embedder
+from assistant.service import Assistant
+from assistant.settings import Settings
+from assistant.store import ChromaStore, chroma_client
+from ingest.userlib import read_user_manifest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "How do you know a practice is ready to scale?"
+KEEP = ("scale-what", "roadmap-for-change")
+KILLS = 12
+RUN_LIMIT = 120.0  # seconds one CLI run may take before the test gives up on it
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, corpus_dir):
+    root = tmp_path_factory.mktemp("crash")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["documents"] = [d for d in manifest["documents"] if d["id"] in KEEP]
+    for doc in manifest["documents"]:
+        shutil.copy(corpus_dir / doc["file"], corpus / doc["file"])
+    (corpus / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return Settings(corpus_dir=corpus, store_dir=root / "store")
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LBW_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        ANONYMIZED_TELEMETRY="False",
+        LBW_CORPUS_DIR=str(settings.corpus_dir),
+        LBW_STORE_DIR=str(settings.store_dir),
+    )
+    return env
+
+
+def _start(settings: Settings, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", *args],
+        env=_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the kill takes any children too
+    )
+
+
+def _run(settings: Settings, *args: str) -> None:
+    proc = _start(settings, *args)
+    _, err = proc.communicate(timeout=RUN_LIMIT)
+    assert proc.returncode == 0, err.decode(errors="replace")
+
+
+def _builds(settings: Settings) -> set[str]:
+    root = builds_dir(settings.store_dir)
+    return {p.name for p in root.iterdir()} if root.is_dir() else set()
+
+
+def _kill_at(proc: subprocess.Popen, settings: Settings, rng: random.Random, writing: bool):
+    """SIGKILL after a random delay, or a random delay after a new build folder appears."""
+    before = _builds(settings)
+    deadline = time.monotonic() + RUN_LIMIT
+    if writing:
+        while proc.poll() is None and not (_builds(settings) - before):
+            assert time.monotonic() < deadline, "the run never started writing a build"
+            time.sleep(0.01)
+        delay = rng.uniform(0.0, 0.6)
+    else:
+        delay = rng.uniform(0.3, 10.0)
+    try:
+        proc.wait(delay)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        return True
+    return False  # it finished first
+
+
+def _live_docs_whole(settings: Settings) -> set[str]:
+    """The live build is sealed and whole: every document has passages, every passage a vector."""
+    path = live_build_path(settings)
+    files = read_build_files(path, with_embeddings=True)
+    docs = set(files.documents)
+    assert {c.doc_id for c in files.chunks} == docs
+    assert files.meta["chunks"] == len(files.chunks) == len(files.embeddings)
+    store = ChromaStore(chroma_client(settings, path / "chroma"), files.meta["collection"])
+    assert store.count() == len(files.chunks)
+    return docs
+
+
+def _cited(settings: Settings, embedder) -> list[str]:
+    answer = Assistant(settings, embedder).ask(QUESTION)
+    assert answer.in_scope and answer.citations
+    return [c.id for c in answer.citations]
+
+
+def test_sigkill_at_random_points_never_breaks_the_live_index(tiny, tmp_path):
+    settings = tiny
+    _run(settings, "ingest", "--quiet")
+    embedder = load_query_embedder(settings.models_dir, settings.model_path)
+    baseline = _cited(settings, embedder)
+    docs = _live_docs_whole(settings)
+    assert docs == set(KEEP)
+
+    rng = random.Random(20240607)
+    killed = finished = 0
+    for i in range(KILLS):
+        adding = i % 2 == 1
+        note = tmp_path / f"bus-note-{i}.txt"
+        note.write_text(
+            f"Transport office note {i}: bus route {i} changes in October; "
+            "drivers meet at the depot on Mondays.",
+            encoding="utf-8",
+        )
+        before = current_build_id(settings.store_dir)
+        args = ("add", str(note), "--title", f"Bus note {i}") if adding else ("ingest", "--rebuild")
+        proc = _start(settings, *args)
+        if _kill_at(proc, settings, rng, writing=i % 3 == 2):
+            killed += 1
+        else:
+            finished += 1
+            assert proc.returncode == 0, proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+
+        now = _live_docs_whole(settings)
+        committed = set(KEEP) | {e.id for e in read_user_manifest(settings.user_library_dir)}
+        # The previous library; or the library as committed by this run; or, for an add
+        # killed between publishing and writing the manifest, that library plus its note.
+        valid = [docs, committed]
+        if adding:
+            valid += [docs | {d} for d in now - docs if len(now - docs) == 1]
+        assert now in valid, (before, current_build_id(settings.store_dir), now, valid)
+        assert _cited(settings, embedder) == baseline
+        docs = now
+
+    print(f"\n[crash] {killed} runs killed, {finished} finished before their kill")
+    assert killed >= 10, f"only {killed} of {KILLS} runs were killed ({finished} finished)"
+
+    # Un-killed runs recover: both succeed, incomplete builds are gone, library and index agree.
+    _run(settings, "ingest")
+    final = tmp_path / "final-note.txt"
+    final.write_text("The district library closes at noon on Fridays.", encoding="utf-8")
+    _run(settings, "add", str(final), "--title", "Library hours")
+    docs = _live_docs_whole(settings)
+    entries = read_user_manifest(settings.user_library_dir)
+    assert docs == set(KEEP) | {e.id for e in entries}
+    assert "Library hours" in {e.title for e in entries}
+    assert all(
+        (builds_dir(settings.store_dir) / b / "meta.json").is_file() for b in _builds(settings)
+    )
+    assert _cited(settings, embedder) == baseline
+    hits = Assistant(settings, embedder).retrieve("When does the district library close?", k=1)
+    assert hits[0].title == "Library hours"
