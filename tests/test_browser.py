@@ -236,3 +236,25 @@ def test_chromium_is_found_when_required():
         pytest.skip("only checked under make test or CI")
     assert _missing() is None, _missing()
     assert shutil.which("chromium") or Path(CHROMIUM).exists()
+
+
+def test_browse_examples_search_and_open_a_story(page, app_url):
+    page.goto(app_url + "/examples")
+    page.get_by_role("heading", name="District examples").wait_for()
+    page.get_by_text("39 of 39 examples").wait_for()
+    search = page.get_by_label("Search")
+    search.fill("How will their instruction change")
+    search.press("Enter")
+    page.get_by_text("1 of 39 examples").wait_for()
+    _settled(page)
+    # The table is a canvas grid: pick the first row by its row marker.
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.wait_for()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
+    page.get_by_role(
+        "heading", name="Using a Readiness Assessment to Efficiently Structure Roll-Out"
+    ).wait_for()
+    story = " ".join(page.get_by_test_id("stText").all_inner_texts())
+    assert "Each school started with a question" in story  # the quote
+    assert "readiness assessment" in story  # the story and its source passage
