@@ -190,7 +190,11 @@ def test_ask_open_a_citation_follow_up_and_keep_conversations_apart(
     assert page.get_by_test_id("stChatMessage").count() == 4
 
     # "Read the whole document" opens the Library on the cited document.
-    citation.get_by_role("button", name="Read the whole document").click()
+    # (Reruns may collapse the expander the follow-up left behind; open it again if so.)
+    read = citation.get_by_role("button", name="Read the whole document")
+    if not read.is_visible():
+        citation.locator("summary").first.click()
+    read.click()
     page.wait_for_url(re.compile(r"/library"))
     page.get_by_role("heading", name="Library").wait_for()
 
