@@ -361,3 +361,32 @@ def store_settings(request, tmp_path) -> Settings:
         chroma_port=server.port,
         collection_prefix=f"t{uuid.uuid4().hex[:8]}",
     )
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory, corpus_dir) -> Path:
+    """An index of the real library made with the HashingEmbedder, shared read-only by the
+    command-line tests (none of them changes it)."""
+    from ingest.pipeline import run_ingest
+
+    store = tmp_path_factory.mktemp("store")
+    run_ingest(
+        Settings(corpus_dir=corpus_dir, store_dir=store), embedder=HashingEmbedder(), progress=False
+    )
+    return store
+
+
+@pytest.fixture
+def lbw(monkeypatch, store, capsys) -> Callable[..., tuple[int, str, str]]:
+    """Run `lbw ARGS...` in process on `store`: (exit code, stdout, stderr)."""
+    from assistant import cli
+
+    monkeypatch.setenv("LBW_STORE_DIR", str(store))
+    monkeypatch.setattr("assistant.service.load_query_embedder", lambda *_: HashingEmbedder())
+
+    def run(*args):
+        code = cli.main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -5,31 +5,6 @@ import json
 import pytest
 
 from assistant import cli
-from assistant.settings import Settings
-from ingest.pipeline import run_ingest
-from tests.conftest import HashingEmbedder
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, corpus_dir):
-    store = tmp_path_factory.mktemp("store")
-    run_ingest(
-        Settings(corpus_dir=corpus_dir, store_dir=store), embedder=HashingEmbedder(), progress=False
-    )
-    return store
-
-
-@pytest.fixture
-def lbw(monkeypatch, store, capsys):
-    monkeypatch.setenv("LBW_STORE_DIR", str(store))
-    monkeypatch.setattr("assistant.service.load_query_embedder", lambda *_: HashingEmbedder())
-
-    def run(*args):
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_ask_json_shape_and_markers_map_to_verbatim_citations(lbw, store):

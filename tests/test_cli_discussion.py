@@ -6,31 +6,7 @@ import json
 
 import pytest
 
-from assistant import cli
 from assistant.settings import Settings
-from ingest.pipeline import run_ingest
-from tests.conftest import HashingEmbedder
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, corpus_dir):
-    store = tmp_path_factory.mktemp("store")
-    run_ingest(
-        Settings(corpus_dir=corpus_dir, store_dir=store), embedder=HashingEmbedder(), progress=False
-    )
-    return store
-
-
-@pytest.fixture
-def lbw(monkeypatch, store, capsys):
-    monkeypatch.setenv("LBW_STORE_DIR", str(store))
-
-    def run(*args):
-        code = cli.main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture
