@@ -29,7 +29,14 @@ from assistant.index import live_build_path, read_build_files
 from assistant.settings import Settings
 from ingest.formats import SAVE_AS, ReadResult, read_document
 from ingest.library import read_manifest
-from ingest.pipeline import IngestReport, Progress, build_and_publish, ingest_lock, prepare
+from ingest.pipeline import (
+    IngestReport,
+    Prepared,
+    Progress,
+    build_and_publish,
+    ingest_lock,
+    prepare,
+)
 from ingest.userlib import (
     UserEntry,
     check_file_name,
@@ -247,15 +254,8 @@ def add_documents(
                 written.append(path)
                 save_reading(library_dir, cand.sha256, cand.result)
                 added.append(entry)
-            after = entries + added
-            prepared = prepare(settings, after)
-            report = build_and_publish(
-                settings,
-                prepared,
-                embedder=embedder,
-                progress=progress,
-                on_progress=on_progress,
-                commit=lambda: write_user_manifest(library_dir, after),
+            prepared, report = _publish(
+                settings, entries + added, embedder, on_progress, progress=progress
             )
         except BaseException:
             for path in written:
@@ -279,6 +279,27 @@ def _user_entry(settings: Settings, entries: list[UserEntry], doc_id: str) -> Us
     raise InvalidDocument(f"No document has the id {doc_id!r}; `lbw docs` lists the ids.")
 
 
+def _publish(
+    settings: Settings,
+    entries: list[UserEntry],
+    embedder: Embedder | None,
+    on_progress: Progress | None,
+    progress: bool = False,
+) -> tuple[Prepared, IngestReport]:
+    """Index the library as it will be with `entries` and publish it; the user manifest is
+    written only once the new index is live (build_and_publish's commit step)."""
+    prepared = prepare(settings, entries)
+    report = build_and_publish(
+        settings,
+        prepared,
+        embedder=embedder,
+        progress=progress,
+        on_progress=on_progress,
+        commit=lambda: write_user_manifest(settings.user_library_dir, entries),
+    )
+    return prepared, report
+
+
 def remove_document(
     settings: Settings,
     doc_id: str,
@@ -290,15 +311,8 @@ def remove_document(
     with ingest_lock(Path(settings.store_dir)):
         entries = read_user_manifest(library_dir)
         entry = _user_entry(settings, entries, doc_id)
-        after = [e for e in entries if e.id != doc_id]
-        prepared = prepare(settings, after)
-        report = build_and_publish(
-            settings,
-            prepared,
-            embedder=embedder,
-            progress=False,
-            on_progress=on_progress,
-            commit=lambda: write_user_manifest(library_dir, after),
+        _, report = _publish(
+            settings, [e for e in entries if e.id != doc_id], embedder, on_progress
         )
         with contextlib.suppress(OSError):
             stored_file(library_dir, entry).unlink(missing_ok=True)
@@ -334,15 +348,7 @@ def edit_document(
             entry.kind = kind
         if date is not None:
             entry.date = date
-        prepared = prepare(settings, entries)
-        report = build_and_publish(
-            settings,
-            prepared,
-            embedder=embedder,
-            progress=False,
-            on_progress=on_progress,
-            commit=lambda: write_user_manifest(library_dir, entries),
-        )
+        prepared, report = _publish(settings, entries, embedder, on_progress)
     counts = Counter(c.doc_id for c in prepared.chunks)
     return ChangeReport("edited", [_listing(entry, counts[entry.id])], report)
 
