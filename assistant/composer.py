@@ -170,6 +170,14 @@ class OfflineComposer(Composer):
         ranked: list[Scored] | None = None,
     ) -> Answer:
         """`ranked`: the retriever's scores for this plan, when the caller already has them."""
+        # Questions the library cannot answer whatever is retrieved: refuse before retrieving.
+        if PRODUCT_PICK.search(plan.question):
+            return Answer(plan.question, NO_PRODUCT_PICKS, False, [], self.name)
+        missing = unknown_names(plan.question, self.stats(index), self._known_names(index))
+        if missing:
+            names = ", ".join(f"“{m}”" for m in missing)
+            body = f"The library never mentions {names}. {NOT_IN_LIBRARY}"
+            return Answer(plan.question, body, False, [], self.name)
         if ranked is None:
             ranked = index.retriever.score(plan, filters)
         chosen = slate(ranked, plan, self.k)
@@ -183,13 +191,6 @@ class OfflineComposer(Composer):
             and bool(plan.tensions)
             and not ATTRIBUTES.search(plan.question)
         )
-        if PRODUCT_PICK.search(plan.question):
-            return Answer(plan.question, NO_PRODUCT_PICKS, False, [], self.name)
-        missing = unknown_names(plan.question, self.stats(index), self._known_names(index))
-        if missing:
-            names = ", ".join(f"“{m}”" for m in missing)
-            body = f"The library never mentions {names}. {NOT_IN_LIBRARY}"
-            return Answer(plan.question, body, False, [], self.name)
         if not chosen or not (named_tension or library_answers(coverage_text, windows, top_dense)):
             return Answer(plan.question, NOT_IN_LIBRARY, False, [], self.name)
         cites = CitationList()
@@ -200,7 +201,7 @@ class OfflineComposer(Composer):
         elif plan.intent == "survey":
             body = self._survey(windows, index, cites, tension, allowed)
         elif plan.intent == "tension" and tension:
-            body = self._tension(tension, windows, index, cites, allowed)
+            body = self._tension(tension, index, cites, allowed)
         elif plan.intent == "system" and plan.systems:
             body = self._system(plan.systems[0], windows, index, cites, allowed)
         else:
@@ -222,7 +223,7 @@ class OfflineComposer(Composer):
             lines.append(f"{_inline(w.sentence)} {cites.cite(index.by_id[w.chunk_id])}")
         return "\n\n".join(lines)
 
-    def _tension(self, tension_id: str, windows, index, cites: CitationList, allowed) -> str:
+    def _tension(self, tension_id: str, index, cites: CitationList, allowed) -> str:
         t = TENSION_BY_ID[tension_id]
         out = [f"**{t.label}** — {t.question}"]
         intro = _first_chunk(
