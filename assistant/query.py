@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.errors import InvalidQuestion
-from assistant.tensions import find_systems, find_tensions
+from assistant.tensions import find_systems, find_tensions, tension_scores
 from assistant.types import Turn
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -158,7 +158,11 @@ def plan_query(
     elif systems and not tensions:
         intent = "system"
     elif tensions and (
-        TENSION_WORDS.search(question) or "example" in kinds or len(question.split()) <= 8
+        TENSION_WORDS.search(question)
+        or "example" in kinds
+        or len(question.split()) <= 8
+        # Named twice over ("how fast … from pilot to scale"): the tension's own question.
+        or tension_scores(question).get(tensions[0], 0) >= 2
     ):
         intent = "tension"
     else:

@@ -270,8 +270,8 @@ def find_systems(text: str) -> list[str]:
     return sorted(found, key=found.get)
 
 
-def find_tensions(text: str) -> list[str]:
-    """Tension ids whose poles or aliases occur in `text`, strongest (most matches) first."""
+def tension_scores(text: str) -> dict[str, int]:
+    """How strongly `text` names each tension: one per alias found, two per pole name."""
     low = text.lower()
     scores: dict[str, int] = {}
     for t in TENSIONS:
@@ -279,4 +279,10 @@ def find_tensions(text: str) -> list[str]:
         hits += 2 * sum(1 for p in (t.pole_a, t.pole_b) if p.lower() in low)
         if hits:
             scores[t.id] = hits
+    return scores
+
+
+def find_tensions(text: str) -> list[str]:
+    """Tension ids whose poles or aliases occur in `text`, strongest (most matches) first."""
+    scores = tension_scores(text)
     return sorted(scores, key=lambda k: -scores[k])

@@ -47,13 +47,21 @@ _QUESTION = re.compile(r"^(?:Question|Q)\s*(\d+)\b", re.IGNORECASE)
 
 
 def short_title(title: str, limit: int = 48) -> str:
-    """A long 'Name: subtitle' title cut to its name ('Look Both Ways: A framework…')."""
-    title = (title or "").strip()
-    if len(title) > limit and ":" in title:
-        head = title.split(":", 1)[0].strip()
-        if head:
-            return head
-    return title
+    """A long title cut to fit a label, keeping enough of it to tell documents apart.
+
+    Two documents share the name "Look Both Ways" (the paper and the blog's brief), so the
+    name alone is not enough: keep the subtitle's first words, drop a trailing parenthetical,
+    and cut at a word boundary with an ellipsis.
+    """
+    title = " ".join((title or "").split())
+    if len(title) <= limit:
+        return title
+    if "(" in title and title.index("(") > 0:
+        title = title[: title.index("(")].rstrip(" :;,-—")
+        if len(title) <= limit:
+            return title
+    cut = title[: limit - 1].rsplit(" ", 1)[0].rstrip(" :;,-—")
+    return f"{cut}…"
 
 
 def short_section(section: str) -> str:

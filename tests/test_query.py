@@ -52,6 +52,15 @@ def test_a_question_about_how_districts_balanced_a_tension_is_a_tension_question
     assert plan.tensions[0] == "pace"
 
 
+def test_a_tension_named_twice_over_is_a_tension_question():
+    # The paper's own question for the pace tension, asked plainly: no "vs", no "examples".
+    plan = plan_query("How fast should a district move from pilot to scale?")
+    assert (plan.intent, plan.tensions[:1]) == ("tension", ["pace"])
+    # One passing alias is not enough to switch layouts: this stays a factual question.
+    plan = plan_query("Why does the paper say momentum matters so much in the second year?")
+    assert plan.intent == "fact"
+
+
 def test_survey_and_reflection_intents():
     assert plan_query("What share of leaders lean toward need?").intent == "survey"
     assert plan_query("Give me questions for my cabinet about pace").intent == "reflection"

@@ -50,11 +50,21 @@ def test_citation_label_and_source():
     )
     long = Citation(1, "lbw#40", "lbw", title, section, "text", "20-24")
     assert ui.citation_label(long) == (
-        "[1] Look Both Ways — Question 3 › Using a Readiness Assessment (pp. 20-24)"
+        "[1] Look Both Ways: A framework to help education… — Question 3 › Using a Readiness"
+        " Assessment (pp. 20-24)"
     )
     assert ui.citation_source(long) == f"{title} — {section} (pp. 20-24)"
     assert ui.short_section("Survey Data > Pace > Figure 2") == "Survey Data › Figure 2"
     assert ui.short_title("Scale What?") == "Scale What?"
+    # The paper and the blog's brief share a name; their labels must still differ.
+    paper = ui.short_title(title)
+    brief = ui.short_title(
+        "Look Both Ways: the study in brief (The Learning Accelerator blog, first posted on "
+        "Education Next)"
+    )
+    assert paper != brief and paper.startswith("Look Both Ways: A framework")
+    assert brief == "Look Both Ways: the study in brief"
+    assert all(len(x) <= 48 for x in (paper, brief))
     one_page = Citation(1, "x#1", "x", "Scale What?", "", "text", "7")
     assert ui.citation_label(one_page) == "[1] Scale What? (p. 7)"
     no_pages = Citation(2, "x#2", "x", "Roadmap", "Vision", "text")
