@@ -10,7 +10,10 @@ Each change is one transaction:
    embedded, into a new sealed build, which is published.
 3. Only then is the user manifest written. If any step fails, the files written are
    deleted, the new build is removed and the previous build stays (or is made again) the
-   live one: same documents, same chunks, same answers.
+   live one: same documents, same chunks, same answers. A process killed outright
+   (SIGKILL, power loss) gets no chance to clean up; the next change or ingest calls
+   `recover_user_library` first, which rolls the manifest forward to what the live build
+   serves and deletes files no one references.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ingest.pipeline import (
     build_and_publish,
     ingest_lock,
     prepare,
+    recover_user_library,
 )
 from ingest.userlib import (
     UserEntry,
@@ -224,6 +228,7 @@ def add_documents(
     library_dir = settings.user_library_dir
     written: list[Path] = []
     with ingest_lock(Path(settings.store_dir)):
+        recover_user_library(settings)
         entries = read_user_manifest(library_dir)
         _refuse_duplicates(candidates, entries, settings)
         taken = {info.id for info in read_manifest(settings.corpus_dir)}
@@ -309,6 +314,7 @@ def remove_document(
     """Take an added document out of the library and the index (its passages are dropped)."""
     library_dir = settings.user_library_dir
     with ingest_lock(Path(settings.store_dir)):
+        recover_user_library(settings)
         entries = read_user_manifest(library_dir)
         entry = _user_entry(settings, entries, doc_id)
         _, report = _publish(
@@ -340,6 +346,7 @@ def edit_document(
         raise InvalidDocument("Nothing to change: give a new title, kind or date.")
     library_dir = settings.user_library_dir
     with ingest_lock(Path(settings.store_dir)):
+        recover_user_library(settings)
         entries = read_user_manifest(library_dir)
         entry = _user_entry(settings, entries, doc_id)
         if title is not None:
@@ -357,10 +364,14 @@ def list_documents(settings: Settings) -> list[dict[str, Any]]:
     """Every document, bundled first, with its passage count in the live index (None when
     it is not indexed, e.g. before the first `lbw ingest`)."""
     counts: Counter[str] | None = None
+    served: list[UserEntry] | None = None
     with contextlib.suppress(Exception):
-        counts = Counter(
-            c.doc_id for c in read_build_files(live_build_path(settings), False).chunks
-        )
+        live = read_build_files(live_build_path(settings), False)
+        counts = Counter(c.doc_id for c in live.chunks)
+        if live.meta.get("user_library") is not None:
+            # What is served is the truth, even if an interrupted change left the manifest
+            # behind (the next change rolls it forward).
+            served = [UserEntry.from_dict(e) for e in live.meta["user_library"]]
 
     def chunks(doc_id: str) -> int | None:
         return counts[doc_id] if counts is not None and doc_id in counts else None
@@ -378,5 +389,7 @@ def list_documents(settings: Settings) -> list[dict[str, Any]]:
         }
         for info in read_manifest(settings.corpus_dir)
     ]
-    rows += [_listing(e, chunks(e.id)) for e in read_user_manifest(settings.user_library_dir)]
+    if served is None:
+        served = read_user_manifest(settings.user_library_dir)
+    rows += [_listing(e, chunks(e.id)) for e in served]
     return rows

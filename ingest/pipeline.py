@@ -43,13 +43,18 @@ from assistant.settings import Settings
 from assistant.types import Chunk
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
+from ingest.formats import SAVE_AS
 from ingest.library import Library, load_library
 from ingest.userlib import (
+    CACHE,
+    MANIFEST,
     UserDocument,
     UserEntry,
     document_record,
     load_user_documents,
     read_user_manifest,
+    stored_file,
+    write_user_manifest,
 )
 
 # on_progress(fraction done in [0, 1], what is happening): for progress bars in the app.
@@ -82,6 +87,7 @@ class Prepared:
     catalog: dict
     fingerprint: str
     user_docs: list[UserDocument] = field(default_factory=list)
+    user_entries: list[UserEntry] = field(default_factory=list)
 
 
 def build_chunks(settings: Settings) -> list[Chunk]:
@@ -134,7 +140,9 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
         digest.update(json.dumps(chunk.to_record(), sort_keys=True, ensure_ascii=False).encode())
     digest.update(json.dumps(documents, sort_keys=True, ensure_ascii=False).encode())
     digest.update(json.dumps(catalog, sort_keys=True, ensure_ascii=False).encode())
-    return Prepared(library, chunks, documents, catalog, digest.hexdigest(), user_docs)
+    return Prepared(
+        library, chunks, documents, catalog, digest.hexdigest(), user_docs, list(user_entries)
+    )
 
 
 @contextmanager
@@ -161,6 +169,44 @@ def _previous(settings: Settings) -> BuildFiles | None:
         return None
 
 
+def recover_user_library(settings: Settings) -> list[str]:
+    """Bring the user library back in line with the live index after a crash; the caller
+    holds ingest_lock. Returns what was done, in words (empty when nothing was needed).
+
+    A change is committed by its publish: the live build records the user library it was
+    built from. A process killed after the publish but before writing the manifest leaves
+    the manifest one change behind, so it is rolled forward to the build's record. Files a
+    killed `lbw add` copied in before publishing are referenced by neither, and are deleted.
+    """
+    library_dir = Path(settings.user_library_dir)
+    previous = _previous(settings)
+    done: list[str] = []
+    recorded = previous.meta.get("user_library") if previous else None
+    entries = read_user_manifest(library_dir)
+    if recorded is not None and [e.to_dict() for e in entries] != recorded:
+        live = [UserEntry.from_dict(d) for d in recorded]
+        if all(stored_file(library_dir, e).is_file() for e in live):
+            write_user_manifest(library_dir, live)
+            done.append(
+                f"The user library manifest was one change behind the live index (an "
+                f"interrupted change); it now lists the {len(live)} document(s) being served."
+            )
+            entries = live
+    if library_dir.is_dir():
+        keep = {e.file for e in entries} | {MANIFEST, CACHE}
+        saved_as = set(SAVE_AS.values())  # only the kinds of file `lbw add` writes
+        strays = [
+            p
+            for p in library_dir.iterdir()
+            if p.name not in keep and p.suffix in saved_as and not p.name.startswith(".")
+        ]
+        for path in strays:
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                done.append(f"Deleted {path.name}, left behind by an interrupted change.")
+    return done
+
+
 def run_ingest(
     settings: Settings,
     rebuild: bool = False,
@@ -171,6 +217,7 @@ def run_ingest(
     """Build and publish a new index if the library changed (or `rebuild`); report what was done."""
     with ingest_lock(Path(settings.store_dir)):
         _tell(on_progress, 0.0, "Reading the library")
+        recover_user_library(settings)
         prepared = prepare(settings)
         return build_and_publish(
             settings,
@@ -257,6 +304,9 @@ def build_and_publish(
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "format": FORMAT_VERSION,
                 "collection": collection_name(settings, build_id),
+                # The user library this build serves: after a crash between the publish
+                # and the manifest write, recover_user_library rolls the manifest forward.
+                "user_library": [e.to_dict() for e in prepared.user_entries],
             },
         )
         before = current_build_id(store_dir)

@@ -333,6 +333,38 @@ def test_failed_manifest_write_unpublishes_the_new_build(settings, monkeypatch):
     assert snapshot(settings) == before
 
 
+def test_a_kill_between_publish_and_manifest_write_is_rolled_forward(settings, tmp_path):
+    """SIGKILL right after the publish: the index serves the new document, the manifest
+    never heard of it. Listing shows what is served; the next change writes it down."""
+    library = settings.user_library_dir
+    before = (library / "manifest.json").read_bytes()
+    add_documents(settings, [Source("plan.html", d.fact_html())], embedder=HashingEmbedder())
+    added = {e.id for e in read_user_manifest(library)} - {
+        e["id"] for e in json.loads(before)["documents"]
+    }
+    (library / "manifest.json").write_bytes(before)  # as if the manifest write never ran
+    assert added and added <= {r["id"] for r in list_documents(settings)}
+    assert not added & {e.id for e in read_user_manifest(library)}
+    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    assert added <= {e.id for e in read_user_manifest(library)}
+    # Nothing was dropped on the way: the document still has its passages.
+    listed = {r["id"]: r["chunks"] for r in list_documents(settings)}
+    assert all(listed[i] for i in added)
+
+
+def test_files_left_by_a_killed_add_are_deleted_by_the_next_change(settings):
+    library = settings.user_library_dir
+    stray = library / "half-added-plan.pdf"
+    stray.write_bytes(b"%PDF-1.4 killed before the publish")
+    foreign = library / "README.notes"  # not a kind of file `lbw add` writes: left alone
+    foreign.write_text("mine", encoding="utf-8")
+    kept = sorted(p.name for p in library.iterdir() if p.is_file() and p != stray)
+    remove_document(settings, read_user_manifest(library)[0].id)
+    assert not stray.exists() and foreign.exists()
+    left = sorted(p.name for p in library.iterdir() if p.is_file())
+    assert set(left) < set(kept) and "manifest.json" in left
+
+
 def test_a_second_writer_is_turned_away(settings):
     before = snapshot(settings)
     entered, release = threading.Event(), threading.Event()
