@@ -164,7 +164,11 @@ def test_sigkill_at_random_points_never_breaks_the_live_index(tiny, tmp_path):
     assert killed >= 10, f"only {killed} of {KILLS} runs were killed ({finished} finished)"
 
     # Un-killed runs recover: both succeed, incomplete builds are gone, library and index agree.
+    # Nothing that was live is dropped: a note whose add was killed after its publish is
+    # rolled forward into the manifest rather than silently removed.
     _run(settings, "ingest")
+    assert _live_docs_whole(settings) == docs
+    assert {e.id for e in read_user_manifest(settings.user_library_dir)} == docs - set(KEEP)
     final = tmp_path / "final-note.txt"
     final.write_text("The district library closes at noon on Fridays.", encoding="utf-8")
     _run(settings, "add", str(final), "--title", "Library hours")
@@ -176,5 +180,9 @@ def test_sigkill_at_random_points_never_breaks_the_live_index(tiny, tmp_path):
         (builds_dir(settings.store_dir) / b / "meta.json").is_file() for b in _builds(settings)
     )
     assert _cited(settings, embedder) == baseline
+    # No file a killed add copied in is left behind.
+    library = settings.user_library_dir
+    stored = {p.name for p in library.iterdir() if p.is_file()}
+    assert stored == {e.file for e in entries} | {"manifest.json"}
     hits = Assistant(settings, embedder).retrieve("When does the district library close?", k=1)
     assert hits[0].title == "Library hours"
