@@ -140,11 +140,16 @@ def seal_build(path: Path, meta: dict[str, Any]) -> None:
     _write_atomic(path / "meta.json", json.dumps(meta, indent=1))
 
 
-def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
+def read_build_meta(path: Path) -> dict[str, Any]:
+    """A sealed build's meta.json alone (cheap: no passages, no vectors)."""
     meta_path = path / "meta.json"
     if not meta_path.is_file():
         raise IndexMissing(f"The index build at {path} is incomplete; run `lbw ingest --rebuild`.")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return json.loads(meta_path.read_text(encoding="utf-8"))
+
+
+def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
+    meta = read_build_meta(path)
     with (path / "chunks.jsonl").open(encoding="utf-8") as fh:
         chunks = [Chunk.from_record(json.loads(line)) for line in fh if line.strip()]
     embeddings = (

@@ -12,6 +12,7 @@ remove is published, or rolled back, together with its index.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -25,16 +26,18 @@ from pathlib import Path
 import numpy as np
 
 from assistant.embedder import Embedder
-from assistant.errors import IngestError
+from assistant.errors import IndexMissing, IngestError
 from assistant.index import (
     BuildFiles,
     builds_dir,
     collection_name,
     current_build_id,
+    live_build_path,
     new_build_id,
     prune,
     publish,
     read_build_files,
+    read_build_meta,
     seal_build,
     unpublish,
     write_build_files,
@@ -87,7 +90,6 @@ class Prepared:
     catalog: dict
     fingerprint: str
     user_docs: list[UserDocument] = field(default_factory=list)
-    user_entries: list[UserEntry] = field(default_factory=list)
 
 
 def build_chunks(settings: Settings) -> list[Chunk]:
@@ -140,9 +142,7 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
         digest.update(json.dumps(chunk.to_record(), sort_keys=True, ensure_ascii=False).encode())
     digest.update(json.dumps(documents, sort_keys=True, ensure_ascii=False).encode())
     digest.update(json.dumps(catalog, sort_keys=True, ensure_ascii=False).encode())
-    return Prepared(
-        library, chunks, documents, catalog, digest.hexdigest(), user_docs, list(user_entries)
-    )
+    return Prepared(library, chunks, documents, catalog, digest.hexdigest(), user_docs)
 
 
 @contextmanager
@@ -169,9 +169,9 @@ def _previous(settings: Settings) -> BuildFiles | None:
         return None
 
 
-def recover_user_library(settings: Settings) -> list[str]:
+def recover_user_library(settings: Settings) -> None:
     """Bring the user library back in line with the live index after a crash; the caller
-    holds ingest_lock. Returns what was done, in words (empty when nothing was needed).
+    holds ingest_lock.
 
     A change is committed by its publish: the live build records the user library it was
     built from. A process killed after the publish but before writing the manifest leaves
@@ -179,32 +179,26 @@ def recover_user_library(settings: Settings) -> list[str]:
     killed `lbw add` copied in before publishing are referenced by neither, and are deleted.
     """
     library_dir = Path(settings.user_library_dir)
-    previous = _previous(settings)
-    done: list[str] = []
-    recorded = previous.meta.get("user_library") if previous else None
+    recorded = None
+    with contextlib.suppress(IndexMissing, OSError, ValueError):  # no live build: no record
+        recorded = read_build_meta(live_build_path(settings)).get("user_library")
     entries = read_user_manifest(library_dir)
     if recorded is not None and [e.to_dict() for e in entries] != recorded:
         live = [UserEntry.from_dict(d) for d in recorded]
         if all(stored_file(library_dir, e).is_file() for e in live):
             write_user_manifest(library_dir, live)
-            done.append(
-                f"The user library manifest was one change behind the live index (an "
-                f"interrupted change); it now lists the {len(live)} document(s) being served."
-            )
             entries = live
     if library_dir.is_dir():
         keep = {e.file for e in entries} | {MANIFEST, CACHE}
         saved_as = set(SAVE_AS.values())  # only the kinds of file `lbw add` writes
-        strays = [
-            p
-            for p in library_dir.iterdir()
-            if p.name not in keep and p.suffix in saved_as and not p.name.startswith(".")
-        ]
-        for path in strays:
-            if path.is_file():
+        for path in library_dir.iterdir():
+            if (
+                path.name not in keep
+                and path.suffix in saved_as
+                and not path.name.startswith(".")
+                and path.is_file()
+            ):
                 path.unlink(missing_ok=True)
-                done.append(f"Deleted {path.name}, left behind by an interrupted change.")
-    return done
 
 
 def run_ingest(
@@ -306,7 +300,7 @@ def build_and_publish(
                 "collection": collection_name(settings, build_id),
                 # The user library this build serves: after a crash between the publish
                 # and the manifest write, recover_user_library rolls the manifest forward.
-                "user_library": [e.to_dict() for e in prepared.user_entries],
+                "user_library": [d.entry.to_dict() for d in prepared.user_docs],
             },
         )
         before = current_build_id(store_dir)
