@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.errors import InvalidQuestion
-from assistant.tensions import find_systems, find_tensions, tension_scores
+from assistant.tensions import find_systems, find_tensions, rank_tensions, tension_scores
 from assistant.types import Turn
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -100,20 +100,20 @@ def clean_question(question: str, max_chars: int) -> str:
     return question
 
 
-def _is_followup(question: str, history: Sequence[Turn], own_topic: bool) -> bool:
+def _is_followup(
+    question: str, previous: str | None, systems: list[str], own_topic: bool, previous_topic: bool
+) -> bool:
     """A question that leans on the previous turn: it starts like a continuation, points back
     ("those areas", "that district"), or is short and names no topic of its own."""
-    previous = next((t.content for t in reversed(history) if t.role == "user"), None)
     if previous is None:
         return False
-    if find_systems(question) and not REFERENCE.search(question):
+    if systems and not REFERENCE.search(question):
         return False
     words = question.split()
     if FOLLOWUP_START.search(question):
         return True
     if REFERENCE.search(question) and (len(words) <= 14 or not own_topic):
         return True
-    previous_topic = bool(find_tensions(previous) or find_systems(previous))
     return not own_topic and previous_topic and len(words) <= 12
 
 
@@ -123,21 +123,30 @@ def plan_query(
     """Classify the question and, for a follow-up, carry over what it refers back to.
 
     `documents` (the index's document table) lets a question that names a document count
-    as having a topic of its own.
+    as having a topic of its own, and sets the plan's `doc_ids`.
     """
-    tensions = find_tensions(question)
+    scores = tension_scores(question)
+    tensions = rank_tensions(scores)
     systems = find_systems(question)
     own_docs = find_documents(question, documents or {})
-    followup = _is_followup(question, history, bool(tensions or systems or own_docs))
     previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+    prev_tensions = find_tensions(previous) if previous else []
+    prev_systems = find_systems(previous) if previous else []
+    followup = _is_followup(
+        question,
+        previous,
+        systems,
+        bool(tensions or systems or own_docs),
+        bool(prev_tensions or prev_systems),
+    )
     search_text = question
+    doc_ids = own_docs
     if followup and previous:
-        prev_systems = find_systems(previous)
-        prev_tensions = find_tensions(previous)
         systems = systems or prev_systems
         if not tensions:
             tensions = prev_tensions
         search_text = f"{previous} {question}"
+        doc_ids = find_documents(search_text, documents or {})
 
     kinds: list[str] = []
     if SURVEY_WORDS.search(question):
@@ -162,9 +171,11 @@ def plan_query(
         or "example" in kinds
         or len(question.split()) <= 8
         # Named twice over ("how fast … from pilot to scale"): the tension's own question.
-        or tension_scores(question).get(tensions[0], 0) >= 2
+        or scores.get(tensions[0], 0) >= 2
     ):
         intent = "tension"
     else:
         intent = "fact"
-    return QueryPlan(question, search_text, tensions, systems, kinds, intent, followup, previous)
+    return QueryPlan(
+        question, search_text, tensions, systems, kinds, intent, followup, previous, doc_ids
+    )

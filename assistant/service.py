@@ -20,7 +20,7 @@ from assistant.embedder import Embedder
 from assistant.errors import InvalidHistory
 from assistant.index import current_build_id, live_build_path, read_build_files
 from assistant.onnx_embedder import load_query_embedder
-from assistant.query import QueryPlan, clean_question, find_documents, plan_query
+from assistant.query import QueryPlan, clean_question, plan_query
 from assistant.retriever import HybridRetriever, KeywordIndex
 from assistant.settings import Settings
 from assistant.store import ChromaStore, chroma_client
@@ -130,7 +130,6 @@ class Assistant:
             plan = plan_query(standalone, [], index.documents)
         else:
             plan = plan_query(question, turns, index.documents)
-        plan.doc_ids = find_documents(plan.search_text, index.documents)
         return plan, index
 
     def _noting_rewrite(self, answer: Answer, question: str) -> Answer:

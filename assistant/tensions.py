@@ -282,7 +282,11 @@ def tension_scores(text: str) -> dict[str, int]:
     return scores
 
 
+def rank_tensions(scores: dict[str, int]) -> list[str]:
+    """Tension ids strongest (most matches) first; ties keep the paper's order."""
+    return sorted(scores, key=lambda k: -scores[k])
+
+
 def find_tensions(text: str) -> list[str]:
     """Tension ids whose poles or aliases occur in `text`, strongest (most matches) first."""
-    scores = tension_scores(text)
-    return sorted(scores, key=lambda k: -scores[k])
+    return rank_tensions(tension_scores(text))
