@@ -13,9 +13,10 @@ the environment does not set. Secrets (API keys, the Chroma token) are fields wi
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,7 @@ class Settings:
 
     # Language model (assistant.llm); "none" keeps the offline composer.
     llm: str = "none"
-    llm_model: str | None = None  # None: the backend's default (assistant.llm.DEFAULT_MODELS)
+    llm_model: str | None = None  # None: the backend's default (settings.DEFAULT_LLM_MODELS)
     llm_timeout: float = 60.0  # seconds for a whole answer, then the offline composer answers
     llm_temperature: float | None = None  # None: the provider's default
     openai_api_key: str | None = field(default=None, repr=False)
@@ -74,45 +75,36 @@ class Settings:
         """
         env = with_dotenv(os.environ) if env is None else env
         base = cls()
-        values = {}
-        if env.get("LBW_CORPUS_DIR"):
-            values["corpus_dir"] = Path(env["LBW_CORPUS_DIR"]).expanduser()
-        if env.get("LBW_STORE_DIR"):
-            values["store_dir"] = Path(env["LBW_STORE_DIR"]).expanduser()
-        if env.get("LBW_CHROMA_HOST"):
-            values["chroma_host"] = env["LBW_CHROMA_HOST"]
-        if env.get("LBW_CHROMA_PORT"):
-            values["chroma_port"] = int(env["LBW_CHROMA_PORT"])
-        if env.get("LBW_CHROMA_TOKEN"):
-            values["chroma_token"] = env["LBW_CHROMA_TOKEN"]
-        if env.get("LBW_TOP_K"):
-            values["top_k"] = int(env["LBW_TOP_K"])
-        if env.get("LBW_MAX_QUESTION_CHARS"):
-            values["max_question_chars"] = int(env["LBW_MAX_QUESTION_CHARS"])
-        if env.get("LBW_MODEL_PATH"):
-            values["model_path"] = Path(env["LBW_MODEL_PATH"])
-        if env.get("LBW_LIBRARY_DIR"):
-            values["library_dir"] = Path(env["LBW_LIBRARY_DIR"]).expanduser()
-        if env.get("LBW_MAX_FILE_MB"):
-            values["max_file_mb"] = float(env["LBW_MAX_FILE_MB"])
-        if env.get("LBW_LLM"):
-            values["llm"] = env["LBW_LLM"].strip().lower()
-        if env.get("LBW_LLM_MODEL"):
-            values["llm_model"] = env["LBW_LLM_MODEL"].strip()
-        if env.get("LBW_LLM_TIMEOUT"):
-            values["llm_timeout"] = float(env["LBW_LLM_TIMEOUT"])
-        if env.get("LBW_LLM_TEMPERATURE"):
-            values["llm_temperature"] = float(env["LBW_LLM_TEMPERATURE"])
-        for name, var in (
-            ("openai_api_key", "OPENAI_API_KEY"),
-            ("openai_base_url", "OPENAI_BASE_URL"),
-            ("anthropic_api_key", "ANTHROPIC_API_KEY"),
-            ("ollama_host", "OLLAMA_HOST"),
-        ):
-            if env.get(var):
-                values[name] = env[var].strip()
+        values = {name: read(env[var]) for name, var, read in _FROM_ENV if env.get(var)}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(base, **values)
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+# (field, environment variable, how its text is read): unset or empty variables are skipped.
+_FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("corpus_dir", "LBW_CORPUS_DIR", _path),
+    ("store_dir", "LBW_STORE_DIR", _path),
+    ("chroma_host", "LBW_CHROMA_HOST", str),
+    ("chroma_port", "LBW_CHROMA_PORT", int),
+    ("chroma_token", "LBW_CHROMA_TOKEN", str),
+    ("top_k", "LBW_TOP_K", int),
+    ("max_question_chars", "LBW_MAX_QUESTION_CHARS", int),
+    ("model_path", "LBW_MODEL_PATH", Path),
+    ("library_dir", "LBW_LIBRARY_DIR", _path),
+    ("max_file_mb", "LBW_MAX_FILE_MB", float),
+    ("llm", "LBW_LLM", lambda v: v.strip().lower()),
+    ("llm_model", "LBW_LLM_MODEL", str.strip),
+    ("llm_timeout", "LBW_LLM_TIMEOUT", float),
+    ("llm_temperature", "LBW_LLM_TEMPERATURE", float),
+    ("openai_api_key", "OPENAI_API_KEY", str.strip),
+    ("openai_base_url", "OPENAI_BASE_URL", str.strip),
+    ("anthropic_api_key", "ANTHROPIC_API_KEY", str.strip),
+    ("ollama_host", "OLLAMA_HOST", str.strip),
+)
 
 
 def with_dotenv(env: Mapping[str, str]) -> dict[str, str]:
