@@ -13,21 +13,8 @@ were.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 
-from assistant.settings import Settings
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-
-
-def _settings(args) -> Settings:
-    return Settings.from_env(
-        corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None
-    )
+from assistant.cli import _print_json, _settings
 
 
 def _say_change(report) -> None:

@@ -371,9 +371,7 @@ class OfflineComposer(Composer):
                 if re.search(r"\d+%|median|average rating", s, re.IGNORECASE) and len(lines) < 4:
                     used.add(s)
                     lines.append(f"- {_inline(_strip_bullet(s))} {cites.cite(chunk)}")
-        finding = next(
-            (f for f in index.catalog.get("findings", []) if f["tension"] == tension_id), None
-        )
+        finding = next(iter(framework.findings(index.catalog, tension_id)), None)
         if finding:
             for pattern in finding.get("patterns", [])[:3]:
                 chunk = next((c for c in chunks if pattern in c.text), None)
