@@ -15,7 +15,6 @@ from assistant.tensions import TENSION_BY_ID, find_systems
 
 Catalog = dict[str, list[dict[str, Any]]]
 SIDES = ("a", "b", "combine")
-QUESTION_SOURCES = ("reflection-questions", "guide-1", "guide-2")
 
 
 class InvalidFilter(LbwError):

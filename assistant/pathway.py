@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import LbwError
-from assistant.tensions import TENSION_BY_ID, TENSIONS
+from assistant.tensions import TENSIONS
 
 LOW, HIGH = 1, 5
 MAX_PEOPLE = 50
@@ -350,8 +350,3 @@ def chart_png(pathways: Sequence[Pathway], findings: Sequence[Mapping[str, Any]]
         return buf.getvalue()
     finally:
         plt.close(fig)
-
-
-def tension_label(tension: str) -> str:
-    t = TENSION_BY_ID[tension]
-    return f"{t.number}. {t.label}"

@@ -154,13 +154,9 @@ class LLMComposer(Composer):
                     started, piece = True, head
                 if shown := checker.feed(piece):
                     yield shown
-            if not started and head.strip():
-                if head.strip() == sentinel:
-                    return self._fallback(
-                        offline, "the language model found no answer in the passages"
-                    )
-                if shown := checker.feed(head):
-                    yield shown
+            # A whole reply shorter than the sentinel and a start of it is ordinary text.
+            if not started and head.strip() and (shown := checker.feed(head)):
+                yield shown
             if shown := checker.finish():
                 yield shown
         except Exception as exc:
