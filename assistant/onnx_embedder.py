@@ -26,6 +26,7 @@ from assistant.embedder import (
     Embedder,
     MiniLMEmbedder,
     bundled_model_path,
+    load_default_embedder,
     sha256_of,
     verify_weights,
 )
@@ -52,12 +53,19 @@ class OnnxMiniLMEmbedder(Embedder):
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
 
-    def __init__(self, onnx_file: Path, model_dir: Path | None = None, batch_size: int = 32):
+    def __init__(
+        self,
+        onnx_file: Path,
+        model_dir: Path | None = None,
+        batch_size: int = 32,
+        verify: bool = True,
+    ):
         import onnxruntime
         from tokenizers import Tokenizer
 
         onnx_file = Path(onnx_file)
-        _check_export(onnx_file)
+        if verify:  # False only right after ensure_export checked this very file
+            _check_export(onnx_file)
         model_dir = Path(model_dir) if model_dir else bundled_model_path()
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
@@ -199,15 +207,10 @@ def load_query_embedder(cache_dir: Path, model_dir: Path | None = None) -> Embed
     Falls back to sentence-transformers (slower to start, same vectors) when the export
     cannot be made or read, so answering never depends on it.
     """
-    target = export_path(cache_dir)
-    try:
+    target = ensure_export(cache_dir, model_dir)  # checked, or made and checked; None: failed
+    if target is not None:
         try:
-            return OnnxMiniLMEmbedder(target, model_dir)
-        except ModelError:
-            export_onnx(cache_dir, model_dir)
-            return OnnxMiniLMEmbedder(target, model_dir)
-    except Exception as exc:  # noqa: BLE001 - any export failure has the same remedy
-        log.warning("Using sentence-transformers for questions (no ONNX export: %s)", exc)
-        from assistant.embedder import load_default_embedder
-
-        return load_default_embedder(model_dir)
+            return OnnxMiniLMEmbedder(target, model_dir, verify=False)
+        except Exception as exc:  # noqa: BLE001 - an export that cannot be read: same remedy
+            log.warning("Using sentence-transformers for questions (no ONNX export: %s)", exc)
+    return load_default_embedder(model_dir)
