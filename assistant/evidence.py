@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:\.\d+)?%?")
 _ABBREV = r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)(?<!e\.g\.)(?<!i\.e\.)"
@@ -200,18 +200,24 @@ QUANTITY = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
+_local = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def stemmer():
+    """One Snowball stemmer per thread: the app composes and checks answers for several
+    users at once, and a stemmer instance is not safe to share between threads."""
+    if not hasattr(_local, "stemmer"):
+        import Stemmer
+
+        _local.stemmer = Stemmer.Stemmer("english")
+    return _local.stemmer
 
 
 def terms(text: str, drop_generic: bool = False) -> list[str]:
     """Lower-cased stems of the content words of `text`."""
     words = [w.lower().strip("'’-") for w in WORD.findall(text)]
     words = [w for w in words if w and w not in STOP and not (drop_generic and w in GENERIC)]
-    return _stemmer().stemWords(words)
+    return stemmer().stemWords(words)
 
 
 def split_sentences(text: str) -> list[str]:

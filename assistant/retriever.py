@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from assistant.embedder import Embedder
+from assistant.evidence import stemmer
 from assistant.query import QueryPlan
 from assistant.store import VectorStore
 from assistant.types import Chunk, Filters, Passage
@@ -35,13 +36,11 @@ class KeywordIndex:
 
     def __init__(self, chunks: list[Chunk]):
         import bm25s
-        import Stemmer
 
-        self._stemmer = Stemmer.Stemmer("english")
         self._bm25s = bm25s
         self.ids = [c.id for c in chunks]
         corpus = [c.indexed_text() for c in chunks]
-        tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=self._stemmer, show_progress=False)
+        tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer(), show_progress=False)
         self.retriever = bm25s.BM25()
         self.retriever.index(tokens, show_progress=False)
 
@@ -49,7 +48,7 @@ class KeywordIndex:
         if not self.ids:
             return []
         tokens = self._bm25s.tokenize(
-            [text], stopwords="en", stemmer=self._stemmer, show_progress=False
+            [text], stopwords="en", stemmer=stemmer(), show_progress=False
         )
         if not tokens.vocab or not any(len(ids) for ids in tokens.ids):
             return []

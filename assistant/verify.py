@@ -31,12 +31,11 @@ never uses in lower case (or an acronym), so "Springfield" and "PWNED" need a so
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.evidence import STOP
+from assistant.evidence import STOP, stemmer
 from assistant.safety import without_instructions
 from assistant.tensions import find_systems
 from assistant.types import Chunk, Unsupported
@@ -103,20 +102,8 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
-_local = threading.local()
-
-
-def _stemmer():
-    """One Snowball stemmer per thread (the app checks answers on several at once)."""
-    if not hasattr(_local, "stemmer"):
-        import Stemmer
-
-        _local.stemmer = Stemmer.Stemmer("english")
-    return _local.stemmer
-
-
 def _stem(word: str) -> str:
-    return _stemmer().stemWord(word)
+    return stemmer().stemWord(word)
 
 
 def _words(text: str) -> list[str]:
@@ -178,7 +165,7 @@ class LibraryWords:
                 if w[0].islower():
                     common.add(w.lower())
         allowed = {w for n in names for w in _words(normalize(n or ""))}
-        stems = frozenset(_stemmer().stemWords(sorted(common)))
+        stems = frozenset(stemmer().stemWords(sorted(common)))
         return cls(frozenset(common), stems, frozenset(allowed))
 
 
@@ -203,7 +190,7 @@ class Support:
             [body],
             both,
             words,
-            set(_stemmer().stemWords(sorted(words))),
+            set(stemmer().stemWords(sorted(words))),
             _numbers(both),
             set(find_systems(both)) | set(chunk.systems),
         )
@@ -251,7 +238,7 @@ class Claim:
                 names.add(low)
         return cls(
             content,
-            set(_stemmer().stemWords(sorted(content))),
+            set(stemmer().stemWords(sorted(content))),
             _numbers(bare),
             {w for w in words if w in NUMBER_WORDS or w in STRICT_WORDS},
             [q for q in _QUOTE.findall(bare) if _WORD.search(q)],
