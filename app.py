@@ -57,9 +57,9 @@ def app_settings() -> Settings:
     return app_support.settings_from(secrets)
 
 
-def assistant_or_stop():
+def assistant_or_stop(settings: Settings | None = None):
     """The Assistant, or an error message and the end of this run."""
-    settings = replace(app_settings(), llm="none", llm_model=None)
+    settings = replace(settings or app_settings(), llm="none", llm_model=None)
     if app_support.needs_index(settings):
         message = "Building the library index (first run)…"
     else:
@@ -77,8 +77,9 @@ def assistant_or_stop():
 
 # -- Ask ---------------------------------------------------------------------------------
 def ask_page() -> None:
-    bot = assistant_or_stop()
-    filters, composer = sidebar(bot)
+    settings = app_settings()  # read once per rerun: secrets, .env and the environment
+    bot = assistant_or_stop(settings)
+    filters, composer = sidebar(bot, settings)
     messages = st.session_state.setdefault("messages", [])
     for i, message in enumerate(messages):
         with st.chat_message(message["role"]):
@@ -94,7 +95,7 @@ def ask_page() -> None:
         show_starters()
 
 
-def sidebar(bot):
+def sidebar(bot, settings: Settings):
     with st.sidebar:
         st.button("New conversation", key="new_conversation", on_click=new_conversation)
         tensions = st.multiselect(
@@ -112,13 +113,12 @@ def sidebar(bot):
             key="filter_documents",
             placeholder="All documents",
         )
-        composer = model_choice()
+        composer = model_choice(settings)
     return ui.make_filters(tensions, doc_ids), composer
 
 
-def model_choice():
+def model_choice(settings: Settings):
     """The sidebar's language model choice, as a composer (None: the offline composer)."""
-    settings = app_settings()
     default = settings.llm if settings.llm in LLM_BACKENDS else "none"
     backend = st.selectbox(
         "Answers written by",
