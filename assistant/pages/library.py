@@ -10,6 +10,7 @@ escaped (messages too: they quote file names and titles), never rendered as HTML
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -33,12 +34,13 @@ def library_page(bot) -> None:
     show_flash()
     add_section(bot)
     focus = st.session_state.pop("library_doc", None)
-    counts = _listing(bot)
+    # Passage counts from the index already in memory (no build files read on a rerun).
+    counts = Counter(chunk.doc_id for chunk in bot.chunks().values())
     for doc in bot.documents():
         st.subheader(ui.escape_markdown(doc["title"]))
         if byline := ui.document_byline(doc):
             st.caption(ui.escape_markdown(byline))
-        if status := document_status(doc, counts.get(doc["id"], {})):
+        if status := document_status(doc, counts.get(doc["id"])):
             st.caption(ui.escape_markdown(status))
         with st.expander("Read the text", expanded=doc["id"] == focus):
             try:
@@ -51,11 +53,11 @@ def library_page(bot) -> None:
     reindex_section(bot)
 
 
-def document_status(doc: dict[str, Any], row: dict[str, Any]) -> str:
+def document_status(doc: dict[str, Any], chunks: int | None) -> str:
     """'12 passages · PDF · added 2024-05-01 from plan.pdf', or 'bundled' parts."""
     parts = []
-    if row.get("chunks") is not None:
-        parts.append(f"{row['chunks']} passages")
+    if chunks is not None:
+        parts.append(f"{chunks} passages")
     if doc.get("origin") == "user":
         parts.append(str(doc.get("format") or "").upper() or "document")
         added = str(doc.get("added") or "")[:10]
@@ -63,16 +65,6 @@ def document_status(doc: dict[str, Any], row: dict[str, Any]) -> str:
         parts.append(f"added {added}" + (f" from {source}" if source else ""))
         parts.append(f"id {doc['id']}")
     return " · ".join(p for p in parts if p)
-
-
-def _listing(bot) -> dict[str, dict[str, Any]]:
-    from ingest.manage import list_documents
-
-    try:
-        return {row["id"]: row for row in list_documents(bot.settings)}
-    except Exception:  # noqa: BLE001 - counts are a nicety; the page works without them
-        log.exception("Could not list the library")
-        return {}
 
 
 def show_flash() -> None:
