@@ -265,6 +265,9 @@ class FakeAssistant(Assistant):
     def chunk(self, chunk_id: str) -> Chunk | None:
         return self.passages.get(chunk_id)
 
+    def chunks(self) -> dict[str, Chunk]:
+        return dict(self.passages)
+
     def catalog(self) -> dict[str, list[dict[str, Any]]]:
         return self.framework_data
 
