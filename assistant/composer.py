@@ -23,7 +23,6 @@ from assistant import framework
 from assistant.evidence import (
     ATTRIBUTES,
     PRODUCT_PICK,
-    TermStats,
     best_windows,
     library_answers,
     split_sentences,
@@ -32,7 +31,7 @@ from assistant.evidence import (
 from assistant.query import QueryPlan
 from assistant.retriever import Scored, focus_tension, slate
 from assistant.safety import drop_instruction_lines
-from assistant.tensions import SYSTEM_BY_NAME, SYSTEMS, TENSION_BY_ID
+from assistant.tensions import SYSTEM_BY_NAME, TENSION_BY_ID
 from assistant.types import Answer, Chunk, Citation, Filters, Turn
 
 if TYPE_CHECKING:
@@ -145,22 +144,6 @@ class OfflineComposer(Composer):
 
     def __init__(self, k: int = 8):
         self.k = k
-        self._stats: tuple[str, TermStats] | None = None
-
-    @staticmethod
-    def _known_names(index: LoadedIndex) -> list[str]:
-        """Names the library knows under another spelling: system short forms ("CPS") and
-        document titles and aliases ("TLA")."""
-        names = [alias for system in SYSTEMS for alias in system.aliases]
-        for doc in index.documents.values():
-            names += [doc.get("title", ""), *(doc.get("aliases") or [])]
-            names += [doc.get("publisher") or "", *(doc.get("authors") or [])]
-        return names
-
-    def stats(self, index: LoadedIndex) -> TermStats:
-        if self._stats is None or self._stats[0] != index.build_id:
-            self._stats = (index.build_id, TermStats(c.indexed_text() for c in index.chunks))
-        return self._stats[1]
 
     def compose(
         self,
@@ -173,7 +156,7 @@ class OfflineComposer(Composer):
         # Questions the library cannot answer whatever is retrieved: refuse before retrieving.
         if PRODUCT_PICK.search(plan.question):
             return Answer(plan.question, NO_PRODUCT_PICKS, False, [], self.name)
-        missing = unknown_names(plan.question, self.stats(index), self._known_names(index))
+        missing = unknown_names(plan.question, index.term_stats, index.known_names)
         if missing:
             names = ", ".join(f"“{m}”" for m in missing)
             body = f"The library never mentions {names}. {NOT_IN_LIBRARY}"
@@ -183,7 +166,7 @@ class OfflineComposer(Composer):
         chosen = slate(ranked, plan, self.k)
         coverage_text = plan.question + (" " + " ".join(plan.systems) if plan.followup else "")
         windows = best_windows(
-            coverage_text, [_with_context(s.chunk) for s in chosen], self.stats(index)
+            coverage_text, [_with_context(s.chunk) for s in chosen], index.term_stats
         )
         top_dense = max((s.dense for s in ranked[:3]), default=0.0)
         named_tension = (

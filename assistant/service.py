@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,16 @@ from assistant import framework
 from assistant.composer import AnswerStream, Composer, OfflineComposer, make_composer
 from assistant.embedder import Embedder
 from assistant.errors import InvalidHistory
+from assistant.evidence import TermStats
 from assistant.index import current_build_id, live_build_path, read_build_files
 from assistant.onnx_embedder import load_query_embedder
 from assistant.query import QueryPlan, clean_question, plan_query
 from assistant.retriever import HybridRetriever, KeywordIndex
 from assistant.settings import Settings
 from assistant.store import ChromaStore, chroma_client
+from assistant.tensions import SYSTEMS
 from assistant.types import Answer, Chunk, Filters, Passage, Turn
+from assistant.verify import LibraryWords
 
 
 @dataclass
@@ -40,6 +44,33 @@ class LoadedIndex:
     @property
     def by_id(self) -> dict[str, Chunk]:
         return self.retriever.chunks
+
+    # Derived once per build, shared by every composer (offline, and each language model).
+    @cached_property
+    def term_stats(self) -> TermStats:
+        """How rare each word is in the library (the in-scope gate)."""
+        return TermStats(c.indexed_text() for c in self.chunks)
+
+    @cached_property
+    def known_names(self) -> list[str]:
+        """Names the library knows under another spelling: system short forms ("CPS") and
+        document titles and aliases ("TLA")."""
+        names = [alias for system in SYSTEMS for alias in system.aliases]
+        for doc in self.documents.values():
+            names += [doc.get("title", ""), *(doc.get("aliases") or [])]
+            names += [doc.get("publisher") or "", *(doc.get("authors") or [])]
+        return names
+
+    @cached_property
+    def library_words(self) -> LibraryWords:
+        """The library's vocabulary and own names (the answer checker)."""
+        names = [
+            name
+            for d in self.documents.values()
+            for name in (d.get("title"), d.get("publisher"), *(d.get("authors") or ()))
+            if name
+        ]
+        return LibraryWords.build((c.text for c in self.chunks), names)
 
 
 def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:

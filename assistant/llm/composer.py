@@ -29,7 +29,7 @@ from assistant.query import QueryPlan
 from assistant.retriever import slate
 from assistant.settings import Settings
 from assistant.types import Answer, Chunk, Filters, Turn, Verification
-from assistant.verify import AnswerChecker, LibraryWords
+from assistant.verify import AnswerChecker
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -78,7 +78,6 @@ class LLMComposer(Composer):
         self.k = k
         self.max_question_chars = max_question_chars
         self.offline = offline or OfflineComposer()
-        self._words: tuple[str, LibraryWords] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMComposer:
@@ -136,7 +135,7 @@ class LLMComposer(Composer):
         offline: Answer,
         stream: bool,
     ) -> Generator[str, None, Answer]:
-        checker = AnswerChecker(passages, self.library_words(index))
+        checker = AnswerChecker(passages, index.library_words)
         sentinel = prompts.NOT_IN_LIBRARY
         head = ""  # the reply's start, held until it cannot be the not-in-library reply
         started = False
@@ -190,19 +189,6 @@ class LLMComposer(Composer):
             (tuple(checker.removed_markers), tuple(checker.unsupported)) if checker else ((), ())
         )
         return replace(offline, verification=Verification(*found, reason, self.label))
-
-    def library_words(self, index: LoadedIndex) -> LibraryWords:
-        """The library's vocabulary and own names, built once per published index."""
-        if self._words is None or self._words[0] != index.build_id:
-            names = [
-                name
-                for d in index.documents.values()
-                for name in (d.get("title"), d.get("publisher"), *(d.get("authors") or ()))
-                if name
-            ]
-            words = LibraryWords.build((c.text for c in index.chunks), names)
-            self._words = (index.build_id, words)
-        return self._words[1]
 
     # -- the model, under one deadline --------------------------------------------------------
     def _pieces(self, messages: list, stream: bool) -> Iterator[str]:
