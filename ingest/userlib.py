@@ -192,12 +192,13 @@ def read_stored(library_dir: Path, entry: UserEntry) -> ReadResult:
             f"The added document {entry.id!r} is missing its file {path}; restore the file "
             f"or remove the document with `lbw remove {entry.id}`."
         ) from exc
-    cache = _cache_path(library_dir, sha256_bytes(data))
+    sha = sha256_bytes(data)
+    cache = _cache_path(library_dir, sha)
     if cache.is_file():
         with contextlib.suppress(Exception):  # an unreadable cache is only a slower read
             return _result_from_json(cache.read_text(encoding="utf-8"))
     result = read_document(entry.file, data)
-    save_reading(library_dir, sha256_bytes(data), result)
+    save_reading(library_dir, sha, result)
     return result
 
 
