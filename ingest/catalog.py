@@ -99,7 +99,8 @@ def _system_as_written(record: dict[str, Any]) -> tuple[str | None, str | None]:
     """The example's system (its leader's, else the first the story names), spelled as the
     story spells it, and its state."""
     story = record["text"]
-    systems = list(record.get("systems") or []) or find_systems(story)
+    # find_systems(title + "\n" + story) (ingest.whitepaper): every system the story names.
+    systems = list(record.get("systems") or [])
     leader_sys = find_systems(record.get("leader_system") or "")
     if leader_sys and leader_sys[0] in systems:
         canonical = leader_sys[0]
