@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,6 @@ class UserEntry:
 class UserDocument:
     entry: UserEntry
     parsed: ParsedDocument
-    notes: list[str] = field(default_factory=list)
 
 
 # -- names ---------------------------------------------------------------------------------
@@ -222,7 +221,7 @@ def to_parsed(entry: UserEntry, result: ReadResult) -> ParsedDocument:
 
 def load_user_documents(library_dir: Path, entries: list[UserEntry]) -> list[UserDocument]:
     return [
-        UserDocument(entry, to_parsed(entry, result), list(result.notes))
+        UserDocument(entry, to_parsed(entry, result))
         for entry in entries
         for result in [read_stored(library_dir, entry)]
     ]
