@@ -150,7 +150,7 @@ def benefits(blocks: list[Block], passages: Passages) -> list[dict[str, Any]]:
                 {
                     "tension": block.tension,
                     "side": side,
-                    "pole": tension.pole_a if side == "a" else tension.pole_b,
+                    "pole": tension.side_label(side),
                     "summary": head,
                     **{key: rows.get(key) for key in ROW_KEYS.values()},
                     "passage_id": passages.find(PAPER, head, block.tension),
