@@ -214,7 +214,7 @@ def questions(blocks: list[Block], passages: Passages) -> list[dict[str, Any]]:
         else:
             continue
         for item in _items(block.text):
-            if source == "guide-2" and not item.rstrip().endswith("?") and "?" not in item:
+            if source == "guide-2" and "?" not in item:
                 continue  # an instruction ("In a different color, mark…"), not a question
             if source == "guide-1" and category is None:
                 continue
