@@ -99,7 +99,8 @@ def _system_as_written(record: dict[str, Any]) -> tuple[str | None, str | None]:
     """The example's system (its leader's, else the first the story names), spelled as the
     story spells it, and its state."""
     story = record["text"]
-    systems = list(record.get("systems") or []) or find_systems(story)
+    # find_systems(title + "\n" + story) (ingest.whitepaper): every system the story names.
+    systems = list(record.get("systems") or [])
     leader_sys = find_systems(record.get("leader_system") or "")
     if leader_sys and leader_sys[0] in systems:
         canonical = leader_sys[0]
@@ -149,7 +150,7 @@ def benefits(blocks: list[Block], passages: Passages) -> list[dict[str, Any]]:
                 {
                     "tension": block.tension,
                     "side": side,
-                    "pole": tension.pole_a if side == "a" else tension.pole_b,
+                    "pole": tension.side_label(side),
                     "summary": head,
                     **{key: rows.get(key) for key in ROW_KEYS.values()},
                     "passage_id": passages.find(PAPER, head, block.tension),
@@ -213,7 +214,7 @@ def questions(blocks: list[Block], passages: Passages) -> list[dict[str, Any]]:
         else:
             continue
         for item in _items(block.text):
-            if source == "guide-2" and not item.rstrip().endswith("?") and "?" not in item:
+            if source == "guide-2" and "?" not in item:
                 continue  # an instruction ("In a different color, mark…"), not a question
             if source == "guide-1" and category is None:
                 continue

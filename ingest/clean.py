@@ -65,14 +65,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOOTNOTE = re.compile(r"(?<=[a-z]{3})\d{1,2}(?=[a-z]{2})")
 
 
-def general_repair(text: str) -> str:
-    """ftfy for mis-decoded text, then NFC, Unix newlines and no stray control characters.
+def base_repair(text: str) -> str:
+    """ftfy for mis-decoded text (NFC), Unix newlines and no stray control characters; shared
+    by `general_repair` and the readers of added files (ingest.formats.base.tidy).
 
     Curly quotes are kept as they are (uncurl_quotes=False): citations must read like the source.
     """
     text = ftfy.fix_text(text, uncurl_quotes=False, fix_latin_ligatures=True, normalization="NFC")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
+    return _CONTROL.sub("", text)
+
+
+def general_repair(text: str) -> str:
+    """`base_repair`, then footnote numbers glued between words dropped, then NFC."""
+    text = base_repair(text)
     text = _FOOTNOTE.sub(" ", text)  # footnote numbers glued between words: "approach7in"
     return unicodedata.normalize("NFC", text)
 

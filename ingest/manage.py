@@ -30,6 +30,7 @@ from assistant.embedder import Embedder
 from assistant.errors import InvalidDocument
 from assistant.index import live_build_path, read_build_files
 from assistant.settings import Settings
+from assistant.types import DocumentInfo
 from ingest.formats import SAVE_AS, ReadResult, read_document
 from ingest.library import read_manifest
 from ingest.pipeline import (
@@ -159,11 +160,14 @@ def check_source(source: Source, settings: Settings, title: str | None = None) -
 
 
 def _refuse_duplicates(
-    candidates: list[Candidate], entries: list[UserEntry], settings: Settings
+    candidates: list[Candidate],
+    entries: list[UserEntry],
+    bundled: list[DocumentInfo],
+    settings: Settings,
 ) -> None:
     by_sha = {e.sha256: e for e in entries}
     by_text = {e.text_sha256: e for e in entries if e.text_sha256}
-    for info in read_manifest(settings.corpus_dir):
+    for info in bundled:
         path = Path(settings.corpus_dir) / info.file
         with contextlib.suppress(OSError):
             by_sha.setdefault(sha256_bytes(path.read_bytes()), info)
@@ -230,8 +234,9 @@ def add_documents(
     with ingest_lock(Path(settings.store_dir)):
         recover_user_library(settings)
         entries = read_user_manifest(library_dir)
-        _refuse_duplicates(candidates, entries, settings)
-        taken = {info.id for info in read_manifest(settings.corpus_dir)}
+        bundled = read_manifest(settings.corpus_dir)
+        _refuse_duplicates(candidates, entries, bundled, settings)
+        taken = {info.id for info in bundled}
         taken |= {e.id for e in entries}
         if library_dir.is_dir():
             taken |= {p.stem for p in library_dir.iterdir()}

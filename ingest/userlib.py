@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,6 @@ class UserEntry:
 class UserDocument:
     entry: UserEntry
     parsed: ParsedDocument
-    notes: list[str] = field(default_factory=list)
 
 
 # -- names ---------------------------------------------------------------------------------
@@ -192,12 +191,13 @@ def read_stored(library_dir: Path, entry: UserEntry) -> ReadResult:
             f"The added document {entry.id!r} is missing its file {path}; restore the file "
             f"or remove the document with `lbw remove {entry.id}`."
         ) from exc
-    cache = _cache_path(library_dir, sha256_bytes(data))
+    sha = sha256_bytes(data)
+    cache = _cache_path(library_dir, sha)
     if cache.is_file():
         with contextlib.suppress(Exception):  # an unreadable cache is only a slower read
             return _result_from_json(cache.read_text(encoding="utf-8"))
     result = read_document(entry.file, data)
-    save_reading(library_dir, sha256_bytes(data), result)
+    save_reading(library_dir, sha, result)
     return result
 
 
@@ -221,7 +221,7 @@ def to_parsed(entry: UserEntry, result: ReadResult) -> ParsedDocument:
 
 def load_user_documents(library_dir: Path, entries: list[UserEntry]) -> list[UserDocument]:
     return [
-        UserDocument(entry, to_parsed(entry, result), list(result.notes))
+        UserDocument(entry, to_parsed(entry, result))
         for entry in entries
         for result in [read_stored(library_dir, entry)]
     ]

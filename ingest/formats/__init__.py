@@ -73,7 +73,7 @@ def read_document(name: str, data: bytes) -> ReadResult:
     else:
         from ingest.formats.text import decode
 
-        text, _encoding = decode(data, name)
+        text = decode(data, name)
         if not text.strip():
             raise InvalidDocument(f"{name} is empty: there is nothing to add.")
         if fmt == "html":

@@ -13,11 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-import ftfy
-
 from ingest.blocks import Block
+from ingest.clean import base_repair
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
@@ -39,9 +37,7 @@ def tidy(text: str, keep_indent: bool = False) -> str:
 
     `keep_indent` leaves leading spaces alone (Markdown lists and code depend on them).
     """
-    text = ftfy.fix_text(text, uncurl_quotes=False, normalization="NFC")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
+    text = base_repair(text)
     if keep_indent:
         lines = [line.rstrip() for line in text.split("\n")]
     else:

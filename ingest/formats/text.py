@@ -24,17 +24,17 @@ _BOMS = (
 )
 
 
-def decode(data: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding) or InvalidDocument when the bytes are not text."""
+def decode(data: bytes, name: str) -> str:
+    """The text, or InvalidDocument when the bytes are not text."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding), encoding
+                return data.decode(encoding)
             except UnicodeDecodeError:
                 break
     if b"\x00" not in data:
         try:
-            return data.decode("utf-8"), "utf-8"
+            return data.decode("utf-8")
         except UnicodeDecodeError:
             pass
     from charset_normalizer import from_bytes
@@ -51,8 +51,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         (m for m in matches if "cp1252" in m.could_be_from_charset and m.chaos <= best.chaos + 0.1),
         None,
     )
-    choice = western or best
-    return str(choice), choice.encoding
+    return str(western or best)
 
 
 def read_text(text: str) -> ReadResult:
