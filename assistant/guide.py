@@ -19,6 +19,7 @@ from typing import Any
 from assistant.discussion import Context, Prompt, Sources, discussion_prompts, rules
 from assistant.errors import LbwError
 from assistant.framework import check_tension
+from assistant.framework import examples as catalog_examples
 from assistant.pathway import Pathway, TensionSummary, agreement, chart_png, summarize, widest_gaps
 from assistant.tensions import TENSION_BY_ID, TENSIONS
 from assistant.types import Chunk, Citation
@@ -101,9 +102,7 @@ def build_guide(
     prompts: list[Prompt] = []
     for tid in chosen:  # in reading order, so citation numbers rise through the guide
         for side in ("a", "b", "combine"):
-            for e in catalog.get("examples", []):
-                if e["tension"] != tid or e["side"] != side:
-                    continue
+            for e in catalog_examples(catalog, tid, side):
                 chunk = sources.find([e["title"], e.get("quote") or ""], [e.get("passage_id")])
                 if chunk is not None:
                     examples.append(
