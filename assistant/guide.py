@@ -92,10 +92,7 @@ def build_guide(
     sources = Sources(chunks)
     spec = rules()["guide"]
     agenda = [(item, minutes) for item, minutes in spec["agenda_open"]]
-    agenda += [
-        (f"Discuss {TENSION_BY_ID[tid].number}. {TENSION_BY_ID[tid].label}", spec["per_tension"])
-        for tid in chosen
-    ]
+    agenda += [(f"Discuss {TENSION_BY_ID[tid].numbered}", spec["per_tension"]) for tid in chosen]
     agenda += [(item, minutes) for item, minutes in spec["agenda_close"]]
 
     examples: list[ExampleRef] = []
@@ -179,7 +176,7 @@ def gap_rows(guide: MeetingGuide) -> list[list[str]]:
             note = " (least agreed)"
         rows.append(
             [
-                f"{TENSION_BY_ID[s.tension].number}. {TENSION_BY_ID[s.tension].label}",
+                TENSION_BY_ID[s.tension].numbered,
                 f"{s.now:.1f}",
                 f"{s.want:.1f}",
                 f"{s.gap:+.1f}",
@@ -242,7 +239,7 @@ def _sections(guide: MeetingGuide) -> list[tuple[str, list[Any]]]:
             blocks += ["Questions from the paper:", ("list", library)]
         if tailored:
             blocks += ["Questions for our context:", ("list", tailored)]
-        out.append((f"{t.number}. {t.label}", blocks))
+        out.append((t.numbered, blocks))
     if guide.pathway_questions:
         out.append(
             (
