@@ -22,6 +22,13 @@ def _print_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
+def add_output_args(p: argparse.ArgumentParser) -> None:
+    """--json, and the hidden --corpus (the library folder, as `lbw ingest --corpus`) that every
+    command but ingest takes."""
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--corpus", help=argparse.SUPPRESS)
+
+
 def _settings(args) -> Settings:
     return Settings.from_env(
         corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None,
@@ -240,8 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--history", help="JSON file: list of {role, content} messages, oldest first"
         )
         p.add_argument("--batch", help="JSON Lines file of {question, history?}")
-        p.add_argument("--json", action="store_true")
-        p.add_argument("--corpus", help=argparse.SUPPRESS)
+        add_output_args(p)
         p.add_argument(
             "--llm",
             choices=LLM_BACKENDS,
@@ -256,8 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tension", help="tension id (GUIDE §2)")
     p.add_argument("--side", choices=("a", "b", "combine"))
     p.add_argument("--system", help='a school system, e.g. "Fulton" or "CPS"')
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    add_output_args(p)
     p.set_defaults(func=cmd_examples)
     for name, func, help_text in (
         ("survey", cmd_survey, "the leaders survey's findings per tension"),
@@ -265,8 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--tension", help="tension id (GUIDE §2)")
-        p.add_argument("--json", action="store_true")
-        p.add_argument("--corpus", help=argparse.SUPPRESS)
+        add_output_args(p)
         p.set_defaults(func=func)
 
     p = sub.add_parser(
@@ -275,8 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", default="eval/devset.jsonl")
     p.add_argument("-k", type=int, default=8)
     p.add_argument("--no-stock", action="store_true", help="skip the stock LangChain baseline")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    add_output_args(p)
     p.set_defaults(func=cmd_eval)
 
     from assistant.cli_library import register

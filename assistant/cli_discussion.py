@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from assistant.cli import _print_json, _settings
+from assistant.cli import _print_json, _settings, add_output_args
 
 
 def cmd_prompts(args) -> int:
@@ -72,8 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--tension", action="extend", nargs="+", help="tension id(s) (GUIDE §2); default all"
     )
     p.add_argument("--context", help="JSON file describing your system (see README)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    add_output_args(p)
     p.set_defaults(func=cmd_prompts)
 
     p = sub.add_parser(
@@ -83,6 +82,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--context", help="JSON file describing your system (see README)")
     p.add_argument("--pathway", help="CSV of pathways (the template from the app or README)")
     p.add_argument("--out", required=True, help="output file: .md, .docx or .pdf")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    add_output_args(p)
     p.set_defaults(func=cmd_guide)

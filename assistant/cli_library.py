@@ -12,9 +12,7 @@ were.
 
 from __future__ import annotations
 
-import argparse
-
-from assistant.cli import _print_json, _settings
+from assistant.cli import _print_json, _settings, add_output_args
 
 
 def _say_change(report) -> None:
@@ -97,15 +95,13 @@ def register(sub) -> None:
     p.add_argument("--title", help="the document's title (one PATH only)")
     p.add_argument("--kind", help="what it is: plan, memo, article, ... (default: document)")
     p.add_argument("--date", help="its date, e.g. 2024-09")
-    p.add_argument("--json", action="store_true")
+    add_output_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("remove", help="remove a document you added (and its passages)")
     p.add_argument("doc_id", metavar="DOC_ID")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    add_output_args(p)
     p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("edit", help="change the title, kind or date of a document you added")
@@ -113,11 +109,9 @@ def register(sub) -> None:
     p.add_argument("--title")
     p.add_argument("--kind")
     p.add_argument("--date")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    add_output_args(p)
     p.set_defaults(func=cmd_edit)
 
     p = sub.add_parser("docs", help="list the library's documents")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
+    add_output_args(p)
     p.set_defaults(func=cmd_docs)

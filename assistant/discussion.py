@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import LbwError
-from assistant.framework import check_tension
+from assistant.framework import check_tension, findings, questions
+from assistant.framework import examples as catalog_examples
 from assistant.tensions import TENSION_BY_ID, TENSIONS
 from assistant.types import Chunk, Citation
 
@@ -305,9 +306,7 @@ def library_prompts(catalog: Mapping[str, Any], tension: str, sources: Sources) 
     """The tension's reflection questions, verbatim, each cited to its passage."""
     label = TENSION_BY_ID[tension].label
     out = []
-    for q in catalog.get("questions", []):
-        if q.get("tension") != tension:
-            continue
+    for q in questions(catalog, tension):
         chunk = sources.find([q["text"]], [q.get("passage_id")])
         if chunk is None:
             continue
@@ -337,9 +336,7 @@ def tailored_prompts(
 
     # 1. survey patterns whose wording names the context's traits
     matches = []
-    for finding in catalog.get("findings", []):
-        if finding.get("tension") != tension:
-            continue
+    for finding in findings(catalog, tension):
         prefer = [finding.get("passage_id"), *(finding.get("passage_ids") or [])]
         for order, pattern in enumerate(finding.get("patterns") or []):
             best = max(
@@ -380,7 +377,7 @@ def tailored_prompts(
         )
 
     # 2. examples: similar size; the other side of the survey's lean; the leader's note
-    examples = [e for e in catalog.get("examples", []) if e.get("tension") == tension]
+    examples = catalog_examples(catalog, tension)
     used: set[str] = set()
 
     def example_prompt(e: dict[str, Any], template: str, why: str, **extra: Any) -> bool:

@@ -92,7 +92,7 @@ def search_examples(examples: Iterable[Example], query: str) -> list[Example]:
 
 def tension_label(tension_id: str) -> str:
     tension = TENSION_BY_ID.get(tension_id)
-    return f"{tension.number}. {tension.label}" if tension else tension_id
+    return tension.numbered if tension else tension_id
 
 
 def side_label(tension_id: str, side: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from assistant.discussion import Context, Prompt, Sources, discussion_prompts, rules
 from assistant.errors import LbwError
 from assistant.framework import check_tension
+from assistant.framework import examples as catalog_examples
 from assistant.pathway import Pathway, TensionSummary, agreement, chart_png, summarize, widest_gaps
 from assistant.tensions import TENSION_BY_ID, TENSIONS
 from assistant.types import Chunk, Citation
@@ -91,19 +92,14 @@ def build_guide(
     sources = Sources(chunks)
     spec = rules()["guide"]
     agenda = [(item, minutes) for item, minutes in spec["agenda_open"]]
-    agenda += [
-        (f"Discuss {TENSION_BY_ID[tid].number}. {TENSION_BY_ID[tid].label}", spec["per_tension"])
-        for tid in chosen
-    ]
+    agenda += [(f"Discuss {TENSION_BY_ID[tid].numbered}", spec["per_tension"]) for tid in chosen]
     agenda += [(item, minutes) for item, minutes in spec["agenda_close"]]
 
     examples: list[ExampleRef] = []
     prompts: list[Prompt] = []
     for tid in chosen:  # in reading order, so citation numbers rise through the guide
         for side in ("a", "b", "combine"):
-            for e in catalog.get("examples", []):
-                if e["tension"] != tid or e["side"] != side:
-                    continue
+            for e in catalog_examples(catalog, tid, side):
                 chunk = sources.find([e["title"], e.get("quote") or ""], [e.get("passage_id")])
                 if chunk is not None:
                     examples.append(
@@ -180,7 +176,7 @@ def gap_rows(guide: MeetingGuide) -> list[list[str]]:
             note = " (least agreed)"
         rows.append(
             [
-                f"{TENSION_BY_ID[s.tension].number}. {TENSION_BY_ID[s.tension].label}",
+                TENSION_BY_ID[s.tension].numbered,
                 f"{s.now:.1f}",
                 f"{s.want:.1f}",
                 f"{s.gap:+.1f}",
@@ -243,7 +239,7 @@ def _sections(guide: MeetingGuide) -> list[tuple[str, list[Any]]]:
             blocks += ["Questions from the paper:", ("list", library)]
         if tailored:
             blocks += ["Questions for our context:", ("list", tailored)]
-        out.append((f"{t.number}. {t.label}", blocks))
+        out.append((t.numbered, blocks))
     if guide.pathway_questions:
         out.append(
             (

@@ -201,6 +201,13 @@ def survey_marks(findings: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, f
 
 
 # -- drawing --------------------------------------------------------------------------------
+# The two pathways as both charts draw them: (mark, plotly dash, matplotlib style, colour, label).
+_SERIES = (
+    ("now", "solid", "o-", "#1f77b4", "where we are"),
+    ("want", "dash", "o--", "#d62728", "where we want to be"),
+)
+
+
 def _rows() -> list[str]:
     return [f"{t.number}. {t.pole_a} ↔ {t.pole_b}" for t in TENSIONS]
 
@@ -235,7 +242,7 @@ def figure(pathways: Sequence[Pathway], findings: Sequence[Mapping[str, Any]] = 
                     )
                 )
     summary = summarize(pathways) if pathways else []
-    for when, dash, colour in (("now", "solid", "#1f77b4"), ("want", "dash", "#d62728")):
+    for when, dash, _style, colour, label in _SERIES:
         if not summary:
             break
         fig.add_trace(
@@ -245,8 +252,7 @@ def figure(pathways: Sequence[Pathway], findings: Sequence[Mapping[str, Any]] = 
                 mode="lines+markers",
                 line={"width": 3, "dash": dash, "color": colour},
                 marker={"size": 10},
-                name=("Team mean: " if team else "")
-                + ("where we are" if when == "now" else "where we want to be"),
+                name=("Team mean: " if team else "") + label,
             )
         )
     marks = survey_marks(findings)
@@ -298,22 +304,15 @@ def chart_png(pathways: Sequence[Pathway], findings: Sequence[Mapping[str, Any]]
         summary = summarize(pathways) if pathways else []
         prefix = "Team mean: " if team else ""
         if summary:
-            ax.plot(
-                [s.now for s in summary],
-                ys,
-                "o-",
-                color="#1f77b4",
-                lw=2.5,
-                label=f"{prefix}where we are",
-            )
-            ax.plot(
-                [s.want for s in summary],
-                ys,
-                "o--",
-                color="#d62728",
-                lw=2.5,
-                label=f"{prefix}where we want to be",
-            )
+            for when, _dash, style, colour, label in _SERIES:
+                ax.plot(
+                    [getattr(s, when) for s in summary],
+                    ys,
+                    style,
+                    color=colour,
+                    lw=2.5,
+                    label=f"{prefix}{label}",
+                )
         marks = survey_marks(findings)
         for key, symbol in (("median", "D"), ("mean", "x")):
             pts = [

@@ -20,6 +20,11 @@ class Tension:
     def label(self) -> str:
         return f"{self.pole_a} vs. {self.pole_b}"
 
+    @property
+    def numbered(self) -> str:
+        """'1. Centralized vs. Decentralized'."""
+        return f"{self.number}. {self.label}"
+
     def side_label(self, side: str) -> str:
         return {"a": self.pole_a, "b": self.pole_b, "combine": "Combining both"}.get(side, side)
 

@@ -28,6 +28,7 @@ from assistant.discussion import (
     discussion_prompts,
 )
 from assistant.errors import LbwError
+from assistant.framework import examples as catalog_examples
 from assistant.pathway import (
     TENSION_IDS,
     InvalidPathway,
@@ -125,7 +126,7 @@ def show_gaps(pathways, catalog, chunks, context, key: str) -> None:
         f"({t.number}. {ui.escape_markdown(t.label)})"
     )
     sources = Sources(chunks)
-    for e in [x for x in catalog.get("examples", []) if x["tension"] == t.id and x["side"] == side]:
+    for e in catalog_examples(catalog, t.id, side):
         chunk = sources.find([e["title"]], [e.get("passage_id")])
         label = f"{e['system']}: {e['title']}"
         with st.expander(ui.escape_markdown(label)):
