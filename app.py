@@ -101,7 +101,7 @@ def sidebar(bot, settings: Settings):
         tensions = st.multiselect(
             "Tensions",
             [t.id for t in TENSIONS],
-            format_func=lambda tid: f"{TENSION_BY_ID[tid].number}. {TENSION_BY_ID[tid].label}",
+            format_func=lambda tid: TENSION_BY_ID[tid].numbered,
             key="filter_tensions",
             placeholder="All seven tensions",
         )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import LbwError
+from assistant.evidence import stemmer
 from assistant.framework import check_tension, findings, questions
 from assistant.framework import examples as catalog_examples
 from assistant.tensions import TENSION_BY_ID, TENSIONS
@@ -277,18 +278,11 @@ def example_size(example: dict[str, Any]) -> tuple[int, str] | None:
     return None
 
 
-@cache
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
 def _words(text: str) -> set[str]:
     """Content-word stems, so a note's "coaching" meets an example's "coaches"."""
     stop = set(rules()["note_matching"]["stopwords"])
     words = [w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in stop]
-    return set(_stemmer().stemWords(words))
+    return set(stemmer().stemWords(words))
 
 
 def _speaker(example: dict[str, Any]) -> str:

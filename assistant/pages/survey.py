@@ -45,7 +45,7 @@ def survey_page(bot) -> None:
 
 def show_finding(bot, finding: dict) -> None:
     tension = TENSION_BY_ID[finding["tension"]]
-    st.subheader(ui.escape_markdown(f"{tension.number}. {tension.label}"))
+    st.subheader(ui.escape_markdown(tension.numbered))
     st.caption(ui.escape_markdown(tension.question))
     st.plotly_chart(
         survey_figure(finding, tension),
