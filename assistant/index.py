@@ -52,7 +52,9 @@ def current_build_id(store_dir: Path) -> str | None:
     return value or None
 
 
-def _write_atomic(path: Path, data: str) -> None:
+def write_text_atomic(path: Path, data: str) -> None:
+    """Replace `path` with `data` in one step: readers see the old file or the new, whole."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -71,11 +73,6 @@ def _write_atomic(path: Path, data: str) -> None:
         os.close(dir_fd)
 
 
-def write_text_atomic(path: Path, data: str) -> None:
-    """Replace `path` with `data` in one step: readers see the old file or the new, whole."""
-    _write_atomic(Path(path), data)
-
-
 def unpublish(store_dir: Path) -> None:
     """Remove the live pointer (undoes the first ever publish)."""
     (Path(store_dir) / POINTER).unlink(missing_ok=True)
@@ -83,7 +80,7 @@ def unpublish(store_dir: Path) -> None:
 
 def publish(store_dir: Path, build_id: str) -> None:
     """Make `build_id` the live build. The only step a reader can observe."""
-    _write_atomic(Path(store_dir) / POINTER, build_id + "\n")
+    write_text_atomic(Path(store_dir) / POINTER, build_id + "\n")
 
 
 def prune(store_dir: Path, settings: Settings | None = None) -> None:
@@ -137,7 +134,7 @@ def write_build_files(path: Path, files: BuildFiles) -> None:
 
 def seal_build(path: Path, meta: dict[str, Any]) -> None:
     """Write meta.json last: its presence marks the build complete."""
-    _write_atomic(path / "meta.json", json.dumps(meta, indent=1))
+    write_text_atomic(path / "meta.json", json.dumps(meta, indent=1))
 
 
 def read_build_meta(path: Path) -> dict[str, Any]:
