@@ -246,7 +246,8 @@ def test_browse_examples_search_and_open_a_story(page, app_url):
     page.goto(app_url + "/examples")
     page.get_by_role("heading", name="District examples").wait_for()
     page.get_by_text("39 of 39 examples").wait_for()
-    search = page.get_by_label("Search")
+    # The text box, not the table toolbar's "Search" button (same label, shown on hover).
+    search = page.get_by_role("textbox", name="Search")
     search.fill("How will their instruction change")
     search.press("Enter")
     page.get_by_text("1 of 39 examples").wait_for()
