@@ -147,11 +147,20 @@ def _ask(page, question: str, answers_before: int) -> object:
     return answer
 
 
-def _settled(page) -> None:
-    """Wait for the script run to end (Streamlit's running indicator goes away)."""
+def _settled(page, quiet_ms: int = 1000) -> None:
+    """Wait for the script run to end: Streamlit's running indicator and stale elements gone
+    and staying gone for `quiet_ms` (the indicator only appears a moment after a run starts)."""
+    page.evaluate("() => { window.__lbwQuietSince = null; }")
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')"
-        " && !document.querySelector('[data-stale=true]')"
+        """quietMs => {
+            const busy = document.querySelector('[data-testid=stStatusWidget]')
+                || document.querySelector('[data-stale=true]');
+            if (busy) { window.__lbwQuietSince = null; return false; }
+            window.__lbwQuietSince = window.__lbwQuietSince || Date.now();
+            return Date.now() - window.__lbwQuietSince >= quietMs;
+        }""",
+        arg=quiet_ms,
+        polling=100,
     )
 
 
@@ -260,6 +269,12 @@ def test_browse_examples_search_and_open_a_story(page, app_url):
     page.get_by_role(
         "heading", name="Using a Readiness Assessment to Efficiently Structure Roll-Out"
     ).wait_for()
-    story = " ".join(page.get_by_test_id("stText").all_inner_texts())
-    assert "Each school started with a question" in story  # the quote
-    assert "readiness assessment" in story  # the story and its source passage
+    # The heading is drawn before the parts under it, and Streamlit's running indicator
+    # may not be up yet: wait for each part itself.
+    texts = page.get_by_test_id("stText")
+    texts.filter(has_text="Each school started with a question").first.wait_for()  # the quote
+    texts.filter(has_text="readiness assessment").first.wait_for()  # the story
+    source = page.get_by_test_id("stExpander").filter(has_text="Source passage:").first
+    source_text = source.get_by_test_id("stText").first
+    source_text.wait_for()
+    assert "readiness assessment" in source_text.inner_text()
