@@ -114,7 +114,7 @@ class Composer(ABC):
 def make_composer(settings: Settings) -> Composer:
     """The composer the settings choose: offline unless a language model is configured."""
     if settings.llm in ("", "none"):
-        return OfflineComposer()
+        return OfflineComposer(settings.top_k)
     from assistant.llm import LLMComposer
 
     return LLMComposer.from_settings(settings)

@@ -86,7 +86,7 @@ class Assistant:
     def __init__(self, settings: Settings, embedder: Embedder, composer: Composer | None = None):
         self.settings = settings
         self.embedder = embedder
-        self.composer = composer or OfflineComposer()
+        self.composer = composer or OfflineComposer(settings.top_k)
         self._lock = threading.Lock()
         self._index = open_index(settings, embedder)
 

@@ -19,6 +19,26 @@ def test_ask_json_shape_and_markers_map_to_verbatim_citations(lbw, store):
         assert f"[{c['n']}]" in doc["answer"]
 
 
+def test_top_k_setting_bounds_the_passages_an_answer_draws_on(lbw, monkeypatch):
+    """LBW_TOP_K bounds the retrieved passages an answer is written from (a tension's or a
+    district's layout adds what the library says of them wherever it is)."""
+    questions = [
+        "What role do teachers play in choosing pilot schools?",
+        "How should leaders communicate with families about blended learning?",
+    ]
+
+    def cited(question: str) -> set[str]:
+        code, out, err = lbw("ask", question, "--json")
+        assert code == 0, err
+        return {c["id"] for c in json.loads(out)["citations"]}
+
+    wide = [cited(q) for q in questions]
+    monkeypatch.setenv("LBW_TOP_K", "1")
+    narrow = [cited(q) for q in questions]
+    assert all(0 < len(n) <= 1 for n in narrow), narrow
+    assert any(len(w) > 1 for w in wide)
+
+
 def test_retrieve_json_shape(lbw):
     code, out, _ = lbw("retrieve", "What did Fulton do?", "-k", "5", "--json")
     doc = json.loads(out)

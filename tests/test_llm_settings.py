@@ -96,6 +96,14 @@ def test_composer_follows_the_settings():
     assert comp.label == "openai:gpt-4o-mini" and comp.timeout == 7
 
 
+def test_top_k_reaches_every_composer():
+    """LBW_TOP_K sets how many passages an answer draws on, offline or with a model (whose
+    offline composer decides scope and is its fallback)."""
+    assert make_composer(Settings(top_k=3)).k == 3
+    comp = make_composer(Settings(llm="openai", openai_api_key=KEY, top_k=5))
+    assert comp.k == 5 and comp.offline.k == 5
+
+
 def test_the_offline_default_never_imports_a_model_provider():
     code = (
         "import sys\n"

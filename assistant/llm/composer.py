@@ -87,6 +87,7 @@ class LLMComposer(Composer):
             settings.llm_timeout,
             settings.top_k,
             settings.max_question_chars,
+            OfflineComposer(settings.top_k),
         )
 
     # -- follow-ups ------------------------------------------------------------------------
