@@ -148,6 +148,7 @@ def fact_html() -> bytes:
     return f"""<!doctype html>
 <html><head><title>Ridgeline family survey results</title>
 <meta name="date" content="2024-05-02">
+<meta name="author" content="Ridgeline research office">
 <script>document.title = "{SCRIPT_MARKER}"; fetch("http://127.0.0.1:9/steal");</script>
 <style>p {{ color: red }}</style></head>
 <body><nav><a href="/">Home</a> | <a href="/about">About</a></nav>

@@ -91,6 +91,7 @@ def test_docx_styles_tables_and_core_properties():
 def test_html_main_text_headings_metadata_and_no_scripts():
     result = read_document("survey.html", d.fact_html())
     assert (result.title, result.date) == ("Ridgeline family survey results", "2024-05-02")
+    assert result.authors == ("Ridgeline research office",)
     texts = [b.text for b in result.blocks]
     assert d.HTML_FACT in texts
     assert result.blocks[texts.index(d.HTML_FACT)].path == ("Findings",)

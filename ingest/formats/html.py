@@ -51,9 +51,8 @@ def read_html(data: bytes, name: str, text: str) -> ReadResult:
             include_images=False,
             include_links=False,
             favor_recall=True,
-            with_metadata=False,
+            with_metadata=True,  # title, date and author as the root's attributes: one parse
         )
-        meta = trafilatura.extract_metadata(text)
     except Exception as exc:  # noqa: BLE001 - a page trafilatura cannot parse
         raise InvalidDocument(
             f"{name} is HTML that cannot be read ({type(exc).__name__})."
@@ -88,9 +87,9 @@ def read_html(data: bytes, name: str, text: str) -> ReadResult:
     result = ReadResult(
         "html",
         blocks,
-        title=meta_text(getattr(meta, "title", None)),
-        date=meta_text(getattr(meta, "date", None), 40),
-        authors=tuple(a for a in [meta_text(getattr(meta, "author", None))] if a),
+        title=meta_text(root.get("title")),
+        date=meta_text(root.get("date"), 40),
+        authors=tuple(a for a in [meta_text(root.get("author"))] if a),
     )
     if scripts:
         result.notes.append(f"{scripts} script(s) removed; they were never run")
