@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -36,8 +37,24 @@ def builds_dir(store_dir: Path) -> Path:
     return Path(store_dir) / "builds"
 
 
+_last_build_ns = 0
+_build_id_lock = threading.Lock()
+
+
 def new_build_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    """A unique id that sorts in creation order, which `prune` relies on to keep the newest.
+
+    Microseconds keep two builds made in the same second in order (whole seconds and a random
+    suffix once pruned the newer of them); an id from before this change, with no microseconds,
+    still sorts before any later one of the same second.
+    """
+    global _last_build_ns
+    with _build_id_lock:
+        now = max(time.time_ns(), _last_build_ns + 1000)
+        _last_build_ns = now
+    seconds, micros = divmod(now // 1000, 1_000_000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))
+    return f"{stamp}{micros:06d}-{uuid.uuid4().hex[:8]}"
 
 
 def collection_name(settings: Settings, build_id: str) -> str:

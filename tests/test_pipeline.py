@@ -128,3 +128,25 @@ def test_reader_switches_to_a_newly_published_index(settings, library):
     run_ingest(settings, rebuild=True, embedder=emb, progress=False)
     assert bot.index.build_id != old
     assert np.isfinite([p.score for p in bot.retrieve("need vs readiness")]).all()
+
+
+def test_builds_made_in_the_same_second_prune_to_the_newest(tmp_path):
+    """Ids sort in creation order, so `prune` keeps the two newest builds, never an older one
+    that happened to share their second (whole-second ids with a random suffix once did)."""
+    from assistant.index import KEEP_BUILDS, new_build_id, prune, publish
+
+    ids = [new_build_id() for _ in range(200)]
+    assert sorted(ids) == ids and len(set(ids)) == len(ids)
+
+    made = []
+    for _ in range(4):
+        build_id = new_build_id()
+        (builds_dir(tmp_path) / build_id).mkdir(parents=True)
+        (builds_dir(tmp_path) / build_id / "meta.json").write_text("{}")
+        made.append(build_id)
+    publish(tmp_path, made[-1])
+    prune(tmp_path)
+    assert sorted(p.name for p in builds_dir(tmp_path).iterdir()) == made[-KEEP_BUILDS:]
+    # An id from before microseconds (same second, no fraction) still counts as older.
+    legacy = made[-1][:15] + "-ffffffff"
+    assert legacy < made[-1]
