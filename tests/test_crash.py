@@ -1,8 +1,8 @@
 """Crash safety: `lbw ingest` and `lbw add` killed with SIGKILL at random points.
 
 The real CLI with the real model runs on a two-document library (so each run is short).
-Kills land either anywhere in a run (a random delay) or while it writes (a random delay
-after its new build folder appears). After every kill the live index must still be a
+Each kind of run is timed once un-killed; kills then land at a random point within that
+length, counted either from the start or from the moment its new build folder appears. After every kill the live index must still be a
 sealed, whole build that answers a fixed question with the same citations; after the last
 kill, un-killed runs must succeed and leave the index and the user library in agreement.
 """
@@ -83,24 +83,55 @@ def _builds(settings: Settings) -> set[str]:
     return {p.name for p in root.iterdir()} if root.is_dir() else set()
 
 
-def _kill_at(proc: subprocess.Popen, settings: Settings, rng: random.Random, writing: bool):
-    """SIGKILL after a random delay, or a random delay after a new build folder appears."""
+def _timed_run(settings: Settings, *args: str) -> tuple[float, float]:
+    """Run to the end; return how long it ran, and how long it wrote (new build folder to exit)."""
     before = _builds(settings)
-    deadline = time.monotonic() + RUN_LIMIT
+    start = time.monotonic()
+    proc = _start(settings, *args)
+    wrote = None
+    while proc.poll() is None:
+        if wrote is None and _builds(settings) - before:
+            wrote = time.monotonic()
+        assert time.monotonic() - start < RUN_LIMIT, f"{args} ran past {RUN_LIMIT} s"
+        time.sleep(0.01)
+    end = time.monotonic()
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    assert proc.returncode == 0, err
+    return end - start, end - (wrote or end)
+
+
+def _kill_at(
+    proc: subprocess.Popen, settings: Settings, rng: random.Random, writing: bool, span: float
+) -> tuple[bool, float]:
+    """SIGKILL at a random point of `span` seconds measured from the start, or from the moment
+    its new build folder appears. Returns whether it was killed, and when it was not, how long
+    it took (the span was too long: this machine runs faster than measured)."""
+    before = _builds(settings)
+    start = time.monotonic()
+    deadline = start + RUN_LIMIT
     if writing:
         while proc.poll() is None and not (_builds(settings) - before):
             assert time.monotonic() < deadline, "the run never started writing a build"
             time.sleep(0.01)
-        delay = rng.uniform(0.0, 0.6)
-    else:
-        delay = rng.uniform(0.3, 10.0)
+        start = time.monotonic()
     try:
-        proc.wait(delay)
+        proc.wait(rng.uniform(0.05, 0.9) * span)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        return True
-    return False  # it finished first
+        return True, 0.0
+    return False, time.monotonic() - start
+
+
+def _add_args(tmp_path: Path, i: object) -> tuple[str, ...]:
+    note = tmp_path / f"bus-note-{i}.txt"
+    note.write_text(
+        f"Transport office note {i}: bus route {i} changes in October; "
+        "drivers meet at the depot on Mondays.",
+        encoding="utf-8",
+    )
+    return ("add", str(note), "--title", f"Bus note {i}")
 
 
 def _live_docs_whole(settings: Settings) -> set[str]:
@@ -129,23 +160,29 @@ def test_sigkill_at_random_points_never_breaks_the_live_index(tiny, tmp_path):
     docs = _live_docs_whole(settings)
     assert docs == set(KEEP)
 
+    # Kill points are drawn within each kind of run's measured length, so that they land inside
+    # the run whether this machine is busy or idle (a fixed range of delays once outlasted runs).
+    spans = {}
+    for kind, args in (("ingest", ("ingest", "--rebuild")), ("add", _add_args(tmp_path, "warm"))):
+        spans[kind, False], spans[kind, True] = _timed_run(settings, *args)
+    docs = _live_docs_whole(settings)
+    assert _cited(settings, embedder) == baseline
+
     rng = random.Random(20240607)
     killed = finished = 0
-    for i in range(KILLS):
-        adding = i % 2 == 1
-        note = tmp_path / f"bus-note-{i}.txt"
-        note.write_text(
-            f"Transport office note {i}: bus route {i} changes in October; "
-            "drivers meet at the depot on Mondays.",
-            encoding="utf-8",
-        )
+    for i in range(3 * KILLS):
+        if killed == KILLS:
+            break
+        adding, writing = i % 2 == 1, i % 3 == 2
+        kind = "add" if adding else "ingest"
         before = current_build_id(settings.store_dir)
-        args = ("add", str(note), "--title", f"Bus note {i}") if adding else ("ingest", "--rebuild")
-        proc = _start(settings, *args)
-        if _kill_at(proc, settings, rng, writing=i % 3 == 2):
+        proc = _start(settings, *(_add_args(tmp_path, i) if adding else ("ingest", "--rebuild")))
+        was_killed, took = _kill_at(proc, settings, rng, writing, spans[kind, writing])
+        if was_killed:
             killed += 1
         else:
             finished += 1
+            spans[kind, writing] = min(spans[kind, writing], took)
             assert proc.returncode == 0, proc.stderr.read().decode(errors="replace")
         proc.stderr.close()
 
@@ -161,7 +198,7 @@ def test_sigkill_at_random_points_never_breaks_the_live_index(tiny, tmp_path):
         docs = now
 
     print(f"\n[crash] {killed} runs killed, {finished} finished before their kill")
-    assert killed >= 10, f"only {killed} of {KILLS} runs were killed ({finished} finished)"
+    assert killed == KILLS, f"only {killed} runs were killed ({finished} finished first)"
 
     # Un-killed runs recover: both succeed, incomplete builds are gone, library and index agree.
     # Nothing that was live is dropped: a note whose add was killed after its publish is
