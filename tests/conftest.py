@@ -36,6 +36,15 @@ CATALOG_SAMPLE = json.loads(
 )
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so a fixture can tell at teardown that its test
+    failed (the browser tests then print what the page showed and the app's log)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 class HashingEmbedder(Embedder):
     """Bag-of-words vectors: each word adds 1 to a hashed dimension; rows are unit length.
 

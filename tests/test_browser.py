@@ -35,6 +35,7 @@ ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 90_000  # an answer on a busy 2-core machine, or an upload with its re-index
+APP_LOG: list[Path] = []  # the running app's output, printed when a test fails
 
 
 def _missing() -> str | None:
@@ -70,7 +71,8 @@ def app_url(tmp_path_factory, corpus_dir):
         LBW_STORE_DIR=str(settings.store_dir),
         LBW_CORPUS_DIR=str(corpus_dir),
     )
-    log = (root / "streamlit.log").open("wb")
+    APP_LOG.append(root / "streamlit.log")
+    log = APP_LOG[-1].open("wb")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -117,12 +119,27 @@ def browser(app_url):
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     yield page
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
+        _report_failure(page)
     context.close()
+
+
+def _report_failure(page) -> None:
+    """Print what the page showed and the app's last output: a CI log is all we get back."""
+    try:
+        shown = page.locator("body").inner_text(timeout=5_000)
+    except Exception as exc:  # noqa: BLE001 - a report must not mask the test's own failure
+        shown = f"(page text unavailable: {exc})"
+    print("---- the page showed ----\n" + shown[:4000])
+    if APP_LOG:
+        print("---- the app's log (tail) ----")
+        print(APP_LOG[-1].read_text(encoding="utf-8", errors="replace")[-4000:])
 
 
 def _open(page, url: str) -> None:
