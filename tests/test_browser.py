@@ -242,11 +242,13 @@ def test_upload_a_document_ask_about_it_and_html_stays_text(page, app_url, tmp_p
     page.get_by_test_id("stFileUploader").get_by_text("riverbe", exact=False).wait_for()
     page.get_by_role("button", name="Add to the library").click()
     page.get_by_test_id("stAlert").filter(has_text="Added").wait_for()
+    # The notice is drawn first on the page's reload; the list under it may still be coming.
+    _settled(page)
 
     # The document's text is shown literally: the tag is visible text, not a script.
-    page.get_by_text("Riverbend transport plan").first.wait_for()
-    page.get_by_text("Read the text").last.click()
-    literal = page.get_by_text("<script>window.__lbwInjected = 1</script>", exact=False)
+    text = page.get_by_test_id("stExpander").filter(has_text="The Riverbend district will move")
+    text.locator("summary").click()
+    literal = text.get_by_text("<script>window.__lbwInjected = 1</script>", exact=False)
     literal.first.wait_for()
     assert page.evaluate("() => window.__lbwInjected") is None
     assert page.locator("b", has_text="not bold").count() == 0
