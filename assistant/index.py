@@ -53,7 +53,7 @@ def new_build_id() -> str:
         now = max(time.time_ns(), _last_build_ns + 1000)
         _last_build_ns = now
     seconds, micros = divmod(now // 1000, 1_000_000)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(seconds))
     return f"{stamp}{micros:06d}-{uuid.uuid4().hex[:8]}"
 
 

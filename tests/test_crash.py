@@ -2,9 +2,10 @@
 
 The real CLI with the real model runs on a two-document library (so each run is short).
 Each kind of run is timed once un-killed; kills then land at a random point within that
-length, counted either from the start or from the moment its new build folder appears. After every kill the live index must still be a
-sealed, whole build that answers a fixed question with the same citations; after the last
-kill, un-killed runs must succeed and leave the index and the user library in agreement.
+length, counted either from the start or from the moment its new build folder appears. After
+every kill the live index must still be a sealed, whole build that answers a fixed question
+with the same citations; after the last kill, un-killed runs must succeed and leave the index
+and the user library in agreement.
 """
 
 from __future__ import annotations
@@ -83,22 +84,26 @@ def _builds(settings: Settings) -> set[str]:
     return {p.name for p in root.iterdir()} if root.is_dir() else set()
 
 
+def _await_build(
+    proc: subprocess.Popen, settings: Settings, before: set[str], deadline: float
+) -> float:
+    """Wait until the run's new build folder appears (or the run ends); return that moment."""
+    while proc.poll() is None and not (_builds(settings) - before):
+        assert time.monotonic() < deadline, "the run never started writing a build"
+        time.sleep(0.01)
+    return time.monotonic()
+
+
 def _timed_run(settings: Settings, *args: str) -> tuple[float, float]:
     """Run to the end; return how long it ran, and how long it wrote (new build folder to exit)."""
     before = _builds(settings)
     start = time.monotonic()
     proc = _start(settings, *args)
-    wrote = None
-    while proc.poll() is None:
-        if wrote is None and _builds(settings) - before:
-            wrote = time.monotonic()
-        assert time.monotonic() - start < RUN_LIMIT, f"{args} ran past {RUN_LIMIT} s"
-        time.sleep(0.01)
+    wrote = _await_build(proc, settings, before, start + RUN_LIMIT)
+    _, err = proc.communicate(timeout=start + RUN_LIMIT - wrote)
     end = time.monotonic()
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    assert proc.returncode == 0, err
-    return end - start, end - (wrote or end)
+    assert proc.returncode == 0, err.decode(errors="replace")
+    return end - start, end - wrote
 
 
 def _kill_at(
@@ -107,14 +112,9 @@ def _kill_at(
     """SIGKILL at a random point of `span` seconds measured from the start, or from the moment
     its new build folder appears. Returns whether it was killed, and when it was not, how long
     it took (the span was too long: this machine runs faster than measured)."""
-    before = _builds(settings)
     start = time.monotonic()
-    deadline = start + RUN_LIMIT
     if writing:
-        while proc.poll() is None and not (_builds(settings) - before):
-            assert time.monotonic() < deadline, "the run never started writing a build"
-            time.sleep(0.01)
-        start = time.monotonic()
+        start = _await_build(proc, settings, _builds(settings), start + RUN_LIMIT)
     try:
         proc.wait(rng.uniform(0.05, 0.9) * span)
     except subprocess.TimeoutExpired:
