@@ -11,7 +11,7 @@ Answers are composed offline unless a language model is chosen (environment, `.e
 Streamlit secrets, or the sidebar); a model's answer streams in sentence by sentence, each
 checked against the passage it cites, with a note saying which composer answered.
 
-Test seams: the app gets its `Assistant` only from `assistant.app_support.load(settings)`,
+Test seams: the app gets its `Assistant` only from `assistant.app.support.load(settings)`,
 called inside the cached `get_assistant`, and the chosen model's composer only from
 `app_support.composer(settings)`. Tests patch them (see tests/test_app.py).
 
@@ -26,9 +26,11 @@ from dataclasses import replace
 
 import streamlit as st
 
-from assistant import Answer, LbwError, Settings, app_support, ui
-from assistant.settings import DEFAULT_LLM_MODELS, LLM_BACKENDS
-from assistant.tensions import TENSION_BY_ID, TENSIONS
+from assistant import Answer, LbwError, Settings
+from assistant.answer import render as ui
+from assistant.app import support as app_support
+from assistant.core.domain import TENSION_BY_ID, TENSIONS
+from assistant.core.settings import DEFAULT_LLM_MODELS, LLM_BACKENDS
 
 log = logging.getLogger("lbw.app")
 
@@ -222,26 +224,26 @@ def show_answer(answer: Answer, key: str) -> None:
 
 # -- Library -----------------------------------------------------------------------------
 def library_page() -> None:
-    from assistant.pages.library import library_page as page
+    from assistant.app.pages.library import library_page as page
 
     page(assistant_or_stop())
 
 
 # -- Framework pages: Examples and Survey (assistant/pages/) -----------------------------
 def examples_page() -> None:
-    from assistant.pages.examples import examples_page as page
+    from assistant.app.pages.examples import examples_page as page
 
     page(assistant_or_stop())
 
 
 def survey_page() -> None:
-    from assistant.pages.survey import survey_page as page
+    from assistant.app.pages.survey import survey_page as page
 
     page(assistant_or_stop())
 
 
 def pathway_page() -> None:
-    from assistant.pages.pathway import pathway_page as page
+    from assistant.app.pages.pathway import pathway_page as page
 
     page(assistant_or_stop())
 

@@ -6,12 +6,12 @@ Front door:
     answer = bot.ask("How did others handle need vs readiness?")
 
 With LBW_LLM=openai|ollama|anthropic (see README) a language model writes the answers and
-assistant.verify checks every sentence against the passage it cites.
+assistant.llm.verify checks every sentence against the passage it cites.
 """
 
-from assistant.errors import IndexMissing, InvalidHistory, InvalidQuestion, LbwError
-from assistant.settings import Settings
-from assistant.types import Answer, Chunk, Citation, Filters, Passage, Turn
+from assistant.core.errors import IndexMissing, InvalidHistory, InvalidQuestion, LbwError
+from assistant.core.settings import Settings
+from assistant.core.types import Answer, Chunk, Citation, Filters, Passage, Turn
 
 __all__ = [
     "Answer",

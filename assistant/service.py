@@ -15,20 +15,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from assistant import framework
-from assistant.composer import AnswerStream, Composer, OfflineComposer, make_composer
-from assistant.embedder import Embedder
-from assistant.errors import InvalidHistory
-from assistant.evidence import TermStats
-from assistant.index import current_build_id, live_build_path, read_build_files
-from assistant.onnx_embedder import load_query_embedder
-from assistant.query import QueryPlan, clean_question, plan_query
-from assistant.retriever import HybridRetriever, KeywordIndex
-from assistant.settings import Settings
-from assistant.store import ChromaStore, chroma_client
-from assistant.tensions import SYSTEMS
-from assistant.types import Answer, Chunk, Filters, Passage, Turn
-from assistant.verify import LibraryWords
+from assistant.answer.offline import AnswerStream, Composer, OfflineComposer, make_composer
+from assistant.core import catalog as framework
+from assistant.core.domain import SYSTEMS
+from assistant.core.errors import InvalidHistory
+from assistant.core.settings import Settings
+from assistant.core.text import TermStats
+from assistant.core.types import Answer, Chunk, Filters, Passage, Turn
+from assistant.embedding.embedder import Embedder
+from assistant.embedding.onnx import load_query_embedder
+from assistant.llm.verify import LibraryWords
+from assistant.retrieval.hybrid import HybridRetriever, KeywordIndex
+from assistant.retrieval.query import QueryPlan, clean_question, plan_query
+from assistant.storage.builds import current_build_id, live_build_path, read_build_files
+from assistant.storage.vectors import ChromaStore, chroma_client
 
 
 @dataclass

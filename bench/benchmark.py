@@ -131,11 +131,11 @@ def child_summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure(store: Path, questions_path: Path, k: int) -> dict[str, Any]:
-    from assistant.embedder import load_default_embedder
-    from assistant.evaluation import StockRecipe, load_questions
-    from assistant.onnx_embedder import ensure_export
+    from assistant.core.settings import Settings
+    from assistant.embedding.embedder import load_default_embedder
+    from assistant.embedding.onnx import ensure_export
     from assistant.service import load_assistant
-    from assistant.settings import Settings
+    from eval.scoring import StockRecipe, load_questions
     from ingest.pipeline import build_chunks, run_ingest
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LBW_CHROMA_")}

@@ -115,10 +115,10 @@ def make_library(target: Path, scale: int, seed: int = 7) -> dict[str, Any]:
 
 
 def measure(work: Path, scale: int) -> dict[str, Any]:
-    from assistant.embedder import load_default_embedder
-    from assistant.evaluation import load_questions
+    from assistant.core.settings import Settings
+    from assistant.embedding.embedder import load_default_embedder
     from assistant.service import load_assistant
-    from assistant.settings import Settings
+    from eval.scoring import load_questions
     from ingest.pipeline import build_chunks, run_ingest
 
     corpus, store = work / "corpus", work / "store"

@@ -20,8 +20,19 @@ ROOT = Path(__file__).resolve().parent.parent
 LBW = [sys.executable, "-m", "assistant.cli"]
 SETS = ["eval/devset.jsonl", "eval/heldout.jsonl"]
 SUBCOMMANDS = [
-    "ingest", "retrieve", "ask", "examples", "survey", "questions", "eval",
-    "add", "remove", "edit", "docs", "prompts", "guide",
+    "ingest",
+    "retrieve",
+    "ask",
+    "examples",
+    "survey",
+    "questions",
+    "eval",
+    "add",
+    "remove",
+    "edit",
+    "docs",
+    "prompts",
+    "guide",
 ]
 
 

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from assistant.tensions import SYSTEM_BY_NAME, TENSION_BY_ID, TENSIONS, find_systems
-from assistant.types import Chunk
+from assistant.core.domain import SYSTEM_BY_NAME, TENSION_BY_ID, TENSIONS, find_systems
+from assistant.core.types import Chunk
 from ingest.blocks import Block, ParsedDocument
 
 PAPER = "look-both-ways"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from assistant.tensions import find_systems
-from assistant.types import Chunk
+from assistant.core.domain import find_systems
+from assistant.core.types import Chunk
 from ingest.blocks import Block, ParsedDocument
 
 TARGET_WORDS = 150

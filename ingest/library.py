@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import IngestError
-from assistant.types import DocumentInfo
+from assistant.core.errors import IngestError
+from assistant.core.types import DocumentInfo
 from ingest.blocks import ParsedDocument, render
 from ingest.clean import clean_text
 from ingest.generic import parse_generic

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.embedder import Embedder
-from assistant.errors import InvalidDocument
-from assistant.index import live_build_path, read_build_files
-from assistant.settings import Settings
-from assistant.types import DocumentInfo
+from assistant.core.errors import InvalidDocument
+from assistant.core.settings import Settings
+from assistant.core.types import DocumentInfo
+from assistant.embedding.embedder import Embedder
+from assistant.storage.builds import live_build_path, read_build_files
 from ingest.formats import SAVE_AS, ReadResult, read_document
 from ingest.library import read_manifest
 from ingest.pipeline import (

@@ -3,7 +3,7 @@
 Re-running on an unchanged library is a no-op decided before any model is loaded (a
 fingerprint of the chunks), so it takes well under two seconds. A changed library reuses
 the stored vectors of every unchanged chunk and embeds only the new ones. Nothing a reader
-sees changes until the finished build is published (assistant.index.publish).
+sees changes until the finished build is published (assistant.storage.builds.publish).
 
 The library is the bundled corpus plus the user library (ingest.userlib); ingest.manage
 changes the latter through `build_and_publish` with a commit step, so a user's add or
@@ -25,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embedder import Embedder
-from assistant.errors import IndexMissing, IngestError
-from assistant.index import (
+from assistant.core.errors import IndexMissing, IngestError
+from assistant.core.settings import Settings
+from assistant.core.types import Chunk
+from assistant.embedding.embedder import Embedder
+from assistant.storage.builds import (
     BuildFiles,
     builds_dir,
     collection_name,
@@ -42,8 +44,6 @@ from assistant.index import (
     unpublish,
     write_build_files,
 )
-from assistant.settings import Settings
-from assistant.types import Chunk
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.formats import SAVE_AS
@@ -272,7 +272,7 @@ def build_and_publish(
     else:
         if embedder is None:
             _tell(on_progress, 0.05, "Loading the embedding model")
-            from assistant.embedder import load_default_embedder
+            from assistant.embedding.embedder import load_default_embedder
 
             embedder = load_default_embedder(settings.model_path)
         model_id = embedder.model_id
@@ -367,7 +367,7 @@ def _embed(
 def _write_vectors(
     settings: Settings, path: Path, build_id: str, chunks: list[Chunk], vectors: np.ndarray
 ) -> None:
-    from assistant.store import ChromaStore, chroma_client
+    from assistant.storage.vectors import ChromaStore, chroma_client
 
     client = chroma_client(settings, path / "chroma")
     store = ChromaStore(client, collection_name(settings, build_id), create=True)

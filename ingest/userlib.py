@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import IngestError, InvalidDocument
-from assistant.index import write_text_atomic
-from assistant.types import DocumentInfo
+from assistant.core.errors import IngestError, InvalidDocument
+from assistant.core.types import DocumentInfo
+from assistant.storage.builds import write_text_atomic
 from ingest.blocks import Block, ParsedDocument, render
 from ingest.formats import READER_VERSION, ReadResult, read_document
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.tensions import TENSION_BY_NUMBER, TENSIONS, find_systems
+from assistant.core.domain import TENSION_BY_NUMBER, TENSIONS, find_systems
 from ingest.blocks import Block, ParsedDocument, paragraphs
 
 # The standalone "X vs. Y" line that opens each question, in question order.

@@ -20,13 +20,13 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from assistant import framework
-from assistant.composer import AnswerStream, Composer
-from assistant.embedder import Embedder
-from assistant.query import clean_question
+from assistant.answer.offline import AnswerStream, Composer
+from assistant.core import catalog as framework
+from assistant.core.settings import Settings
+from assistant.core.types import Answer, Chunk, Citation, Filters, Turn, Verification
+from assistant.embedding.embedder import Embedder
+from assistant.retrieval.query import clean_question
 from assistant.service import Assistant
-from assistant.settings import Settings
-from assistant.types import Answer, Chunk, Citation, Filters, Turn, Verification
 
 # A slice of the real catalog that `lbw ingest` builds (verbatim records: four district
 # examples across sides, the pace finding with a blog-sourced lean and notes, the

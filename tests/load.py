@@ -12,8 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from assistant.core.types import Answer
 from assistant.service import Assistant
-from assistant.types import Answer
 
 # Questions leaders ask, with and without a previous turn; every one is in the library.
 QUESTIONS: list[tuple[str, list[dict]]] = [

@@ -1,6 +1,6 @@
 """The Streamlit app, driven through AppTest with a FakeAssistant behind our one seam.
 
-The seam is `assistant.app_support.load`: app.py gets its Assistant only from it, so
+The seam is `assistant.app.support.load`: app.py gets its Assistant only from it, so
 patching it keeps the index, the model and Chroma out of these tests.
 """
 
@@ -13,9 +13,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from assistant import Filters, InvalidQuestion, LbwError, Turn, ui
-from assistant.errors import LLMConfigError
-from assistant.types import Unsupported, Verification
+from assistant import Filters, InvalidQuestion, LbwError, Turn
+from assistant.answer import render as ui
+from assistant.core.errors import LLMConfigError
+from assistant.core.types import Unsupported, Verification
 
 pytestmark = pytest.mark.app
 
@@ -33,7 +34,7 @@ def fake(fake_assistant):
 def app(fake):
     """An AppTest of app.py whose assistant is `fake` (the resource cache cleared around it)."""
     st.cache_resource.clear()
-    with patch("assistant.app_support.load", return_value=fake) as load:
+    with patch("assistant.app.support.load", return_value=fake) as load:
         at = AppTest.from_file(APP, default_timeout=60)
         at.load = load
         yield at
@@ -159,7 +160,7 @@ def test_new_conversation_clears_history(app, fake):
 
 def test_loading_error_is_shown(fake):
     st.cache_resource.clear()
-    with patch("assistant.app_support.load", side_effect=LbwError("No index; run lbw ingest.")):
+    with patch("assistant.app.support.load", side_effect=LbwError("No index; run lbw ingest.")):
         at = AppTest.from_file(APP, default_timeout=60).run()
     st.cache_resource.clear()
     assert not at.exception
@@ -200,7 +201,7 @@ def chosen(monkeypatch):
         built.append(settings)
         return ChosenComposer(settings)
 
-    monkeypatch.setattr("assistant.app_support.composer", make)
+    monkeypatch.setattr("assistant.app.support.composer", make)
     return built
 
 
@@ -239,7 +240,7 @@ def test_a_model_that_cannot_be_set_up_is_a_warning_and_answers_stay_offline(
     app, fake, monkeypatch
 ):
     monkeypatch.setattr(
-        "assistant.app_support.composer",
+        "assistant.app.support.composer",
         lambda settings: (_ for _ in ()).throw(
             LLMConfigError("The anthropic backend needs ANTHROPIC_API_KEY.")
         ),

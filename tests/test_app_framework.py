@@ -15,7 +15,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from assistant import ui
+from assistant.answer import render as ui
 from tests.test_app import SCRIPT, assert_no_raw_html
 
 pytestmark = pytest.mark.app
@@ -28,13 +28,13 @@ FULTON = "Using a Readiness Assessment to Efficiently Structure Roll-Out"
 
 
 def _examples(bot):
-    from assistant.pages.examples import examples_page
+    from assistant.app.pages.examples import examples_page
 
     examples_page(bot)
 
 
 def _survey(bot):
-    from assistant.pages.survey import survey_page
+    from assistant.app.pages.survey import survey_page
 
     survey_page(bot)
 
@@ -257,7 +257,7 @@ def test_survey_text_is_never_html(fake_assistant):
 @pytest.fixture
 def app(fake_assistant):
     st.cache_resource.clear()
-    with patch("assistant.app_support.load", return_value=fake_assistant):
+    with patch("assistant.app.support.load", return_value=fake_assistant):
         yield AppTest.from_file(APP, default_timeout=60).run()
     st.cache_resource.clear()
 
@@ -290,9 +290,9 @@ def test_app_survey_load_error_is_a_message(fake_assistant):
     from assistant import LbwError
 
     st.cache_resource.clear()
-    with patch("assistant.app_support.load", return_value=fake_assistant):
+    with patch("assistant.app.support.load", return_value=fake_assistant):
         at = AppTest.from_file(APP, default_timeout=60).run()
-    with patch("assistant.app_support.load", side_effect=LbwError("No index; run lbw ingest.")):
+    with patch("assistant.app.support.load", side_effect=LbwError("No index; run lbw ingest.")):
         st.cache_resource.clear()
         at = open_page(at, "survey")
     st.cache_resource.clear()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from ingest.pipeline import run_ingest
 from tests.servers import free_port, stop, wait_for
 

@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from assistant import framework
-from assistant.settings import Settings
-from assistant.tensions import TENSIONS
+from assistant.core import catalog as framework
+from assistant.core.domain import TENSIONS
+from assistant.core.settings import Settings
 from ingest.pipeline import prepare
 
 # Examples per tension and side, as the paper lays them out under its "Why …?" headings.

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_prompts_errors(lbw, tmp_path, monkeypatch):
 
 @pytest.fixture
 def team_file(tmp_path):
-    from assistant.pathway import COLUMNS
+    from assistant.framework.pathway import COLUMNS
 
     path = tmp_path / "team.csv"
     rows = [
@@ -78,7 +78,7 @@ def team_file(tmp_path):
 
 def _source_lines(store):
     """Expected 'Sources' lines: document title, section and pages of cited passages."""
-    from assistant.discussion import load_library
+    from assistant.framework.discussion import load_library
 
     _, chunks = load_library(Settings(store_dir=store))
     return chunks

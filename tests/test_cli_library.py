@@ -8,7 +8,7 @@ import re
 import pytest
 
 from assistant import cli
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from ingest.pipeline import run_ingest
 from tests import documents as d
 from tests.conftest import HashingEmbedder
@@ -23,7 +23,7 @@ def lbw(monkeypatch, tmp_path, corpus_dir, capsys):
     monkeypatch.setenv("LBW_STORE_DIR", str(store))
     monkeypatch.delenv("LBW_LIBRARY_DIR", raising=False)
     fake = HashingEmbedder()
-    monkeypatch.setattr("assistant.embedder.load_default_embedder", lambda *_: fake)
+    monkeypatch.setattr("assistant.embedding.embedder.load_default_embedder", lambda *_: fake)
     monkeypatch.setattr("assistant.service.load_query_embedder", lambda *_: fake)
 
     def run(*args):

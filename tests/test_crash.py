@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import builds_dir, current_build_id, live_build_path, read_build_files
-from assistant.onnx_embedder import load_query_embedder
+from assistant.core.settings import Settings
+from assistant.embedding.onnx import load_query_embedder
 from assistant.service import Assistant
-from assistant.settings import Settings
-from assistant.store import ChromaStore, chroma_client
+from assistant.storage.builds import builds_dir, current_build_id, live_build_path, read_build_files
+from assistant.storage.vectors import ChromaStore, chroma_client
 from ingest.userlib import read_user_manifest
 
 pytestmark = pytest.mark.integration

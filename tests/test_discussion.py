@@ -8,10 +8,15 @@ import re
 
 import pytest
 
-from assistant import discussion
-from assistant.discussion import Context, InvalidContext, discussion_prompts, parse_context
-from assistant.settings import Settings
-from assistant.tensions import TENSIONS
+from assistant.core.domain import TENSIONS
+from assistant.core.settings import Settings
+from assistant.framework import discussion
+from assistant.framework.discussion import (
+    Context,
+    InvalidContext,
+    discussion_prompts,
+    parse_context,
+)
 from ingest.pipeline import prepare
 
 LARGE_URBAN = Context("district", 600, "urban", 0.8, 3)

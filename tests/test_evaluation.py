@@ -9,7 +9,8 @@ import types
 import numpy as np
 import pytest
 
-from assistant.evaluation import (
+from assistant.core.types import Answer, Citation, Passage, Turn
+from eval.scoring import (
     EvalQuestion,
     QuestionSetError,
     StockRecipe,
@@ -22,7 +23,6 @@ from assistant.evaluation import (
     run_eval,
     systems_named,
 )
-from assistant.types import Answer, Citation, Passage, Turn
 
 
 def passage(text: str, pid: str = "p") -> Passage:
@@ -388,7 +388,7 @@ def test_run_eval_compares_ours_with_stock_and_formats_a_table(
         for q in QUESTIONS
     ]
     path = write_lines(tmp_path, *lines)
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
 
     report = run_eval(Settings(corpus_dir=tiny_corpus), path, k=4, embedder=hashing_embedder)
     assert report["ours"]["hit_rate"] == pytest.approx(2 / 3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.errors import InvalidDocument
+from assistant.core.errors import InvalidDocument
 from ingest.blocks import Block, ParsedDocument, render
 from ingest.chunking import chunk_document, merge_pages
 from ingest.formats import detect_format, read_document

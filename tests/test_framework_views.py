@@ -8,9 +8,9 @@ import copy
 
 import pytest
 
-from assistant import example_table as et
-from assistant.survey_chart import cited_markdown, survey_citations, survey_figure
-from assistant.tensions import TENSION_BY_ID
+from assistant.app import example_table as et
+from assistant.core.domain import TENSION_BY_ID
+from assistant.framework.charts import cited_markdown, survey_citations, survey_figure
 from ingest.catalog import _lead_span
 from tests.conftest import CATALOG_SAMPLE
 
@@ -175,7 +175,7 @@ def test_citations_number_passages_and_point_at_the_quoted_sentence(findings):
 
 
 def test_cited_markdown_escapes_library_text():
-    from assistant.survey_chart import Cited
+    from assistant.framework.charts import Cited
 
     line = cited_markdown(Cited("Median rating", "4 of 5", "<script>alert(1)</script> [x](y)", 2))
     assert line.startswith("- **Median rating:** 4 of 5 — “")

@@ -7,18 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embedder import (
+from assistant.core.errors import ModelError
+from assistant.core.settings import Settings
+from assistant.core.types import Turn
+from assistant.embedding.embedder import (
     MINILM_SHA256,
     bundled_model_path,
     load_default_embedder,
     sha256_of,
 )
-from assistant.errors import ModelError
-from assistant.evaluation import normalize
-from assistant.onnx_embedder import OnnxMiniLMEmbedder, export_onnx, load_query_embedder
+from assistant.embedding.onnx import OnnxMiniLMEmbedder, export_onnx, load_query_embedder
 from assistant.service import load_assistant
-from assistant.settings import Settings
-from assistant.types import Turn
+from eval.scoring import normalize
 from ingest.pipeline import run_ingest
 
 pytestmark = pytest.mark.integration
@@ -171,7 +171,7 @@ def test_question_sets_meet_the_targets(bot, name):
     ],
 )
 def test_questions_for_my_cabinet_as_a_follow_up(bot, previous, followup, tensions):
-    from assistant import framework
+    from assistant.core import catalog as framework
 
     history = [Turn("user", previous), Turn("assistant", bot.ask(previous).answer)]
     answer = bot.ask(followup, history)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.core.settings import Settings
 from assistant.service import load_assistant
-from assistant.settings import Settings
 from ingest.manage import Source, add_documents, remove_document
 from ingest.pipeline import run_ingest
 from tests import documents as d

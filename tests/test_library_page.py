@@ -9,8 +9,8 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from assistant.core.settings import Settings
 from assistant.service import Assistant
-from assistant.settings import Settings
 from ingest.pipeline import run_ingest
 from tests import documents as d
 from tests.conftest import HashingEmbedder
@@ -34,7 +34,7 @@ def bot(tmp_path, template, corpus_dir):
 
 
 def _page(bot):
-    from assistant.pages.library import library_page
+    from assistant.app.pages.library import library_page
 
     library_page(bot)
 

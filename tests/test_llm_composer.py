@@ -12,12 +12,12 @@ import time
 
 import pytest
 
-from assistant.composer import OfflineComposer
-from assistant.evidence import split_sentences
+from assistant.answer.offline import OfflineComposer
+from assistant.core.text import split_sentences
+from assistant.core.types import Answer
 from assistant.llm import LLMComposer
 from assistant.llm.prompts import template
 from assistant.service import load_assistant
-from assistant.types import Answer
 from tests.conftest import PLANTED_QUESTION, FakeChatModel, HashingEmbedder, prompt_passages
 
 QUESTION = "How have other districts handled need vs. readiness when deciding where to pilot?"

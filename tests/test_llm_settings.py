@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
-from assistant.composer import OfflineComposer, make_composer
-from assistant.errors import LLMConfigError
+from assistant.answer.offline import OfflineComposer, make_composer
+from assistant.core.errors import LLMConfigError
+from assistant.core.settings import Settings
 from assistant.llm import LLMComposer, chat_model
-from assistant.settings import Settings
 
 KEY = "sk-test-NEVER-SHOW-4242"
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,8 +107,10 @@ def test_top_k_reaches_every_composer():
 def test_the_offline_default_never_imports_a_model_provider():
     code = (
         "import sys\n"
-        "from assistant import cli, service, composer, app_support\n"
-        "from assistant.settings import Settings\n"
+        "from assistant import cli, service\n"
+        "from assistant.app import support as app_support\n"
+        "from assistant.answer import offline as composer\n"
+        "from assistant.core.settings import Settings\n"
         "composer.make_composer(Settings())\n"
         "bad = [m for m in sys.modules if m.startswith(('langchain_openai', 'langchain_ollama',"
         " 'langchain_anthropic', 'openai', 'anthropic', 'ollama', 'assistant.llm'))]\n"
@@ -133,7 +135,7 @@ def test_cli_rejects_an_unknown_backend_and_explains_a_missing_key(
 
 
 def test_streamlit_secrets_sit_under_the_environment(monkeypatch, tmp_path):
-    from assistant.app_support import settings_from
+    from assistant.app.support import settings_from
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LBW_LLM_MODEL", "from-environment")

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from assistant.core.settings import Settings
 from assistant.service import Assistant, load_assistant
-from assistant.settings import Settings
 from ingest.pipeline import run_ingest
 from tests.conftest import HashingEmbedder
 from tests.load import QUESTIONS, check_answer, references, run_load

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant import cli
-from assistant.evidence import split_sentences
+from assistant.core.text import split_sentences
 from tests.conftest import HashingEmbedder
 
 KEY = "sk-test-SECRET-0123456789"

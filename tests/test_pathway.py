@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.pathway import (
+from assistant.framework.pathway import (
     COLUMNS,
     TENSION_IDS,
     InvalidPathway,

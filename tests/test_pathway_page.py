@@ -9,10 +9,10 @@ import io
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assistant.pages.pathway import GUIDE, TEAM
-from assistant.pathway import COLUMNS
+from assistant.app.pages.pathway import GUIDE, TEAM
+from assistant.core.settings import Settings
+from assistant.framework.pathway import COLUMNS
 from assistant.service import Assistant
-from assistant.settings import Settings
 from ingest.pipeline import run_ingest
 from tests.conftest import HashingEmbedder
 
@@ -31,7 +31,7 @@ def bot(tmp_path_factory, corpus_dir):
 
 
 def _page(bot):
-    from assistant.pages.pathway import pathway_page
+    from assistant.app.pages.pathway import pathway_page
 
     pathway_page(bot)
 

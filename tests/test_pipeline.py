@@ -6,10 +6,10 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.errors import IndexMissing, IngestError
-from assistant.index import builds_dir, current_build_id
+from assistant.core.errors import IndexMissing, IngestError
+from assistant.core.settings import Settings
 from assistant.service import load_assistant
-from assistant.settings import Settings
+from assistant.storage.builds import builds_dir, current_build_id
 from ingest.pipeline import run_ingest
 from tests.conftest import HashingEmbedder
 
@@ -133,7 +133,7 @@ def test_reader_switches_to_a_newly_published_index(settings, library):
 def test_builds_made_in_the_same_second_prune_to_the_newest(tmp_path):
     """Ids sort in creation order, so `prune` keeps the two newest builds, never an older one
     that happened to share their second (whole-second ids with a random suffix once did)."""
-    from assistant.index import KEEP_BUILDS, new_build_id, prune, publish
+    from assistant.storage.builds import KEEP_BUILDS, new_build_id, prune, publish
 
     ids = [new_build_id() for _ in range(200)]
     assert sorted(ids) == ids and len(set(ids)) == len(ids)

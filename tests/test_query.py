@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.evidence import PRODUCT_PICK, TermStats, unknown_names
-from assistant.query import plan_query
-from assistant.tensions import find_systems, find_tensions
-from assistant.types import Turn
+from assistant.core.domain import find_systems, find_tensions
+from assistant.core.text import PRODUCT_PICK, TermStats, unknown_names
+from assistant.core.types import Turn
+from assistant.retrieval.query import plan_query
 
 DOCS = {
     "roadmap-for-change": {"title": "A roadmap for change", "aliases": ["roadmap article"]},

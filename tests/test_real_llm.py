@@ -15,8 +15,8 @@ import re
 
 import pytest
 
+from assistant.core.settings import Settings
 from assistant.service import load_assistant
-from assistant.settings import Settings
 from tests.conftest import PLANTED_QUESTION, HashingEmbedder
 
 CONFIGURED = os.environ.get("LBW_TEST_LLM", "")

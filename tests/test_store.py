@@ -11,9 +11,9 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.index import builds_dir, current_build_id
 from assistant.service import Assistant
-from assistant.store import ChromaStore, chroma_client
+from assistant.storage.builds import builds_dir, current_build_id
+from assistant.storage.vectors import ChromaStore, chroma_client
 from ingest.pipeline import run_ingest
 from tests.conftest import HashingEmbedder
 
@@ -87,7 +87,7 @@ def test_ingest_publish_and_prune_on_each_store(store_settings, corpus_dir, tmp_
     kept = sorted(p.name for p in builds_dir(settings.store_dir).iterdir())
     assert first.build_id not in kept and len(kept) == 2
     if settings.server_mode:
-        from assistant.index import collection_name
+        from assistant.storage.builds import collection_name
 
         live = {c.name for c in chroma_client(settings).list_collections()}
         mine = {n for n in live if n.startswith(settings.collection_prefix)}
@@ -99,7 +99,7 @@ def test_ingest_publish_and_prune_on_each_store(store_settings, corpus_dir, tmp_
 
 
 def test_token_reaches_a_token_checking_proxy_and_no_token_is_refused(chroma_server, tmp_path):
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
     from tests.servers import token_proxy
 
     with token_proxy(chroma_server, "s3cret-token") as proxy:

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from assistant.tensions import TENSIONS
+from assistant.core.domain import TENSIONS
 from ingest.chunking import chunk_document
 from ingest.library import load_library
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from assistant.settings import Settings
-from assistant.tensions import TENSION_BY_ID
+from assistant.core.domain import TENSION_BY_ID
+from assistant.core.settings import Settings
 from ingest.catalog import _lead_span
 from ingest.pipeline import prepare
 

@@ -7,8 +7,10 @@ from unittest.mock import patch
 
 import pytest
 
-from assistant import Filters, IndexMissing, Settings, Turn, app_support, ui
-from assistant.types import Citation
+from assistant import Filters, IndexMissing, Settings, Turn
+from assistant.answer import render as ui
+from assistant.app import support as app_support
+from assistant.core.types import Citation
 
 TRICKY = [
     "<script>alert(1)</script>",
@@ -115,8 +117,8 @@ def test_load_builds_the_index_when_missing(tmp_path, fake_assistant):
         return result
 
     with (
-        patch("assistant.app_support.load_assistant", side_effect=fake_load_assistant),
-        patch("assistant.embedder.load_default_embedder", return_value="embedder"),
+        patch("assistant.app.support.load_assistant", side_effect=fake_load_assistant),
+        patch("assistant.embedding.embedder.load_default_embedder", return_value="embedder"),
         patch("ingest.pipeline.run_ingest") as run_ingest,
     ):
         assert app_support.needs_index(settings)
@@ -128,7 +130,7 @@ def test_load_builds_the_index_when_missing(tmp_path, fake_assistant):
 def test_load_opens_an_existing_index_without_ingesting(tmp_path, fake_assistant):
     fake = fake_assistant
     with (
-        patch("assistant.app_support.load_assistant", return_value=fake),
+        patch("assistant.app.support.load_assistant", return_value=fake),
         patch("ingest.pipeline.run_ingest") as run_ingest,
     ):
         assert app_support.load(Settings(store_dir=tmp_path)) is fake

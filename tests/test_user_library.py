@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from assistant.errors import IngestError, InvalidDocument
-from assistant.index import builds_dir, current_build_id, live_build_path, read_build_files
+from assistant.core.errors import IngestError, InvalidDocument
+from assistant.core.settings import Settings
 from assistant.service import load_assistant
-from assistant.settings import Settings
+from assistant.storage.builds import builds_dir, current_build_id, live_build_path, read_build_files
 from ingest import manage
 from ingest.manage import (
     Source,
@@ -389,7 +389,7 @@ def test_a_second_writer_is_turned_away(settings):
 # -- remove and edit ---------------------------------------------------------------------------
 def test_remove_drops_the_document_and_its_passages_without_embedding(settings, monkeypatch):
     monkeypatch.setattr(
-        "assistant.embedder.load_default_embedder",
+        "assistant.embedding.embedder.load_default_embedder",
         lambda *_: pytest.fail("removing must not load the model"),
     )
     bundled = sum(1 for r in list_documents(settings) if r["origin"] == "bundled")
@@ -426,7 +426,7 @@ def test_retitle_shows_in_citations_and_kind_date_need_no_model(settings, monkey
     answer = ask(settings, MD_QUESTION)
     assert any(c.title == "Leadership notes" for c in answer.citations)
     monkeypatch.setattr(
-        "assistant.embedder.load_default_embedder",
+        "assistant.embedding.embedder.load_default_embedder",
         lambda *_: pytest.fail("a kind or date change must not load the model"),
     )
     report = edit_document(settings, "oakhaven-leadership-notes", kind="minutes", date="2025-01")

@@ -1,4 +1,4 @@
-"""assistant.verify: every sentence of a model's answer is checked against the passage it cites."""
+"""assistant.llm.verify: every sentence of a model's answer is checked against the passage it cites."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import Settings
-from assistant.types import Chunk
-from assistant.verify import AnswerChecker, LibraryWords, split_units
+from assistant.core.settings import Settings
+from assistant.core.types import Chunk
+from assistant.llm.verify import AnswerChecker, LibraryWords, split_units
 from ingest.chunking import chunk_document
 from ingest.library import load_library
 from ingest.pipeline import run_ingest

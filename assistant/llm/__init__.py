@@ -3,7 +3,7 @@
     from assistant.llm import LLMComposer, chat_model
     composer = LLMComposer.from_settings(settings)   # LBW_LLM=openai|ollama|anthropic
 
-Imported only when a model is chosen (`assistant.composer.make_composer`), so the offline
+Imported only when a model is chosen (`assistant.answer.offline.make_composer`), so the offline
 default never loads langchain's provider packages. The provider package itself is imported
 inside `chat_model`, for the one backend in use.
 """

@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import LLMConfigError
-from assistant.settings import DEFAULT_LLM_MODELS, LLM_BACKENDS, Settings
+from assistant.core.errors import LLMConfigError
+from assistant.core.settings import DEFAULT_LLM_MODELS, LLM_BACKENDS, Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

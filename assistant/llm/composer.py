@@ -3,7 +3,7 @@
 Per question: retrieve with the same plan and structure-aware slate as the offline composer;
 ask the offline composer first (it is cheap, decides whether the library answers the
 question at all, and is the fallback); give the model the slate's passages, numbered and
-fenced as data; check every sentence as it streams in (assistant.verify); and answer with
+fenced as data; check every sentence as it streams in (assistant.llm.verify); and answer with
 the offline composer instead when the model errors, times out, says the passages do not
 answer, or writes nothing that survives the check. The Answer says which one answered and
 why, and lists what the check removed.
@@ -22,14 +22,14 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from assistant.composer import AnswerStream, CitationList, Composer, OfflineComposer
+from assistant.answer.offline import AnswerStream, CitationList, Composer, OfflineComposer
+from assistant.core.settings import Settings
+from assistant.core.types import Answer, Chunk, Filters, Turn, Verification
 from assistant.llm import prompts
 from assistant.llm.backends import chat_model, model_label
-from assistant.query import QueryPlan
-from assistant.retriever import slate
-from assistant.settings import Settings
-from assistant.types import Answer, Chunk, Filters, Turn, Verification
-from assistant.verify import AnswerChecker
+from assistant.llm.verify import AnswerChecker
+from assistant.retrieval.hybrid import slate
+from assistant.retrieval.query import QueryPlan
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

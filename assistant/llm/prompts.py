@@ -4,7 +4,7 @@ from them.
 Passages and questions are data: each sits inside its own tags, and any text in them that
 looks like one of our tags is defused first (`<` becomes `‹`), so a document cannot close
 the passages block and start speaking as the system; lines that address a model are withheld
-(assistant.safety). Citations shown to users come from the
+(assistant.core.safety). Citations shown to users come from the
 index, never from this text, so the defusing changes nothing a user reads.
 """
 
@@ -17,8 +17,8 @@ from importlib.resources import files
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from assistant.safety import without_instructions
-from assistant.types import Chunk, Turn
+from assistant.core.safety import without_instructions
+from assistant.core.types import Chunk, Turn
 
 NOT_IN_LIBRARY = "NOT_IN_LIBRARY"
 _TAG = re.compile(r"<(\s*/?\s*(?:passages?|question|conversation|system|user|assistant)\b)", re.I)

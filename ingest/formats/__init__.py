@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from assistant.errors import InvalidDocument
+from assistant.core.errors import InvalidDocument
 from ingest.formats.base import ReadResult, promote_title
 
 # Bump when a reader's output changes, so cached readings are not reused.

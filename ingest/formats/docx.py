@@ -12,7 +12,7 @@ import io
 import re
 import zipfile
 
-from assistant.errors import InvalidDocument
+from assistant.core.errors import InvalidDocument
 from ingest.formats.base import HeadingPath, ReadResult, meta_text, tidy
 
 ZIP_MAGIC = b"PK\x03\x04"

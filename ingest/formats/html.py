@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.errors import InvalidDocument
+from assistant.core.errors import InvalidDocument
 from ingest.formats.base import HeadingPath, ReadResult, meta_text, tidy
 
 _HTML_START = re.compile(

@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from assistant.errors import InvalidDocument
+from assistant.core.errors import InvalidDocument
 from ingest.formats.base import HeadingPath, ReadResult, meta_text, tidy
 
 MAGIC = b"%PDF-"

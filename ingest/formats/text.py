@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 
-from assistant.errors import InvalidDocument
+from assistant.core.errors import InvalidDocument
 from ingest.formats.base import ReadResult, tidy
 from ingest.generic import parse_generic
 

@@ -1,0 +1,185 @@
+"""Pure helpers for the Streamlit app: labels, escaping, starter questions, history.
+
+No Streamlit import here, so every rule the app follows when it shows library text can be
+unit-tested. The one safety rule: text that comes from a document (or a user) is shown as
+text, never as HTML. The app shows passages with `st.text`; wherever a Markdown-rendering
+element is unavoidable (expander labels, captions, headings), it goes through
+`escape_markdown` first, so a document containing `<script>` or `**` shows those characters
+literally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from assistant.core.types import Answer, Citation, Filters, Turn
+
+# Characters that Markdown (CommonMark + GFM), inline HTML, entities, LaTeX ($) or
+# Streamlit's own directives (:red[...], :emoji:) give meaning to. CommonMark lets a
+# backslash escape any ASCII punctuation, so escaping a few harmless ones costs nothing.
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$&:=")
+_SPECIAL_RE = re.compile("[" + re.escape("".join(sorted(_MARKDOWN_SPECIAL))) + "]")
+
+
+def escape_markdown(text: str | None) -> str:
+    """Backslash-escape every Markdown/HTML-significant character so `text` renders literally.
+
+    For example `<b>*hi*</b>` becomes `\\<b\\>\\*hi\\*\\</b\\>`.
+    """
+    if not text:
+        return ""
+    return _SPECIAL_RE.sub(lambda m: "\\" + m.group(0), str(text))
+
+
+def pages_label(pages: str | None) -> str:
+    """'(pp. 10-12)' for a range, '(p. 10)' for one page, '' when unknown."""
+    pages = (pages or "").strip()
+    if not pages:
+        return ""
+    plural = any(sep in pages for sep in ("-", "–", ",", " "))
+    return f"(pp. {pages})" if plural else f"(p. {pages})"
+
+
+_SECTION_SEP = re.compile(r"\s+[>›]\s+")
+_QUESTION = re.compile(r"^(?:Question|Q)\s*(\d+)\b", re.IGNORECASE)
+
+
+def short_title(title: str, limit: int = 48) -> str:
+    """A long title cut to fit a label, keeping enough of it to tell documents apart.
+
+    Two documents share the name "Look Both Ways" (the paper and the blog's brief), so the
+    name alone is not enough: keep the subtitle's first words, drop a trailing parenthetical,
+    and cut at a word boundary with an ellipsis.
+    """
+    title = " ".join((title or "").split())
+    if len(title) <= limit:
+        return title
+    if "(" in title and title.index("(") > 0:
+        title = title[: title.index("(")].rstrip(" :;,-—")
+        if len(title) <= limit:
+            return title
+    cut = title[: limit - 1].rsplit(" ", 1)[0].rstrip(" :;,-—")
+    return f"{cut}…"
+
+
+def short_section(section: str) -> str:
+    """A section path cut to its ends: 'Question 3: … > Why X? > Story' -> 'Question 3 › Story'."""
+    parts = [p for p in _SECTION_SEP.split((section or "").strip()) if p]
+    if len(parts) <= 1:
+        return (section or "").strip()
+    match = _QUESTION.match(parts[0])
+    lead = f"Question {match.group(1)}" if match else parts[0]
+    return f"{lead} › {parts[-1]}"
+
+
+def citation_label(citation: Citation) -> str:
+    """Short plain-text label for a citation: '[n] Title — Section (pp. x-y)'.
+
+    Long titles and section paths are shortened (`citation_source` gives them in full).
+    Plain text: escape it before handing it to an element that renders Markdown.
+    """
+    label = f"[{citation.n}] {short_title(citation.title)}"
+    if citation.section:
+        label += f" — {short_section(citation.section)}"
+    if pages := pages_label(citation.pages):
+        label += f" {pages}"
+    return label
+
+
+def citation_source(citation: Citation) -> str:
+    """One plain-text line saying where a passage comes from: full title, section, pages."""
+    parts = [citation.title]
+    if citation.section:
+        parts.append(citation.section)
+    line = " — ".join(parts)
+    if pages := pages_label(citation.pages):
+        line += f" {pages}"
+    return line
+
+
+def document_byline(doc: Mapping[str, Any]) -> str:
+    """'Authors · Publisher · Date · Licence' for a library document (missing parts skipped)."""
+    authors = doc.get("authors") or ()
+    if isinstance(authors, str):
+        authors = (authors,)
+    parts = [", ".join(a for a in authors if a)]
+    parts += [str(doc.get(key) or "") for key in ("publisher", "date")]
+    if doc.get("licence"):
+        parts.append(f"Licence: {doc['licence']}")
+    return " · ".join(p for p in parts if p)
+
+
+def starter_questions() -> list[str]:
+    """Questions a superintendent might start with; each is answerable from the library."""
+    return [
+        "How have other districts weighed need versus readiness when choosing where to pilot?",
+        "What did Fulton County Schools do, and what did they learn?",
+        "What do the survey numbers say about moving fast versus slow from pilot to scale?",
+        "What questions should I ask my cabinet about building capacity internally versus "
+        "buying from outside partners?",
+        'What does the "Scale What?" post say about whether we are ready to scale?',
+        "What are the six areas of change in the roadmap for moving personalized learning forward?",
+    ]
+
+
+def history_turns(messages: Iterable[Mapping[str, Any]]) -> list[Turn]:
+    """The conversation so far as Turns (oldest first), from the app's stored messages."""
+    return [
+        Turn(m["role"], m["content"])
+        for m in messages
+        if m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+    ]
+
+
+def make_filters(tensions: Sequence[str] = (), doc_ids: Sequence[str] = ()) -> Filters | None:
+    """Filters for the sidebar selections, or None when nothing is selected."""
+    if not tensions and not doc_ids:
+        return None
+    return Filters(tensions=tuple(tensions), doc_ids=tuple(doc_ids))
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def verification_note(answer: Answer) -> str:
+    """Plain text saying which composer answered and what checking the citations changed;
+    empty when no language model is configured (the offline composer is the only one)."""
+    v = answer.verification
+    if not v.model:
+        return ""
+    removed = []
+    if v.unsupported:
+        removed.append(
+            _count(len(v.unsupported), "sentence", "sentences")
+            + " that the cited passages do not support"
+        )
+    if v.removed_markers:
+        markers = ", ".join(f"[{n}]" for n in v.removed_markers)
+        removed.append(
+            _count(len(v.removed_markers), "citation marker", "citation markers")
+            + f" that pointed to no passage ({markers})"
+        )
+    if answer.answered_by == "llm":
+        note = f"Written by the language model {v.model}; every citation was checked against its passage"
+        if removed:
+            note += ". Removed: " + "; ".join(removed)
+        return note + "."
+    note = f"Answered by the offline composer instead of {v.model}: {v.reason or 'no reason given'}"
+    if removed:
+        note += ". The model's answer had " + "; ".join(removed)
+    return note + "."
+
+
+BACKEND_LABELS = {
+    "none": "Offline composer (no language model)",
+    "openai": "OpenAI or an OpenAI-compatible server",
+    "ollama": "Ollama (local)",
+    "anthropic": "Anthropic",
+}
+
+
+def backend_label(backend: str) -> str:
+    return BACKEND_LABELS.get(backend, backend)

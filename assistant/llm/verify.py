@@ -1,0 +1,546 @@
+"""Checking a language model's answer against the passages it was given, sentence by sentence.
+
+The model writes Markdown with [n] markers, n numbering the passages of its prompt. Every
+sentence is checked as it arrives (so a streamed answer shows only checked text):
+
+- a marker that names no passage is removed and reported (`removed_markers`);
+- a cited sentence must be supported by its cited passages: every number, link, school
+  system and proper name in it occurs there, every quotation occurs verbatim in one of them,
+  and most of its content words (60%, stemmed) do; so must words of quantity or certainty
+  ("doubled", "majority", "always");
+- a sentence without a marker is read as a reader reads it: covered by the next marker on
+  its line, else by the last one of its paragraph, and checked against those passages;
+  failing that, it may quote or link nothing, and its names, numbers and most of its content
+  words (70%) must occur in one retrieved passage, unless it is a short connecting phrase
+  ("Here is what the library says:") in the library's own vocabulary;
+- lines of a passage that address a model ("ignore previous instructions ...") never count
+  as support (assistant.core.safety);
+- a sentence that fails is removed and reported (`unsupported`), never shown as cited fact;
+- the surviving markers are renumbered in order of first use, so the answer's citations are
+  exactly the passages it cites.
+
+Why lexical: it is deterministic, cheap enough to run per sentence while streaming, and it
+is strict exactly where document-chat tools mislead (a district the passage does not name,
+a number it does not give, a "quote" it does not contain). Its limit: it cannot see meaning,
+so a sentence that reuses a passage's words and numbers but reverses its sense (a dropped
+"not") passes. A proper name is recognised as a capitalised word that the library itself
+never uses in lower case (or an acronym), so "Springfield" and "PWNED" need a source while
+"However" and "Centralized" do not.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from assistant.core.domain import find_systems
+from assistant.core.safety import without_instructions
+from assistant.core.text import STOP, stemmer
+from assistant.core.types import Chunk, Unsupported
+
+# [3], [3, 5], [3-5]; a backslash-escaped bracket (\[3\]) is literal text, not a marker.
+MARKER = re.compile(r"(?<!\\)\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]")
+_NAMED_MARKER = re.compile(r"\[(?:passages?|sources?|p)\.?\s*(\d{1,3})\]", re.I)
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+PREFIX = re.compile(r"^\s*(?:(?:[-*+•]|\d{1,2}[.)])\s+|>\s*)+")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"(?<!\\)\[([^\]]+)\]\([^)\s]*\)")
+_HTML = re.compile(
+    r"<(script|style)\b.*?(?:</\1\s*>|$)|<!--.*?(?:-->|$)|</?[A-Za-z][^<>]*>", re.DOTALL | re.I
+)
+_END = re.compile(r"[.!?]+[\"”’')*_]*(?:\s*\[\d[\d\s,;–-]*\])*\s+")
+_NEXT = re.compile(r"[“\"‘'(*_]*[A-Z0-9]")
+_ABBREV = ("e.g", "i.e", "vs", "dr", "mr", "mrs", "ms", "st", "etc", "u.s", "no", "approx")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
+_CAP = re.compile(r"(?<![\w'-])[A-Z][A-Za-z'-]*")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\s?%|\s?percent\b)?")
+_URL = re.compile(r"\bhttps?://[^\s)\]>\"]+|\bwww\.[^\s)\]>\"]+|\b[\w.+-]+@[\w-]+\.[\w.]+")
+_QUOTE = re.compile(r'"([^"]+)"')
+_TRANSLATE = str.maketrans(
+    {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "\u00a0": " "}
+)
+NUMBER_WORDS = {
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "twenty": "20",
+    "hundred": "100",
+    "thousand": "1000",
+}
+# Words of quantity or certainty a model overclaims with: like numbers, the passage must have them.
+STRICT_WORDS = frozenset(
+    "double doubled doubling triple tripled tripling quadrupled halved half twice majority "  # noqa: SIM905
+    "minority never always".split()
+)
+# Words a fluent answer opens sentences with; never names, never evidence.
+DISCOURSE = frozenset(
+    "however additionally moreover overall notably ultimately instead meanwhile similarly "  # noqa: SIM905
+    "conversely finally first second third together both each many several while because "
+    "since although though rather still yet here in for by as when summary short key "
+    "takeaways takeaway example examples approach approaches mention mentions combining "
+    "combined overview context related note".split()
+)
+CITED_MIN = 0.6  # share of a cited sentence's content words found in its passages
+UNCITED_MIN = 0.7  # ... of an uncited sentence's, in one passage (0.5 for up to 3 words)
+
+
+def normalize(text: str) -> str:
+    """One spelling for matching: NFKC, straight quotes, hyphens, no Markdown emphasis."""
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~$&:=])", r"\1", text)
+    text = re.sub(r"[*_`]+", "", text)
+    return " ".join(text.split())
+
+
+def _stem(word: str) -> str:
+    return stemmer().stemWord(word)
+
+
+def _words(text: str) -> list[str]:
+    words = []
+    for w in _WORD.findall(text):
+        w = w.lower().strip("'-")
+        if w.endswith("'s"):
+            w = w[:-2]
+        words.append(w)
+        if "-" in w:
+            words.extend(p for p in w.split("-") if p)
+    return words
+
+
+def _numbers(text: str) -> set[str]:
+    out = set()
+    for m in _NUMBER.finditer(text):
+        raw = m.group(0)
+        digits = re.sub(r"[^\d.]", "", raw.replace(",", "")).rstrip(".")
+        out.add(digits + "%" if ("%" in raw or "percent" in raw) else digits)
+    return out
+
+
+def sanitize(text: str) -> str:
+    """A model's Markdown without images, link targets or HTML (text stays, targets go), and
+    with "[Passage 2]" or "[source 2]" read as the marker [2]."""
+    text = _NAMED_MARKER.sub(r"[\1]", text)
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    return _HTML.sub("", text)
+
+
+def parse_marker(body: str) -> list[int]:
+    """'3' -> [3]; '3, 5' -> [3, 5]; '3-5' -> [3, 4, 5] (a range of at most 10)."""
+    out: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", body):
+        a, _, b = part.partition("-") if "-" in part else part.partition("–")
+        if b and a.strip().isdigit() and b.strip().isdigit() and 0 <= int(b) - int(a) < 10:
+            out.extend(range(int(a), int(b) + 1))
+        elif a.strip().isdigit():
+            out.append(int(a))
+    return out
+
+
+@dataclass(frozen=True)
+class LibraryWords:
+    """What counts as an ordinary word (used in lower case somewhere in the library, or a
+    stopword) and which names need no source (the library's own titles and authors)."""
+
+    common: frozenset[str]
+    stems: frozenset[str]  # of the common words
+    allowed_names: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, texts: Iterable[str], names: Iterable[str] = ()) -> LibraryWords:
+        common = set(STOP) | DISCOURSE | set(NUMBER_WORDS)
+        for text in texts:
+            for w in _WORD.findall(normalize(text)):
+                if w[0].islower():
+                    common.add(w.lower())
+        allowed = {w for n in names for w in _words(normalize(n or ""))}
+        stems = frozenset(stemmer().stemWords(sorted(common)))
+        return cls(frozenset(common), stems, frozenset(allowed))
+
+
+@dataclass
+class Support:
+    """The evidence one passage (or several, merged) offers: words, stems, numbers, names."""
+
+    quote_texts: list[str]
+    text: str
+    words: set[str]
+    stems: set[str]
+    numbers: set[str]
+    systems: set[str]
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> Support:
+        body = normalize(without_instructions(chunk.text, ""))
+        context = normalize(f"{chunk.title} {chunk.section}")
+        both = f"{context} {body}"
+        words = set(_words(both))
+        return cls(
+            [body],
+            both,
+            words,
+            set(stemmer().stemWords(sorted(words))),
+            _numbers(both),
+            set(find_systems(both)) | set(chunk.systems),
+        )
+
+    @classmethod
+    def merge(cls, parts: Sequence[Support]) -> Support:
+        return cls(
+            [q for p in parts for q in p.quote_texts],
+            " ".join(p.text for p in parts),
+            set().union(*(p.words for p in parts)),
+            set().union(*(p.stems for p in parts)),
+            set().union(*(p.numbers for p in parts)),
+            set().union(*(p.systems for p in parts)),
+        )
+
+
+@dataclass
+class Claim:
+    """The checkable content of one sentence (markers already taken out)."""
+
+    words: set[str]  # content words, unstemmed
+    stems: set[str]
+    numbers: set[str]
+    number_words: set[str]
+    quotes: list[str]
+    urls: list[str]
+    systems: set[str]
+    names: set[str]
+
+    @classmethod
+    def of(cls, sentence: str, library: LibraryWords) -> Claim:
+        text = normalize(sentence)
+        urls = [u.rstrip(".,;:!?") for u in _URL.findall(text)]
+        bare = _URL.sub(" ", text)
+        words = _words(bare)
+        content = {w for w in words if w not in STOP and w not in DISCOURSE and len(w) > 1}
+        names = set()
+        for m in _CAP.finditer(bare):
+            token = m.group(0).strip("'-")
+            token = token[:-2] if token.endswith("'s") else token
+            low = token.lower()
+            acronym = sum(c.isalpha() for c in token) >= 2 and token.isupper()
+            ordinary = low in library.common or _stem(low) in library.stems
+            if (acronym or not ordinary) and low not in library.allowed_names:
+                names.add(low)
+        return cls(
+            content,
+            set(stemmer().stemWords(sorted(content))),
+            _numbers(bare),
+            {w for w in words if w in NUMBER_WORDS or w in STRICT_WORDS},
+            [q for q in _QUOTE.findall(bare) if _WORD.search(q)],
+            urls,
+            set(find_systems(bare)),
+            names,
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.stems or self.numbers or self.quotes or self.urls or self.names)
+
+    def problem(self, support: Support, minimum: float) -> str | None:
+        """Why `support` does not back this claim, or None when it does."""
+        for n in sorted(self.numbers):
+            if n not in support.numbers and (n.endswith("%") or n + "%" not in support.numbers):
+                return f"the number {n} is not in the cited passage"
+        for w in sorted(self.number_words):
+            if w not in support.words and NUMBER_WORDS.get(w) not in support.numbers:
+                return f"the word “{w}” is not in the cited passage"
+        for url in self.urls:
+            if url not in support.text:
+                return f"the link {url} is not in the cited passage"
+        for quote in self.quotes:
+            if not any(_verbatim(quote, text) for text in support.quote_texts):
+                return f"the quotation “{quote}” is not verbatim in the cited passage"
+        missing = sorted(self.systems - support.systems)
+        if missing:
+            return f"it names {', '.join(missing)}, which the cited passage does not"
+        unknown = sorted(self.names - support.words)
+        if unknown:
+            return f"it names “{', '.join(unknown)}”, which the cited passage does not"
+        if self.stems:
+            share = len(self.stems & support.stems) / len(self.stems)
+            if share < minimum:
+                return f"the cited passage does not support its wording ({share:.0%} of its words)"
+        return None
+
+
+def _verbatim(quote: str, text: str) -> bool:
+    """Every piece of the quotation (split at ellipses) occurs in `text` as written."""
+    for piece in re.split(r"\.\.\.|…", quote):
+        piece = piece.strip(" .,;:!?'\"-")
+        if not piece:
+            continue
+        if piece not in text and (piece[0].swapcase() + piece[1:]) not in text:
+            return False
+    return True
+
+
+def split_units(text: str) -> list[str]:
+    """Split one line into sentences; each keeps its trailing space, so ''.join() == text.
+
+    A boundary is end punctuation (plus closing quotes and any [n] markers after it) and
+    space before a capital or digit; not after an abbreviation, not inside open quotes.
+    """
+    units, start = [], 0
+    for m in _END.finditer(text):
+        end = m.end()
+        if end >= len(text) or not _NEXT.match(text, end):
+            continue
+        before = text[start : m.start()]
+        last = before.rsplit(None, 1)[-1].lower() if before.strip() else ""
+        if last.rstrip(".") in _ABBREV or len(last) == 1:
+            continue
+        piece = normalize(text[start:end])
+        if piece.count('"') % 2:
+            continue
+        units.append(text[start:end])
+        start = end
+    if start < len(text):
+        units.append(text[start:])
+    return units
+
+
+@dataclass
+class _Sentence:
+    text: str  # sanitized, as the model wrote it
+    markers: list[int]  # every marker number, valid or not
+    valid: list[int]  # the ones that name a passage, in order, without repeats
+    claim: Claim
+
+
+@dataclass
+class AnswerChecker:
+    """Checks a model's answer as it streams in; `feed` returns the text that is safe to show.
+
+    A sentence without a marker is read the way a reader reads it: covered by the next
+    citation on its line, else by the last one of its paragraph or list; it is checked
+    against those passages, and failing that, against the rule for uncited sentences.
+
+    After `finish`: `text` is the checked answer, `cited` the passages its markers now point
+    to ([1] is cited[0]), `removed_markers` and `unsupported` what was taken out, and
+    `cited_sentences` how many cited sentences survived.
+    """
+
+    passages: Sequence[Chunk]
+    library: LibraryWords
+    removed_markers: list[int] = field(default_factory=list)
+    unsupported: list[Unsupported] = field(default_factory=list)
+    cited_sentences: int = 0
+
+    def __post_init__(self):
+        self._support = [Support.of(c) for c in self.passages]
+        self._numbering: dict[int, int] = {}
+        self._buffer = ""
+        self._out: list[str] = []
+        self._pending = ""  # a heading or blank line shown only once content follows it
+        self._heading_pending = False
+        self._prefix: str | None = None  # the current line's list prefix, once it is known
+        self._kept_on_line = 0
+        self._held: list[_Sentence] = []  # uncited sentences waiting for the line's next marker
+        self._context: list[int] = []  # the last citation of the current paragraph or list
+
+    # -- results -------------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        return "".join(self._out).strip()
+
+    @property
+    def cited(self) -> list[Chunk]:
+        order = sorted(self._numbering, key=self._numbering.get)
+        return [self.passages[n - 1] for n in order]
+
+    # -- streaming -----------------------------------------------------------------------
+    def feed(self, delta: str) -> str:
+        self._buffer += delta.replace("\r\n", "\n").replace("\r", "\n")
+        shown = len(self._out)
+        while "\n" in self._buffer:
+            line, self._buffer = self._buffer.split("\n", 1)
+            self._finish_line(line)
+        self._partial_line()
+        return "".join(self._out[shown:])
+
+    def finish(self) -> str:
+        shown = len(self._out)
+        if self._buffer:
+            self._finish_line(self._buffer)
+            self._buffer = ""
+        return "".join(self._out[shown:])
+
+    def check(self, answer: str) -> str:
+        """Check a whole answer at once (the same result as feeding it in pieces)."""
+        self.feed(answer)
+        self.finish()
+        return self.text
+
+    # -- lines -----------------------------------------------------------------------------
+    def _partial_line(self) -> None:
+        text = self._buffer
+        if self._prefix is None:
+            if not text.strip() or HEADING.match(text) or text.lstrip().startswith("|"):
+                return  # wait for the whole line
+            m = PREFIX.match(text)
+            prefix, body = (m.group(0), text[m.end() :]) if m else ("", text)
+        else:
+            prefix, body = self._prefix, text
+        units = split_units(body)
+        if len(units) < 2:
+            return
+        self._prefix = prefix
+        for unit in units[:-1]:
+            self._take(unit)
+        self._buffer = units[-1]
+
+    def _finish_line(self, line: str) -> None:
+        if self._prefix is None:
+            if not line.strip():
+                self._blank()
+                return
+            if HEADING.match(line):
+                self._heading(line.strip())
+                return
+            if line.lstrip().startswith("|"):  # a table row: one unit
+                prefix, units = "", [line.strip()]
+            else:
+                m = PREFIX.match(line)
+                prefix, body = (m.group(0), line[m.end() :]) if m else ("", line)
+                units = split_units(body)
+        else:
+            prefix, units = self._prefix, split_units(line)
+        self._prefix = prefix
+        for unit in units:
+            self._take(unit)
+        for held in self._held:
+            self._settle(held, [self._context])
+        self._held = []
+        if self._kept_on_line:
+            self._out.append("\n")
+        self._prefix, self._kept_on_line = None, 0
+
+    def _blank(self) -> None:
+        self._context = []
+        tail = ("".join(self._out[-2:]) + self._pending)[-2:]
+        if (self._out or self._pending) and tail != "\n\n":
+            self._pending += "\n"
+
+    def _heading(self, line: str) -> None:
+        self._context = []
+        hashes, _, title = line.partition(" ")
+        sentence = self._parse(title)
+        if sentence is None:
+            return
+        if sentence.valid:
+            reason = self._problem(sentence.claim, sentence.valid)
+        else:
+            reason = self._uncited_problem(sentence.claim)
+        if reason:
+            self._reject(sentence, reason)
+            return
+        if self._heading_pending:  # the previous heading had nothing under it
+            self._pending = "\n" if self._out else ""
+        elif self._out and not self._pending:
+            self._pending = "\n"
+        self._pending += f"{hashes} {self._render(sentence)}\n"
+        self._heading_pending = True
+
+    # -- sentences ---------------------------------------------------------------------------
+    def _parse(self, raw: str) -> _Sentence | None:
+        text = sanitize(raw).strip()
+        if not text:
+            return None
+        markers = [n for m in MARKER.finditer(text) for n in parse_marker(m.group(1))]
+        valid = list(dict.fromkeys(n for n in markers if 1 <= n <= len(self.passages)))
+        for n in markers:
+            if n not in valid and n not in self.removed_markers:
+                self.removed_markers.append(n)
+        return _Sentence(text, markers, valid, Claim.of(MARKER.sub(" ", text), self.library))
+
+    def _take(self, unit: str) -> None:
+        sentence = self._parse(unit)
+        if sentence is None:
+            return
+        if not sentence.valid:
+            self._held.append(sentence)
+            return
+        reason = self._problem(sentence.claim, sentence.valid)
+        held, self._held = self._held, []
+        for h in held:
+            self._settle(h, [sentence.valid if not reason else [], self._context])
+        if reason:
+            self._reject(sentence, reason)
+            return
+        self.cited_sentences += 1
+        self._context = sentence.valid
+        self._emit(sentence)
+
+    def _settle(self, sentence: _Sentence, covering: list[list[int]]) -> None:
+        """An uncited sentence: kept if a nearby citation or the uncited rule supports it."""
+        for cited in covering:
+            if cited and self._problem(sentence.claim, cited) is None:
+                self._emit(sentence)
+                return
+        reason = self._uncited_problem(sentence.claim)
+        if reason:
+            self._reject(sentence, reason)
+        else:
+            self._emit(sentence)
+
+    def _emit(self, sentence: _Sentence) -> None:
+        text = self._render(sentence)
+        if self._kept_on_line == 0:
+            self._out.append(self._pending + (self._prefix or "") + text)
+            self._pending, self._heading_pending = "", False
+        else:
+            self._out.append(" " + text)
+        self._kept_on_line += 1
+
+    def _reject(self, sentence: _Sentence, reason: str) -> None:
+        text = " ".join(sentence.text.split())
+        self.unsupported.append(Unsupported(text, tuple(sentence.markers), reason))
+
+    def _render(self, sentence: _Sentence) -> str:
+        """The sentence with its markers renumbered in order of first use (bad ones dropped)."""
+
+        def renumber(m: re.Match) -> str:
+            ns = [n for n in parse_marker(m.group(1)) if n in sentence.valid]
+            return "".join(f"[{self._final(n)}]" for n in dict.fromkeys(ns))
+
+        out = MARKER.sub(renumber, sentence.text)
+        out = re.sub(r"[ \t]+(?=[.,;:!?](?:\s|$))", "", out)
+        return re.sub(r"[ \t]{2,}", " ", out).strip()
+
+    def _final(self, n: int) -> int:
+        return self._numbering.setdefault(n, len(self._numbering) + 1)
+
+    def _problem(self, claim: Claim, cited: list[int]) -> str | None:
+        if claim.empty:
+            return None
+        support = Support.merge([self._support[n - 1] for n in cited])
+        return claim.problem(support, CITED_MIN)
+
+    def _uncited_problem(self, claim: Claim) -> str | None:
+        """A sentence no citation covers may only connect: no facts of its own."""
+        if claim.empty:
+            return None
+        if claim.quotes or claim.urls:
+            return "it quotes or links without citing a passage"
+        minimum = 0.5 if len(claim.stems) <= 3 else UNCITED_MIN
+        if any(claim.problem(s, minimum) is None for s in self._support):
+            return None
+        facts = claim.names or claim.systems or claim.numbers or claim.number_words
+        if not facts and len(claim.stems) <= 4 and claim.stems <= self.library.stems:
+            return None  # a short connecting phrase in the library's own vocabulary
+        return "it cites no passage, and no retrieved passage supports it"

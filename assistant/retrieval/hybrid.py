@@ -1,0 +1,220 @@
+"""Hybrid retrieval: dense (MiniLM in Chroma) and keyword (BM25) results fused by
+reciprocal rank, then nudged by the question's structure (tension, system, kind).
+
+Why both: leaders paraphrase ("tiny central team") where dense search shines, and name
+districts, numbers and the paper's own terms ("prix fixe", "58%") where BM25 is exact.
+Reciprocal-rank fusion needs no score calibration between the two. Structure boosts are
+small relative to a first rank, so they reorder near-ties rather than override relevance.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from assistant.core.text import stemmer
+from assistant.core.types import Chunk, Filters, Passage
+from assistant.embedding.embedder import Embedder
+from assistant.retrieval.query import QueryPlan
+from assistant.storage.vectors import VectorStore
+
+RRF_K = 60
+CANDIDATES = 80
+
+
+class Retriever(ABC):
+    """Returns the passages that best answer a planned query."""
+
+    @abstractmethod
+    def retrieve(
+        self, plan: QueryPlan, k: int, filters: Filters | None = None
+    ) -> list[Passage]: ...
+
+
+class KeywordIndex:
+    """BM25 (bm25s) over the chunks' heading-prefixed text, English stemming and stopwords."""
+
+    def __init__(self, chunks: list[Chunk]):
+        import bm25s
+
+        self._bm25s = bm25s
+        self.ids = [c.id for c in chunks]
+        corpus = [c.indexed_text() for c in chunks]
+        tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=stemmer(), show_progress=False)
+        self.retriever = bm25s.BM25()
+        self.retriever.index(tokens, show_progress=False)
+
+    def search(self, text: str, k: int) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        tokens = self._bm25s.tokenize(
+            [text], stopwords="en", stemmer=stemmer(), show_progress=False
+        )
+        if not tokens.vocab or not any(len(ids) for ids in tokens.ids):
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [
+            (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
+        ]
+
+
+@dataclass
+class Scored:
+    chunk: Chunk
+    score: float
+    dense: float
+
+
+class HybridRetriever(Retriever):
+    def __init__(
+        self, chunks: list[Chunk], vectors: VectorStore, keywords: KeywordIndex, embedder: Embedder
+    ):
+        self.chunks = {c.id: c for c in chunks}
+        self.vectors = vectors
+        self.keywords = keywords
+        self.embedder = embedder
+
+    def score(self, plan: QueryPlan, filters: Filters | None = None) -> list[Scored]:
+        """Every candidate with its fused score, best first (also used by the composer)."""
+        qvec = self.embedder.embed_query(plan.search_text)
+        dense = self.vectors.query(qvec, CANDIDATES)
+        keyword = self.keywords.search(plan.search_text, CANDIDATES)
+        fused: dict[str, float] = {}
+        dense_sim: dict[str, float] = {}
+        for rank, (cid, sim) in enumerate(dense):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+            dense_sim[cid] = sim
+        for rank, (cid, _) in enumerate(keyword):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+        results = []
+        for cid, base in fused.items():
+            chunk = self.chunks.get(cid)
+            if chunk is None or (filters and not filters.allows(chunk.metadata())):
+                continue
+            results.append(Scored(chunk, base + self._boost(chunk, plan), dense_sim.get(cid, 0.0)))
+        results.sort(key=lambda s: -s.score)
+        return results
+
+    @staticmethod
+    def _boost(chunk: Chunk, plan: QueryPlan) -> float:
+        unit = 1.0 / RRF_K  # one first-rank vote
+        boost = 0.0
+        if plan.tensions and chunk.tension:
+            if chunk.tension == plan.tensions[0]:
+                boost += 0.5 * unit
+            elif chunk.tension in plan.tensions:
+                boost += 0.25 * unit
+        if plan.systems and chunk.systems:
+            overlap = len(set(plan.systems) & set(chunk.systems))
+            if overlap:
+                boost += (0.6 + 0.2 * (overlap - 1)) * unit
+        if plan.kinds and chunk.kind in plan.kinds:
+            boost += 0.35 * unit
+        if (
+            plan.intent == "tension"
+            and chunk.kind == "example"
+            and chunk.tension in plan.tensions[:1]
+        ):
+            boost += 0.2 * unit
+        if plan.doc_ids and chunk.doc_id in plan.doc_ids:
+            boost += 0.8 * unit
+        heading = chunk.section.rsplit(" > ", 1)[-1].strip().lower()
+        if len(heading) >= 8 and heading in plan.question.lower():
+            boost += 0.6 * unit
+        return boost
+
+    def retrieve(self, plan: QueryPlan, k: int, filters: Filters | None = None) -> list[Passage]:
+        ranked = self.score(plan, filters)
+        return [to_passage(s.chunk, s.score) for s in slate(ranked, plan, k)]
+
+
+def focus_tension(ranked: list[Scored], plan: QueryPlan, top: int = 10) -> str | None:
+    """The tension a question is about: named outright, or the clear majority of the best hits.
+
+    A paraphrase ("tiny central team, which schools first?") names no tension, but its best
+    passages mostly sit in one question of the paper; that section is where the answer is.
+    """
+    if plan.tensions and plan.intent in ("tension", "reflection", "survey"):
+        return plan.tensions[0]
+    if plan.intent != "fact" or plan.systems or plan.doc_ids:
+        return None
+    votes: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for s in ranked[:top]:
+        if s.chunk.tension:
+            votes[s.chunk.tension] = votes.get(s.chunk.tension, 0.0) + s.score
+            counts[s.chunk.tension] = counts.get(s.chunk.tension, 0) + 1
+    if not votes:
+        return None
+    best = max(votes, key=votes.get)
+    if plan.tensions and plan.tensions[0] in votes and counts[plan.tensions[0]] >= 2:
+        return plan.tensions[0]
+    share = votes[best] / sum(votes.values())
+    return best if share >= 0.45 and counts[best] >= 3 else None
+
+
+def slate(ranked: list[Scored], plan: QueryPlan, k: int) -> list[Scored]:
+    """Choose k passages using the paper's structure rather than a flat top-k.
+
+    - tension questions: the best few overall, then that tension's Lessons Learned and
+      its examples from every side (a leader wants both sides and the combinations);
+    - questions about a system: the best few overall, then every example naming it;
+    - anything else: plain top-k.
+    """
+    if k <= 0 or not ranked:
+        return []
+    head = 3 if plan.intent == "fact" else 2
+    chosen: list[Scored] = list(ranked[:head])
+    taken = {s.chunk.id for s in chosen}
+
+    def take(items):
+        for s in items:
+            if len(chosen) >= k:
+                return
+            if s.chunk.id not in taken:
+                chosen.append(s)
+                taken.add(s.chunk.id)
+
+    tension = focus_tension(ranked, plan)
+    if tension and plan.intent not in ("survey", "reflection"):
+        mine = [
+            s for s in ranked if s.chunk.tension == tension and s.chunk.doc_id == "look-both-ways"
+        ]
+        take([s for s in mine if s.chunk.kind == "lessons"])
+        examples = [s for s in mine if s.chunk.kind == "example"]
+        if plan.intent == "tension":
+            take(_interleave_sides(examples))
+        take([s for s in mine if s.chunk.kind in ("example", "narrative")])
+    elif plan.systems and plan.intent == "system":
+        take(
+            [
+                s
+                for s in ranked
+                if s.chunk.kind == "example" and set(plan.systems) & set(s.chunk.systems)
+            ]
+        )
+    take(ranked)
+    order = {s.chunk.id: i for i, s in enumerate(ranked)}
+    return sorted(chosen[:k], key=lambda s: order[s.chunk.id])
+
+
+def _interleave_sides(examples: list[Scored]) -> list[Scored]:
+    """Best of side a, of b, of combine, then the second best of each, and so on."""
+    by_side: dict[str, list[Scored]] = {}
+    for s in examples:
+        by_side.setdefault(s.chunk.side or "", []).append(s)
+    out = []
+    while any(by_side.values()):
+        for side in ("a", "b", "combine", ""):
+            if by_side.get(side):
+                out.append(by_side[side].pop(0))
+    return out
+
+
+def to_passage(chunk: Chunk, score: float) -> Passage:
+    meta = chunk.metadata()
+    meta["systems"] = list(chunk.systems)
+    return Passage(
+        chunk.id, chunk.doc_id, chunk.title, chunk.section, chunk.text, round(float(score), 6), meta
+    )

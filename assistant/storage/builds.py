@@ -1,0 +1,189 @@
+"""The published index: one immutable build folder, and a pointer naming the live build.
+
+    store_dir/CURRENT                 the id of the live build (replaced atomically)
+    store_dir/builds/<id>/meta.json   written last; a build without it is incomplete
+    store_dir/builds/<id>/chunks.jsonl, documents.json, catalog.json, embeddings.npy
+    store_dir/builds/<id>/chroma/     the vectors (embedded Chroma), or a server collection
+
+A writer fills a new build folder, then swaps CURRENT with os.replace; a crash at any point
+leaves CURRENT naming the previous, complete build. Readers notice a new CURRENT and reopen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.core.errors import IndexMissing
+from assistant.core.settings import Settings
+from assistant.core.types import Chunk
+
+POINTER = "CURRENT"
+KEEP_BUILDS = 2
+
+
+def builds_dir(store_dir: Path) -> Path:
+    return Path(store_dir) / "builds"
+
+
+_last_build_ns = 0
+_build_id_lock = threading.Lock()
+
+
+def new_build_id() -> str:
+    """A unique id that sorts in creation order, which `prune` relies on to keep the newest.
+
+    Microseconds keep two builds made in the same second in order (whole seconds and a random
+    suffix once pruned the newer of them); an id from before this change, with no microseconds,
+    still sorts before any later one of the same second.
+    """
+    global _last_build_ns
+    with _build_id_lock:
+        now = max(time.time_ns(), _last_build_ns + 1000)
+        _last_build_ns = now
+    seconds, micros = divmod(now // 1000, 1_000_000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(seconds))
+    return f"{stamp}{micros:06d}-{uuid.uuid4().hex[:8]}"
+
+
+def collection_name(settings: Settings, build_id: str) -> str:
+    return f"{settings.collection_prefix}_{build_id}".replace("T", "t")
+
+
+def current_build_id(store_dir: Path) -> str | None:
+    try:
+        value = (Path(store_dir) / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return value or None
+
+
+def write_text_atomic(path: Path, data: str) -> None:
+    """Replace `path` with `data` in one step: readers see the old file or the new, whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def unpublish(store_dir: Path) -> None:
+    """Remove the live pointer (undoes the first ever publish)."""
+    (Path(store_dir) / POINTER).unlink(missing_ok=True)
+
+
+def publish(store_dir: Path, build_id: str) -> None:
+    """Make `build_id` the live build. The only step a reader can observe."""
+    write_text_atomic(Path(store_dir) / POINTER, build_id + "\n")
+
+
+def prune(store_dir: Path, settings: Settings | None = None) -> None:
+    """Delete incomplete builds and all but the newest KEEP_BUILDS complete ones."""
+    root = builds_dir(store_dir)
+    if not root.is_dir():
+        return
+    live = current_build_id(store_dir)
+    complete = sorted(p for p in root.iterdir() if (p / "meta.json").is_file())
+    keep = {p.name for p in complete[-KEEP_BUILDS:]} | {live}
+    for path in root.iterdir():
+        if path.name in keep:
+            continue
+        if settings is not None and settings.server_mode:
+            _drop_server_collection(settings, path.name)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _drop_server_collection(settings: Settings, build_id: str) -> None:
+    from assistant.storage.vectors import chroma_client
+
+    # A missing collection is what we want anyway.
+    with contextlib.suppress(Exception):
+        chroma_client(settings).delete_collection(collection_name(settings, build_id))
+
+
+@dataclass
+class BuildFiles:
+    """Everything a build holds besides its vectors."""
+
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    documents: dict[str, dict[str, Any]]
+    catalog: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def write_build_files(path: Path, files: BuildFiles) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    with (path / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+        for chunk in files.chunks:
+            fh.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
+    np.save(path / "embeddings.npy", files.embeddings.astype(np.float32))
+    (path / "documents.json").write_text(
+        json.dumps(files.documents, ensure_ascii=False), encoding="utf-8"
+    )
+    (path / "catalog.json").write_text(
+        json.dumps(files.catalog, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+
+
+def seal_build(path: Path, meta: dict[str, Any]) -> None:
+    """Write meta.json last: its presence marks the build complete."""
+    write_text_atomic(path / "meta.json", json.dumps(meta, indent=1))
+
+
+def read_build_meta(path: Path) -> dict[str, Any]:
+    """A sealed build's meta.json alone (cheap: no passages, no vectors)."""
+    meta_path = path / "meta.json"
+    if not meta_path.is_file():
+        raise IndexMissing(f"The index build at {path} is incomplete; run `lbw ingest --rebuild`.")
+    return json.loads(meta_path.read_text(encoding="utf-8"))
+
+
+def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
+    meta = read_build_meta(path)
+    with (path / "chunks.jsonl").open(encoding="utf-8") as fh:
+        chunks = [Chunk.from_record(json.loads(line)) for line in fh if line.strip()]
+    embeddings = (
+        np.load(path / "embeddings.npy") if with_embeddings else np.zeros((0, 0), np.float32)
+    )
+    documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
+    catalog = json.loads((path / "catalog.json").read_text(encoding="utf-8"))
+    return BuildFiles(chunks, embeddings, documents, catalog, meta)
+
+
+def live_build_path(settings: Settings) -> Path:
+    build_id = current_build_id(settings.store_dir)
+    if build_id is None:
+        raise IndexMissing(
+            f"No index found in {settings.store_dir}. Build it with `lbw ingest` "
+            "(or `make run`, which builds it on first start)."
+        )
+    path = builds_dir(settings.store_dir) / build_id
+    if not (path / "meta.json").is_file():
+        raise IndexMissing(
+            f"The live index build {build_id} is missing or incomplete; run `lbw ingest --rebuild`."
+        )
+    return path
