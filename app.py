@@ -27,10 +27,10 @@ from dataclasses import replace
 import streamlit as st
 
 from assistant import Answer, LbwError, Settings
-from assistant.answer import render as ui
 from assistant.app import support as app_support
+from assistant.app import view as ui
+from assistant.core.backends import DEFAULT_LLM_MODELS, LLM_BACKENDS
 from assistant.core.domain import TENSION_BY_ID, TENSIONS
-from assistant.core.settings import DEFAULT_LLM_MODELS, LLM_BACKENDS
 
 log = logging.getLogger("lbw.app")
 

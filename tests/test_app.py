@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from assistant import Filters, InvalidQuestion, LbwError, Turn
-from assistant.answer import render as ui
+from assistant.app import view as ui
 from assistant.core.errors import LLMConfigError
 from assistant.core.types import Unsupported, Verification
 

@@ -15,7 +15,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from assistant.answer import render as ui
+from assistant.app import view as ui
 from tests.test_app import SCRIPT, assert_no_raw_html
 
 pytestmark = pytest.mark.app

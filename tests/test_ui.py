@@ -8,8 +8,8 @@ from unittest.mock import patch
 import pytest
 
 from assistant import Filters, IndexMissing, Settings, Turn
-from assistant.answer import render as ui
 from assistant.app import support as app_support
+from assistant.app import view as ui
 from assistant.core.types import Citation
 
 TRICKY = [

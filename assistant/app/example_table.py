@@ -16,8 +16,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from assistant.answer.render import pages_label
 from assistant.core.domain import SYSTEM_BY_NAME, TENSION_BY_ID
+from assistant.core.labels import pages_label
 from assistant.core.types import Chunk
 
 Example = dict[str, Any]

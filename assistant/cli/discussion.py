@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from assistant.cli import _print_json, _settings, add_output_args
+from assistant.cli.common import add_output_args, print_json, settings_from
 
 
 def cmd_prompts(args) -> int:
@@ -18,10 +18,10 @@ def cmd_prompts(args) -> int:
     context = discussion.read_context(args.context) if args.context else None
     for tid in args.tension or ():
         discussion.check_tension(tid)
-    catalog, chunks = discussion.load_library(_settings(args))
+    catalog, chunks = discussion.load_library(settings_from(args))
     prompts = discussion.discussion_prompts(catalog, chunks, args.tension, context)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "context": context.to_dict() if context else None,
                 "prompts": [p.to_dict() for p in prompts],
@@ -46,11 +46,11 @@ def cmd_guide(args) -> int:
     team = pathway.read_pathways(args.pathway) if args.pathway else None
     out = Path(args.out)
     fmt = guide.format_for(out)
-    catalog, chunks = discussion.load_library(_settings(args))
+    catalog, chunks = discussion.load_library(settings_from(args))
     meeting = guide.build_guide(catalog, chunks, args.tension, context, team)
     guide.write_guide(meeting, out, fmt)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "out": str(out),
                 "format": fmt,

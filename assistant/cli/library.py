@@ -12,7 +12,7 @@ were.
 
 from __future__ import annotations
 
-from assistant.cli import _print_json, _settings, add_output_args
+from assistant.cli.common import add_output_args, print_json, settings_from
 
 
 def _say_change(report) -> None:
@@ -32,7 +32,7 @@ def _say_change(report) -> None:
 
 def _report(args, report) -> None:
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         _say_change(report)
 
@@ -40,7 +40,7 @@ def _report(args, report) -> None:
 def cmd_add(args) -> int:
     from ingest.manage import add_documents, read_source_file
 
-    settings = _settings(args)
+    settings = settings_from(args)
     sources = [read_source_file(path, settings) for path in args.paths]
     report = add_documents(
         settings,
@@ -57,7 +57,7 @@ def cmd_add(args) -> int:
 def cmd_remove(args) -> int:
     from ingest.manage import remove_document
 
-    report = remove_document(_settings(args), args.doc_id)
+    report = remove_document(settings_from(args), args.doc_id)
     _report(args, report)
     return 0
 
@@ -66,7 +66,7 @@ def cmd_edit(args) -> int:
     from ingest.manage import edit_document
 
     report = edit_document(
-        _settings(args), args.doc_id, title=args.title, kind=args.kind, date=args.date
+        settings_from(args), args.doc_id, title=args.title, kind=args.kind, date=args.date
     )
     _report(args, report)
     return 0
@@ -75,9 +75,9 @@ def cmd_edit(args) -> int:
 def cmd_docs(args) -> int:
     from ingest.manage import list_documents
 
-    rows = list_documents(_settings(args))
+    rows = list_documents(settings_from(args))
     if args.json:
-        _print_json({"documents": rows})
+        print_json({"documents": rows})
         return 0
     for row in rows:
         chunks = "not indexed" if row["chunks"] is None else f"{row['chunks']} passages"

@@ -20,13 +20,6 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-LLM_BACKENDS = ("none", "openai", "ollama", "anthropic")
-DEFAULT_LLM_MODELS = {
-    "openai": "gpt-4o-mini",
-    "ollama": "llama3.1",
-    "anthropic": "claude-3-5-haiku-latest",
-}
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -55,7 +48,7 @@ class Settings:
 
     # Language model (assistant.llm); "none" keeps the offline composer.
     llm: str = "none"
-    llm_model: str | None = None  # None: the backend's default (settings.DEFAULT_LLM_MODELS)
+    llm_model: str | None = None  # None: the backend's default (assistant.core.backends)
     llm_timeout: float = 60.0  # seconds for a whole answer, then the offline composer answers
     llm_temperature: float | None = None  # None: the provider's default
     openai_api_key: str | None = field(default=None, repr=False)

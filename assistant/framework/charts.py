@@ -20,8 +20,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from assistant.answer.render import escape_markdown
 from assistant.core.domain import Tension
+from assistant.core.labels import escape_markdown
 
 Finding = dict[str, Any]
 POLE_A_COLOUR = "#2b6cb0"

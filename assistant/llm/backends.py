@@ -10,17 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from assistant.core.backends import BACKEND_BY_NAME, DEFAULT_LLM_MODELS, LLM_BACKENDS
 from assistant.core.errors import LLMConfigError
-from assistant.core.settings import DEFAULT_LLM_MODELS, LLM_BACKENDS, Settings
+from assistant.core.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-PACKAGES = {
-    "openai": ("langchain_openai", "ChatOpenAI"),
-    "ollama": ("langchain_ollama", "ChatOllama"),
-    "anthropic": ("langchain_anthropic", "ChatAnthropic"),
-}
 MAX_TOKENS = 1200
 
 
@@ -30,7 +26,7 @@ def model_label(settings: Settings) -> str:
 
 
 def _class(backend: str) -> Any:
-    module, name = PACKAGES[backend]
+    module, name = BACKEND_BY_NAME[backend].module, BACKEND_BY_NAME[backend].class_name
     try:
         return getattr(importlib.import_module(module), name)
     except ImportError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from assistant.answer import render as ui
+from assistant.app import view as ui
 from assistant.app.example_table import (
     COLUMNS,
     byline,

@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.answer import render as ui
+from assistant.app import view as ui
 from assistant.core.errors import LbwError
 
 log = logging.getLogger("lbw.app.library")

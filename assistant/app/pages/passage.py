@@ -11,7 +11,7 @@ import logging
 
 import streamlit as st
 
-from assistant.answer import render as ui
+from assistant.app import view as ui
 from assistant.app.example_table import passage_source
 
 log = logging.getLogger("lbw.app.passage")

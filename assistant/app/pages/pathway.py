@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.answer import render as ui
+from assistant.app import view as ui
 from assistant.core.catalog import examples as catalog_examples
 from assistant.core.domain import TENSION_BY_ID, TENSIONS
 from assistant.core.errors import LbwError

@@ -12,7 +12,7 @@ import logging
 
 import streamlit as st
 
-from assistant.answer import render as ui
+from assistant.app import view as ui
 from assistant.app.pages.passage import show_passage
 from assistant.core.domain import TENSION_BY_ID
 from assistant.framework.charts import cited_markdown, survey_citations, survey_figure

@@ -14,33 +14,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from assistant.core.types import Answer, Citation, Filters, Turn
-
-# Characters that Markdown (CommonMark + GFM), inline HTML, entities, LaTeX ($) or
-# Streamlit's own directives (:red[...], :emoji:) give meaning to. CommonMark lets a
-# backslash escape any ASCII punctuation, so escaping a few harmless ones costs nothing.
-_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$&:=")
-_SPECIAL_RE = re.compile("[" + re.escape("".join(sorted(_MARKDOWN_SPECIAL))) + "]")
-
-
-def escape_markdown(text: str | None) -> str:
-    """Backslash-escape every Markdown/HTML-significant character so `text` renders literally.
-
-    For example `<b>*hi*</b>` becomes `\\<b\\>\\*hi\\*\\</b\\>`.
-    """
-    if not text:
-        return ""
-    return _SPECIAL_RE.sub(lambda m: "\\" + m.group(0), str(text))
-
-
-def pages_label(pages: str | None) -> str:
-    """'(pp. 10-12)' for a range, '(p. 10)' for one page, '' when unknown."""
-    pages = (pages or "").strip()
-    if not pages:
-        return ""
-    plural = any(sep in pages for sep in ("-", "–", ",", " "))
-    return f"(pp. {pages})" if plural else f"(p. {pages})"
-
+from assistant.core.backends import backend_label  # noqa: F401  (the app's selector)
+from assistant.core.labels import (  # noqa: F401  (re-exported for the pages)
+    escape_markdown,
+    pages_label,
+    verification_note,
+)
+from assistant.core.types import Citation, Filters, Turn
 
 _SECTION_SEP = re.compile(r"\s+[>›]\s+")
 _QUESTION = re.compile(r"^(?:Question|Q)\s*(\d+)\b", re.IGNORECASE)
@@ -138,48 +118,3 @@ def make_filters(tensions: Sequence[str] = (), doc_ids: Sequence[str] = ()) -> F
     if not tensions and not doc_ids:
         return None
     return Filters(tensions=tuple(tensions), doc_ids=tuple(doc_ids))
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def verification_note(answer: Answer) -> str:
-    """Plain text saying which composer answered and what checking the citations changed;
-    empty when no language model is configured (the offline composer is the only one)."""
-    v = answer.verification
-    if not v.model:
-        return ""
-    removed = []
-    if v.unsupported:
-        removed.append(
-            _count(len(v.unsupported), "sentence", "sentences")
-            + " that the cited passages do not support"
-        )
-    if v.removed_markers:
-        markers = ", ".join(f"[{n}]" for n in v.removed_markers)
-        removed.append(
-            _count(len(v.removed_markers), "citation marker", "citation markers")
-            + f" that pointed to no passage ({markers})"
-        )
-    if answer.answered_by == "llm":
-        note = f"Written by the language model {v.model}; every citation was checked against its passage"
-        if removed:
-            note += ". Removed: " + "; ".join(removed)
-        return note + "."
-    note = f"Answered by the offline composer instead of {v.model}: {v.reason or 'no reason given'}"
-    if removed:
-        note += ". The model's answer had " + "; ".join(removed)
-    return note + "."
-
-
-BACKEND_LABELS = {
-    "none": "Offline composer (no language model)",
-    "openai": "OpenAI or an OpenAI-compatible server",
-    "ollama": "Ollama (local)",
-    "anthropic": "Anthropic",
-}
-
-
-def backend_label(backend: str) -> str:
-    return BACKEND_LABELS.get(backend, backend)
