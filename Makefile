@@ -31,6 +31,7 @@ ingest:
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format:
 	$(VENV)/bin/ruff format .
@@ -55,8 +56,9 @@ browser-deps:
 test: install lint browser-deps
 	LBW_REQUIRE_BROWSER=1 $(PY) -m pytest -q
 
+# Unit tests on fakes: no real model, no app, no server, load or crash runs (under a minute).
 test-fast:
-	$(PY) -m pytest -q -m "not integration and not app"
+	$(PY) -m pytest -q -m "not integration and not app and not browser and not slow"
 
 eval:
 	$(VENV)/bin/lbw eval --questions eval/devset.jsonl

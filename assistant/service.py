@@ -10,83 +10,42 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.offline import AnswerStream, Composer, OfflineComposer, make_composer
+from assistant.answer import scope as scoping
+from assistant.answer.composer import Composer
+from assistant.answer.offline import OfflineComposer
+from assistant.answer.scope import ScopeDecision
+from assistant.answer.stream import AnswerStream
 from assistant.core import catalog as framework
-from assistant.core.domain import SYSTEMS
+from assistant.core.catalog import Catalog, Example, Finding, Question
 from assistant.core.errors import InvalidHistory
 from assistant.core.settings import Settings
-from assistant.core.text import TermStats
 from assistant.core.types import Answer, Chunk, Filters, Passage, Turn
 from assistant.embedding.embedder import Embedder
 from assistant.embedding.onnx import load_query_embedder
-from assistant.llm.verify import LibraryWords
-from assistant.retrieval.hybrid import HybridRetriever, KeywordIndex
+from assistant.retrieval.hybrid import to_passage
+from assistant.retrieval.library import LoadedIndex, Retrieved, open_index
 from assistant.retrieval.query import QueryPlan, clean_question, plan_query
-from assistant.storage.builds import current_build_id, live_build_path, read_build_files
-from assistant.storage.vectors import ChromaStore, chroma_client
+from assistant.storage.builds import current_build_id, live_build_path
 
 
-@dataclass
-class LoadedIndex:
-    """One published build, fully loaded."""
+def make_composer(settings: Settings) -> Composer:
+    """The composer the settings choose: offline unless a language model is configured."""
+    if settings.llm in ("", "none"):
+        return OfflineComposer()
+    from assistant.llm import LLMComposer
 
-    build_id: str
-    chunks: list[Chunk]
-    documents: dict[str, dict[str, Any]]
-    catalog: dict[str, Any]
-    retriever: HybridRetriever
-
-    @property
-    def by_id(self) -> dict[str, Chunk]:
-        return self.retriever.chunks
-
-    # Derived once per build, shared by every composer (offline, and each language model).
-    @cached_property
-    def term_stats(self) -> TermStats:
-        """How rare each word is in the library (the in-scope gate)."""
-        return TermStats(c.indexed_text() for c in self.chunks)
-
-    @cached_property
-    def known_names(self) -> list[str]:
-        """Names the library knows under another spelling: system short forms ("CPS") and
-        document titles and aliases ("TLA")."""
-        names = [alias for system in SYSTEMS for alias in system.aliases]
-        for doc in self.documents.values():
-            names += [doc.get("title", ""), *(doc.get("aliases") or [])]
-            names += [doc.get("publisher") or "", *(doc.get("authors") or [])]
-        return names
-
-    @cached_property
-    def library_words(self) -> LibraryWords:
-        """The library's vocabulary and own names (the answer checker)."""
-        names = [
-            name
-            for d in self.documents.values()
-            for name in (d.get("title"), d.get("publisher"), *(d.get("authors") or ()))
-            if name
-        ]
-        return LibraryWords.build((c.text for c in self.chunks), names)
-
-
-def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
-    path = live_build_path(settings)
-    files = read_build_files(path, with_embeddings=False)
-    client = chroma_client(settings, path / "chroma")
-    store = ChromaStore(client, files.meta["collection"])
-    retriever = HybridRetriever(files.chunks, store, KeywordIndex(files.chunks), embedder)
-    return LoadedIndex(path.name, files.chunks, files.documents, files.catalog, retriever)
+    return LLMComposer.from_settings(settings)
 
 
 class Assistant:
     def __init__(self, settings: Settings, embedder: Embedder, composer: Composer | None = None):
         self.settings = settings
         self.embedder = embedder
-        self.composer = composer or OfflineComposer(settings.top_k)
+        self.composer = composer or OfflineComposer()
         self._lock = threading.Lock()
         self._index = open_index(settings, embedder)
 
@@ -110,7 +69,8 @@ class Assistant:
         filters: Filters | None = None,
     ) -> list[Passage]:
         plan, index = self.plan(question, history)
-        return index.retriever.retrieve(plan, k or self.settings.top_k, filters)
+        found = index.retrieve(plan, k or self.settings.top_k, filters)
+        return [to_passage(s.chunk, s.score) for s in found.chosen]
 
     def ask(
         self,
@@ -123,7 +83,12 @@ class Assistant:
         app's sidebar choice), so one loaded index serves every choice of model."""
         composer = composer or self.composer
         plan, index = self.plan(question, history, composer)
-        return self._noting_rewrite(composer.compose(plan, index, filters), question)
+        found, decision = self.scope(plan, index, filters)
+        if found is None or not decision.in_scope:
+            answer = composer.declined(decision.refusal(plan))
+        else:
+            answer = composer.compose(found, index, decision)
+        return self._noting_rewrite(answer, question)
 
     def ask_stream(
         self,
@@ -133,17 +98,32 @@ class Assistant:
         composer: Composer | None = None,
     ) -> AnswerStream:
         """Like `ask`, as checked text pieces while the answer is written. The question is
-        validated, planned and retrieved before this returns; the writing happens as the
-        stream is read."""
+        validated, planned, retrieved and its scope decided before this returns; the writing
+        happens as the stream is read."""
         composer = composer or self.composer
         plan, index = self.plan(question, history, composer)
-        stream = composer.stream(plan, index, filters)
+        found, decision = self.scope(plan, index, filters)
+        if found is None or not decision.in_scope:
+            stream = AnswerStream.ready(composer.declined(decision.refusal(plan)))
+        else:
+            stream = composer.stream(found, index, decision)
 
         def pieces():
             yield from stream
             return self._noting_rewrite(stream.result(), question)
 
-        return AnswerStream(pieces())
+        return AnswerStream(pieces(), stream.writer)
+
+    def scope(
+        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+    ) -> tuple[Retrieved | None, ScopeDecision]:
+        """Retrieve once and decide whether the library answers (no retrieval at all when
+        the question alone settles it)."""
+        decision = scoping.precheck(plan, index)
+        if decision is not None:
+            return None, decision
+        found = index.retrieve(plan, self.settings.top_k, filters)
+        return found, scoping.decide(found, index)
 
     def plan(
         self, question: str, history: Sequence[Turn] = (), composer: Composer | None = None
@@ -184,18 +164,18 @@ class Assistant:
         return self.index.by_id
 
     # -- the framework as data (built by ingest.catalog) ------------------------------
-    def catalog(self) -> dict[str, list[dict[str, Any]]]:
+    def catalog(self) -> Catalog:
         return self.index.catalog
 
     def examples(
         self, tension: str | None = None, side: str | None = None, system: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Example]:
         return framework.examples(self.index.catalog, tension, side, system)
 
-    def findings(self, tension: str | None = None) -> list[dict[str, Any]]:
+    def findings(self, tension: str | None = None) -> list[Finding]:
         return framework.findings(self.index.catalog, tension)
 
-    def questions(self, tension: str | None = None) -> list[dict[str, Any]]:
+    def questions(self, tension: str | None = None) -> list[Question]:
         return framework.questions(self.index.catalog, tension)
 
     def warm(self) -> None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from assistant.core.catalog import Benefit, Catalog, Example, Lesson, Question
 from assistant.core.domain import SYSTEM_BY_NAME, TENSION_BY_ID, TENSIONS, find_systems
 from assistant.core.types import Chunk
 from ingest.blocks import Block, ParsedDocument
@@ -45,7 +46,7 @@ class Passages:
         return None
 
 
-def build_catalog(parsed: list[ParsedDocument], chunks: list[Chunk]) -> dict[str, Any]:
+def build_catalog(parsed: list[ParsedDocument], chunks: list[Chunk]) -> Catalog:
     """The catalog of the library; empty sections when the white paper is absent."""
     docs = {p.doc_id: p for p in parsed}
     paper = docs.get(PAPER)
@@ -64,7 +65,7 @@ def build_catalog(parsed: list[ParsedDocument], chunks: list[Chunk]) -> dict[str
 
 
 # -- examples -------------------------------------------------------------------------------
-def examples(paper: ParsedDocument, passages: Passages) -> list[dict[str, Any]]:
+def examples(paper: ParsedDocument, passages: Passages) -> list[Example]:
     out = []
     for record in paper.extras.get("examples", []):
         text = f"{record['quote']}\n\n{record['leader']}\n\n{record['title']}\n\n{record['text']}"
@@ -136,7 +137,7 @@ ROW = re.compile(r"^- (Teacher|School Leader|District/CMO) Benefit: (.+)$", re.M
 ROW_KEYS = {"Teacher": "teacher", "School Leader": "school_leader", "District/CMO": "district"}
 
 
-def benefits(blocks: list[Block], passages: Passages) -> list[dict[str, Any]]:
+def benefits(blocks: list[Block], passages: Passages) -> list[Benefit]:
     out = []
     for block in blocks:
         if block.kind != "benefits" or not block.tension:
@@ -175,7 +176,7 @@ def _items(text: str) -> list[str]:
     return items
 
 
-def lessons(blocks: list[Block], passages: Passages) -> list[dict[str, Any]]:
+def lessons(blocks: list[Block], passages: Passages) -> list[Lesson]:
     out = []
     for block in blocks:
         if block.kind == "lessons" and block.tension:
@@ -193,7 +194,7 @@ def lessons(blocks: list[Block], passages: Passages) -> list[dict[str, Any]]:
 SPECTRUM = re.compile(r"^(.+?) < (.+)$")
 
 
-def questions(blocks: list[Block], passages: Passages) -> list[dict[str, Any]]:
+def questions(blocks: list[Block], passages: Passages) -> list[Question]:
     """Reflection questions per tension, then the two guides' questions.
 
     Guide 1 questions carry their category ("Driving Values", …); Guide 2's are about the

@@ -30,7 +30,7 @@ from assistant.core.errors import InvalidDocument
 from assistant.core.settings import Settings
 from assistant.core.types import DocumentInfo
 from assistant.embedding.embedder import Embedder
-from assistant.storage.builds import live_build_path, read_build_files
+from assistant.storage.builds import open_live
 from ingest.formats import SAVE_AS, ReadResult, read_document
 from ingest.library import read_manifest
 from ingest.pipeline import (
@@ -371,7 +371,7 @@ def list_documents(settings: Settings) -> list[dict[str, Any]]:
     counts: Counter[str] | None = None
     served: list[UserEntry] | None = None
     with contextlib.suppress(Exception):
-        live = read_build_files(live_build_path(settings), False)
+        live = open_live(settings)
         counts = Counter(c.doc_id for c in live.chunks)
         if live.meta.get("user_library") is not None:
             # What is served is the truth, even if an interrupted change left the manifest

@@ -26,7 +26,7 @@ SCRIPT = "<script>alert(1)</script>"
 
 @pytest.fixture
 def fake(fake_assistant):
-    """The FakeAssistant from tests/conftest.py: a canned library and one-citation answer."""
+    """The FakeAssistant from tests/fakes.py: a canned library and one-citation answer."""
     return fake_assistant
 
 

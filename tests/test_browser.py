@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from assistant.core.settings import Settings
-from ingest.pipeline import run_ingest
 from tests.servers import free_port, stop, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -53,15 +52,15 @@ def _required() -> bool:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory, corpus_dir):
+def app_url(tmp_path_factory, corpus_dir, real_store):
     reason = _missing()
     if reason:
         if _required():
             pytest.fail(f"browser tests cannot run: {reason}")
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("browser")
+    shutil.copytree(real_store, root / "store")  # the upload test adds a document
     settings = Settings(corpus_dir=corpus_dir, store_dir=root / "store")
-    run_ingest(settings, progress=False)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LBW_")}
     env.update(

@@ -10,8 +10,6 @@ import pytest
 
 from assistant.core import catalog as framework
 from assistant.core.domain import TENSIONS
-from assistant.core.settings import Settings
-from ingest.pipeline import prepare
 
 # Examples per tension and side, as the paper lays them out under its "Why …?" headings.
 EXPECTED_SIDES = {
@@ -26,8 +24,7 @@ EXPECTED_SIDES = {
 
 
 @pytest.fixture(scope="module")
-def built(corpus_dir):
-    prepared = prepare(Settings(corpus_dir=corpus_dir))
+def built(prepared):
     return prepared.catalog, {c.id: c for c in prepared.chunks}, prepared.documents
 
 

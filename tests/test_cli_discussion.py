@@ -78,9 +78,9 @@ def team_file(tmp_path):
 
 def _source_lines(store):
     """Expected 'Sources' lines: document title, section and pages of cited passages."""
-    from assistant.framework.discussion import load_library
+    from assistant.storage.builds import open_live
 
-    _, chunks = load_library(Settings(store_dir=store))
+    chunks = open_live(Settings(store_dir=store)).by_id
     return chunks
 
 

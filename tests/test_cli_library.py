@@ -8,19 +8,13 @@ import re
 import pytest
 
 from assistant import cli
-from assistant.core.settings import Settings
-from ingest.pipeline import run_ingest
 from tests import documents as d
-from tests.conftest import HashingEmbedder
+from tests.fakes import HashingEmbedder
 
 
 @pytest.fixture
-def lbw(monkeypatch, tmp_path, corpus_dir, capsys):
-    store = tmp_path / "data" / "store"
-    run_ingest(
-        Settings(corpus_dir=corpus_dir, store_dir=store), embedder=HashingEmbedder(), progress=False
-    )
-    monkeypatch.setenv("LBW_STORE_DIR", str(store))
+def lbw(monkeypatch, store, store_copy, capsys):
+    monkeypatch.setenv("LBW_STORE_DIR", str(store_copy(store).store_dir))
     monkeypatch.delenv("LBW_LIBRARY_DIR", raising=False)
     fake = HashingEmbedder()
     monkeypatch.setattr("assistant.embedding.embedder.load_default_embedder", lambda *_: fake)

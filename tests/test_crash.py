@@ -29,7 +29,7 @@ from assistant.storage.builds import builds_dir, current_build_id, live_build_pa
 from assistant.storage.vectors import ChromaStore, chroma_client
 from ingest.userlib import read_user_manifest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How do you know a practice is ready to scale?"
 KEEP = ("scale-what", "roadmap-for-change")

@@ -9,7 +9,6 @@ import re
 import pytest
 
 from assistant.core.domain import TENSIONS
-from assistant.core.settings import Settings
 from assistant.framework import discussion
 from assistant.framework.discussion import (
     Context,
@@ -17,15 +16,13 @@ from assistant.framework.discussion import (
     discussion_prompts,
     parse_context,
 )
-from ingest.pipeline import prepare
 
 LARGE_URBAN = Context("district", 600, "urban", 0.8, 3)
 SMALL_AFFLUENT = Context("district", 8, "suburban", 0.05, 1)
 
 
 @pytest.fixture(scope="module")
-def library(corpus_dir):
-    prepared = prepare(Settings(corpus_dir=corpus_dir))
+def framework_data(prepared):
     return prepared.catalog, {c.id: c for c in prepared.chunks}
 
 
@@ -46,8 +43,8 @@ def assert_cited_verbatim(prompts, chunks):
             assert int(marker) in {c.n for c in p.citations}, p.text
 
 
-def test_every_tension_gets_its_reflection_questions_verbatim(library):
-    catalog, chunks = library
+def test_every_tension_gets_its_reflection_questions_verbatim(framework_data):
+    catalog, chunks = framework_data
     prompts = discussion_prompts(catalog, chunks)
     for t in TENSIONS:
         expected = [
@@ -61,8 +58,8 @@ def test_every_tension_gets_its_reflection_questions_verbatim(library):
     assert_cited_verbatim(prompts, chunks)
 
 
-def test_large_urban_resource_allocation_gets_the_need_finding(library):
-    catalog, chunks = library
+def test_large_urban_resource_allocation_gets_the_need_finding(framework_data):
+    catalog, chunks = framework_data
     prompts = discussion_prompts(catalog, chunks, ["resource-allocation"], LARGE_URBAN)
     texts = [p.text for p in prompts]
     assert "Who and what determines “need” or “readiness?”" in texts
@@ -80,8 +77,8 @@ def test_large_urban_resource_allocation_gets_the_need_finding(library):
         ("cultivating-capacity", "b", "a"),  # low-income build internally; wealthier buy
     ],
 )
-def test_tailoring_moves_with_the_context(library, tension, large_urban, small_affluent):
-    catalog, chunks = library
+def test_tailoring_moves_with_the_context(framework_data, tension, large_urban, small_affluent):
+    catalog, chunks = framework_data
     leans = {}
     for name, ctx in (("large_urban", LARGE_URBAN), ("small_affluent", SMALL_AFFLUENT)):
         prompts = discussion_prompts(catalog, chunks, [tension], ctx)
@@ -95,8 +92,8 @@ def test_tailoring_moves_with_the_context(library, tension, large_urban, small_a
     assert leans == {"large_urban": {large_urban}, "small_affluent": {small_affluent}}
 
 
-def test_examples_of_a_similar_size_are_found_in_the_text(library):
-    catalog, chunks = library
+def test_examples_of_a_similar_size_are_found_in_the_text(framework_data):
+    catalog, chunks = framework_data
     big = discussion_prompts(catalog, chunks, ["resource-allocation"], Context(schools=600))
     sized = [p for p in big if "similar" in p.text]
     assert len(sized) == 1 and "Chicago Public Schools" in sized[0].text
@@ -107,8 +104,8 @@ def test_examples_of_a_similar_size_are_found_in_the_text(library):
     assert_cited_verbatim(big + mid, chunks)
 
 
-def test_the_note_picks_an_example_that_shares_its_words(library):
-    catalog, chunks = library
+def test_the_note_picks_an_example_that_shares_its_words(framework_data):
+    catalog, chunks = framework_data
     ctx = Context(note="Our coaches visit classrooms and we need better data on what works.")
     prompts = discussion_prompts(catalog, chunks, ["comprehensiveness"], ctx)
     noted = [p for p in prompts if "what you wrote" in p.text]
@@ -116,8 +113,8 @@ def test_the_note_picks_an_example_that_shares_its_words(library):
     assert_cited_verbatim(prompts, chunks)
 
 
-def test_tailored_prompts_state_no_number_the_library_or_context_did_not_give(library):
-    catalog, chunks = library
+def test_tailored_prompts_state_no_number_the_library_or_context_did_not_give(framework_data):
+    catalog, chunks = framework_data
     for ctx in (LARGE_URBAN, SMALL_AFFLUENT, Context("cmo", 40, "mixed", 0.6, 5)):
         for p in discussion_prompts(catalog, chunks, None, ctx):
             if p.kind != "tailored":
@@ -127,8 +124,8 @@ def test_tailored_prompts_state_no_number_the_library_or_context_did_not_give(li
                 assert number in allowed, (number, p.text)
 
 
-def test_every_tension_gets_tailored_prompts_for_some_context(library):
-    catalog, chunks = library
+def test_every_tension_gets_tailored_prompts_for_some_context(framework_data):
+    catalog, chunks = framework_data
     contexts = (LARGE_URBAN, SMALL_AFFLUENT, Context("cmo", 40, "rural", 0.6, 5))
     for t in TENSIONS:
         tailored = [

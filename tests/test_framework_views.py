@@ -12,7 +12,7 @@ from assistant.app import example_table as et
 from assistant.core.domain import TENSION_BY_ID
 from assistant.framework.charts import cited_markdown, survey_citations, survey_figure
 from ingest.catalog import _lead_span
-from tests.conftest import CATALOG_SAMPLE
+from tests.fakes import CATALOG_SAMPLE
 
 MESA = "System-Wide Definition of Blended or Personalized Learning"
 SOFT_LAUNCH = "Using a “Soft Launch” to Gather Evidence of Success"

@@ -19,18 +19,14 @@ from assistant.embedding.embedder import (
 from assistant.embedding.onnx import OnnxMiniLMEmbedder, export_onnx, load_query_embedder
 from assistant.service import load_assistant
 from eval.scoring import normalize
-from ingest.pipeline import run_ingest
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory, corpus_dir):
-    settings = Settings(corpus_dir=corpus_dir, store_dir=tmp_path_factory.mktemp("real-store"))
-    report = run_ingest(settings, progress=False)
-    assert report.changed and report.embedded == report.chunks
-    return load_assistant(settings)
+def bot(real_store, corpus_dir):
+    return load_assistant(Settings(corpus_dir=corpus_dir, store_dir=real_store))
 
 
 def test_bundled_weights_are_the_upstream_model():

@@ -3,22 +3,24 @@ and cited with the right document, section and page."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from assistant.core.settings import Settings
 from assistant.service import load_assistant
 from ingest.manage import Source, add_documents, remove_document
-from ingest.pipeline import run_ingest
 from tests import documents as d
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory, corpus_dir):
-    settings = Settings(corpus_dir=corpus_dir, store_dir=tmp_path_factory.mktemp("lib") / "store")
-    run_ingest(settings, progress=False)
-    return settings
+def settings(tmp_path_factory, corpus_dir, real_store):
+    """A private copy of the real-model index: these tests add documents to it."""
+    store = tmp_path_factory.mktemp("lib") / "store"
+    shutil.copytree(real_store, store)
+    return Settings(corpus_dir=corpus_dir, store_dir=store)
 
 
 def test_added_documents_are_found_and_cited_with_their_pages(settings):

@@ -4,32 +4,19 @@ outcome, and document text is never rendered as HTML."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assistant.core.settings import Settings
 from assistant.service import Assistant
-from ingest.pipeline import run_ingest
 from tests import documents as d
-from tests.conftest import HashingEmbedder
+from tests.fakes import HashingEmbedder
 
 pytestmark = pytest.mark.app
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, corpus_dir):
-    root = tmp_path_factory.mktemp("page")
-    settings = Settings(corpus_dir=corpus_dir, store_dir=root / "store")
-    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
-    return root
-
-
 @pytest.fixture
-def bot(tmp_path, template, corpus_dir):
-    shutil.copytree(template, tmp_path / "data")
-    settings = Settings(corpus_dir=corpus_dir, store_dir=tmp_path / "data" / "store")
+def bot(store, store_copy):
+    settings = store_copy(store)
     return Assistant(settings, HashingEmbedder())
 
 

@@ -1,6 +1,6 @@
 """The language model composer, driven by a scripted chat model (a real BaseChatModel).
 
-The library is the real one plus a planted memo that talks to language models (conftest).
+The library is the real one plus a planted memo that talks to language models (tests/fixtures/library.py).
 Scripted replies are written from the passages the prompt actually holds, so the tests do
 not depend on which passages retrieval ranks first.
 """
@@ -18,7 +18,8 @@ from assistant.core.types import Answer
 from assistant.llm import LLMComposer
 from assistant.llm.prompts import template
 from assistant.service import load_assistant
-from tests.conftest import PLANTED_QUESTION, FakeChatModel, HashingEmbedder, prompt_passages
+from tests.fakes import FakeChatModel, HashingEmbedder, prompt_passages
+from tests.fixtures.library import PLANTED_QUESTION
 
 QUESTION = "How have other districts handled need vs. readiness when deciding where to pilot?"
 

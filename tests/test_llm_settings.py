@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
-from assistant.answer.offline import OfflineComposer, make_composer
+from assistant.answer.offline import OfflineComposer
 from assistant.core.errors import LLMConfigError
 from assistant.core.settings import Settings
 from assistant.llm import LLMComposer, chat_model
+from assistant.service import make_composer
 
 KEY = "sk-test-NEVER-SHOW-4242"
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,12 +97,21 @@ def test_composer_follows_the_settings():
     assert comp.label == "openai:gpt-4o-mini" and comp.timeout == 7
 
 
-def test_top_k_reaches_every_composer():
-    """LBW_TOP_K sets how many passages an answer draws on, offline or with a model (whose
-    offline composer decides scope and is its fallback)."""
-    assert make_composer(Settings(top_k=3)).k == 3
-    comp = make_composer(Settings(llm="openai", openai_api_key=KEY, top_k=5))
-    assert comp.k == 5 and comp.offline.k == 5
+def test_top_k_sets_the_passages_every_composer_draws_on(planted_settings):
+    """LBW_TOP_K sets how many passages the one retrieval hands on: the slate the offline
+    composer quotes from is the slate a language model is shown."""
+    from dataclasses import replace as with_
+
+    from assistant.service import load_assistant
+    from tests.fakes import FakeChatModel, HashingEmbedder, prompt_passages
+
+    bot = load_assistant(with_(planted_settings, top_k=3), embedder=HashingEmbedder())
+    plan, index = bot.plan("How did districts decide where to pilot?")
+    found, decision = bot.scope(plan, index)
+    assert decision.in_scope and len(found.chosen) == 3
+    model = FakeChatModel(replies=["NOT_IN_LIBRARY"])
+    bot.ask("How did districts decide where to pilot?", composer=LLMComposer(model, "fake:m"))
+    assert len(prompt_passages(model.calls[0]["messages"])) == 3
 
 
 def test_the_offline_default_never_imports_a_model_provider():
@@ -109,7 +119,7 @@ def test_the_offline_default_never_imports_a_model_provider():
         "import sys\n"
         "from assistant import cli, service\n"
         "from assistant.app import support as app_support\n"
-        "from assistant.answer import offline as composer\n"
+        "from assistant import service as composer\n"
         "from assistant.core.settings import Settings\n"
         "composer.make_composer(Settings())\n"
         "bad = [m for m in sys.modules if m.startswith(('langchain_openai', 'langchain_ollama',"

@@ -14,8 +14,10 @@ import pytest
 from assistant.core.settings import Settings
 from assistant.service import Assistant, load_assistant
 from ingest.pipeline import run_ingest
-from tests.conftest import HashingEmbedder
+from tests.fakes import HashingEmbedder
 from tests.load import QUESTIONS, check_answer, references, run_load
+
+pytestmark = pytest.mark.slow
 
 
 def _built(settings: Settings, corpus_dir) -> tuple[Settings, HashingEmbedder]:

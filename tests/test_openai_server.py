@@ -18,7 +18,7 @@ import pytest
 
 from assistant import cli
 from assistant.core.text import split_sentences
-from tests.conftest import HashingEmbedder
+from tests.fakes import HashingEmbedder
 
 KEY = "sk-test-SECRET-0123456789"
 QUESTION = "How have other districts handled need vs. readiness when deciding where to pilot?"

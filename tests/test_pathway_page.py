@@ -13,8 +13,7 @@ from assistant.app.pages.pathway import GUIDE, TEAM
 from assistant.core.settings import Settings
 from assistant.framework.pathway import COLUMNS
 from assistant.service import Assistant
-from ingest.pipeline import run_ingest
-from tests.conftest import HashingEmbedder
+from tests.fakes import HashingEmbedder
 
 pytestmark = pytest.mark.app
 
@@ -24,9 +23,8 @@ BEN = "Ben,3,5,2,2,2,4,4,5,2,5,3,2,2,4"
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory, corpus_dir):
-    settings = Settings(corpus_dir=corpus_dir, store_dir=tmp_path_factory.mktemp("store"))
-    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+def bot(store, corpus_dir):
+    settings = Settings(corpus_dir=corpus_dir, store_dir=store)
     return Assistant(settings, HashingEmbedder())
 
 

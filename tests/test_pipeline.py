@@ -11,32 +11,19 @@ from assistant.core.settings import Settings
 from assistant.service import load_assistant
 from assistant.storage.builds import builds_dir, current_build_id
 from ingest.pipeline import run_ingest
-from tests.conftest import HashingEmbedder
+from tests.fakes import ExplodingEmbedder, HashingEmbedder
 
 
 @pytest.fixture
-def library(tmp_path, corpus_dir):
+def corpus_copy(tmp_path, corpus_dir):
     lib = tmp_path / "corpus"
     shutil.copytree(corpus_dir, lib)
     return lib
 
 
 @pytest.fixture
-def settings(tmp_path, library):
-    return Settings(corpus_dir=library, store_dir=tmp_path / "store")
-
-
-class ExplodingEmbedder(HashingEmbedder):
-    """Fails after `after` batches: an ingest killed half-way through embedding."""
-
-    def __init__(self, after: int):
-        super().__init__()
-        self.after = after
-
-    def embed_batch(self, texts):
-        if self.calls >= self.after:
-            raise RuntimeError("embedding backend died")
-        return super().embed_batch(texts)
+def settings(tmp_path, corpus_copy):
+    return Settings(corpus_dir=corpus_copy, store_dir=tmp_path / "store")
 
 
 def test_unchanged_library_embeds_nothing_and_rebuild_starts_over(settings):
@@ -53,10 +40,10 @@ def test_unchanged_library_embeds_nothing_and_rebuild_starts_over(settings):
     )
 
 
-def test_changed_document_reembeds_only_its_new_passages(settings, library):
+def test_changed_document_reembeds_only_its_new_passages(settings, corpus_copy):
     emb = HashingEmbedder()
     first = run_ingest(settings, embedder=emb, progress=False)
-    path = library / "scale-what.txt"
+    path = corpus_copy / "scale-what.txt"
     path.write_text(
         path.read_text(encoding="utf-8").replace(
             "Scale must be the solution.", "Scale must be THE solution."
@@ -68,15 +55,17 @@ def test_changed_document_reembeds_only_its_new_passages(settings, library):
     assert second.reused == second.chunks - second.embedded and second.chunks == first.chunks
 
 
-def test_failed_ingest_leaves_previous_index_serving_whole(settings, library):
+def test_failed_ingest_leaves_previous_index_serving_whole(settings, corpus_copy):
     run_ingest(settings, embedder=HashingEmbedder(), progress=False)
     live = current_build_id(settings.store_dir)
     bot = load_assistant(settings, embedder=HashingEmbedder())
     before = bot.ask("What did Fulton do to roll out personalized learning?")
-    (library / "new.txt").write_text("A new memo about feeder patterns. " * 40, encoding="utf-8")
-    manifest = json.loads((library / "manifest.json").read_text())
+    (corpus_copy / "new.txt").write_text(
+        "A new memo about feeder patterns. " * 40, encoding="utf-8"
+    )
+    manifest = json.loads((corpus_copy / "manifest.json").read_text())
     manifest["documents"].append({"id": "memo", "title": "Memo", "file": "new.txt"})
-    (library / "manifest.json").write_text(json.dumps(manifest))
+    (corpus_copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(RuntimeError):
         run_ingest(settings, rebuild=True, embedder=ExplodingEmbedder(after=2), progress=False)
     assert current_build_id(settings.store_dir) == live
@@ -89,13 +78,13 @@ def test_failed_ingest_leaves_previous_index_serving_whole(settings, library):
     assert after.answer == before.answer and after.citations == before.citations
 
 
-def test_bad_library_is_a_clear_error_and_changes_nothing(settings, library):
+def test_bad_library_is_a_clear_error_and_changes_nothing(settings, corpus_copy):
     run_ingest(settings, embedder=HashingEmbedder(), progress=False)
     live = current_build_id(settings.store_dir)
-    (library / "manifest.json").write_text("{ not json")
+    (corpus_copy / "manifest.json").write_text("{ not json")
     with pytest.raises(IngestError, match="manifest"):
         run_ingest(settings, embedder=HashingEmbedder(), progress=False)
-    (library / "manifest.json").write_text(
+    (corpus_copy / "manifest.json").write_text(
         json.dumps({"documents": [{"id": "x", "title": "X", "file": "missing.txt"}]})
     )
     with pytest.raises(IngestError, match="missing.txt"):
@@ -120,7 +109,7 @@ def test_missing_index_is_a_clear_error(tmp_path):
         load_assistant(Settings(store_dir=tmp_path / "nothing"), embedder=HashingEmbedder())
 
 
-def test_reader_switches_to_a_newly_published_index(settings, library):
+def test_reader_switches_to_a_newly_published_index(settings, corpus_copy):
     emb = HashingEmbedder()
     run_ingest(settings, embedder=emb, progress=False)
     bot = load_assistant(settings, embedder=emb)

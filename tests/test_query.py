@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answer.scope import PRODUCT_PICK, unknown_names
 from assistant.core.domain import find_systems, find_tensions
-from assistant.core.text import PRODUCT_PICK, TermStats, unknown_names
+from assistant.core.text import TermStats
 from assistant.core.types import Turn
 from assistant.retrieval.query import plan_query
 

@@ -17,7 +17,8 @@ import pytest
 
 from assistant.core.settings import Settings
 from assistant.service import load_assistant
-from tests.conftest import PLANTED_QUESTION, HashingEmbedder
+from tests.fakes import HashingEmbedder
+from tests.fixtures.library import PLANTED_QUESTION
 
 CONFIGURED = os.environ.get("LBW_TEST_LLM", "")
 pytestmark = [

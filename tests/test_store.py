@@ -1,6 +1,6 @@
 """One contract, two stores: every test runs on embedded Chroma and on a `chroma run` server.
 
-The server is started on 127.0.0.1 by the session fixture in conftest (tests.servers).
+The server is started on 127.0.0.1 by the session fixture in tests/fixtures/servers.py (tests.servers).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from assistant.service import Assistant
 from assistant.storage.builds import builds_dir, current_build_id
 from assistant.storage.vectors import ChromaStore, chroma_client
 from ingest.pipeline import run_ingest
-from tests.conftest import HashingEmbedder
+from tests.fakes import HashingEmbedder
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -98,6 +98,7 @@ def test_ingest_publish_and_prune_on_each_store(store_settings, corpus_dir, tmp_
     shutil.rmtree(settings.store_dir)
 
 
+@pytest.mark.slow
 def test_token_reaches_a_token_checking_proxy_and_no_token_is_refused(chroma_server, tmp_path):
     from assistant.core.settings import Settings
     from tests.servers import token_proxy

@@ -6,17 +6,11 @@ import pytest
 
 from assistant.core.domain import TENSIONS
 from ingest.chunking import chunk_document
-from ingest.library import load_library
 
 
 @pytest.fixture(scope="module")
-def library(corpus_dir):
-    return load_library(corpus_dir)
-
-
-@pytest.fixture(scope="module")
-def paper(library):
-    return next(p for p in library.parsed if p.doc_id == "look-both-ways")
+def paper(parsed_library):
+    return next(p for p in parsed_library.parsed if p.doc_id == "look-both-ways")
 
 
 def test_every_district_example_is_found_with_its_side(paper):
@@ -45,13 +39,13 @@ def test_example_fields_are_verbatim_in_the_source(paper, corpus_dir):
     assert fulton["role"] == "Program Specialist, Instructional Technology"
 
 
-def test_chunks_are_verbatim_self_contained_and_tagged(library):
-    for parsed in library.parsed:
+def test_chunks_are_verbatim_self_contained_and_tagged(parsed_library):
+    for parsed in parsed_library.parsed:
         for chunk in chunk_document(parsed):
             assert chunk.text in parsed.text, chunk.section
             assert len(chunk.text.split()) >= 5, f"bare heading chunk: {chunk.text!r}"
             assert chunk.indexed_text().startswith(parsed.title), "every chunk keeps its context"
-    chunks = chunk_document(library.parsed[0])
+    chunks = chunk_document(parsed_library.parsed[0])
     kinds = Counter(c.kind for c in chunks)
     assert kinds["example"] == 39 and kinds["benefits"] == 7 and kinds["lessons"] == 7
     assert kinds["survey"] >= 14 and kinds["reflection"] >= 7
@@ -61,8 +55,8 @@ def test_chunks_are_verbatim_self_contained_and_tagged(library):
     assert all(c.pages == "46-58" for c in survey)
 
 
-def test_benefit_tables_stay_whole_in_all_three_encodings(library):
-    chunks = [c for c in chunk_document(library.parsed[0]) if c.kind == "benefits"]
+def test_benefit_tables_stay_whole_in_all_three_encodings(parsed_library):
+    chunks = [c for c in chunk_document(parsed_library.parsed[0]) if c.kind == "benefits"]
     assert len(chunks) == 7
     for c in chunks:
         assert (
@@ -76,7 +70,7 @@ def test_benefit_tables_stay_whole_in_all_three_encodings(library):
     )  # readiness side
 
 
-def test_chunk_ids_are_stable_and_content_derived(library):
-    first = [c.id for c in chunk_document(library.parsed[0])]
-    again = [c.id for c in chunk_document(library.parsed[0])]
+def test_chunk_ids_are_stable_and_content_derived(parsed_library):
+    first = [c.id for c in chunk_document(parsed_library.parsed[0])]
+    again = [c.id for c in chunk_document(parsed_library.parsed[0])]
     assert first == again and len(set(first)) == len(first)

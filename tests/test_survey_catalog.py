@@ -3,14 +3,7 @@
 import pytest
 
 from assistant.core.domain import TENSION_BY_ID
-from assistant.core.settings import Settings
 from ingest.catalog import _lead_span
-from ingest.pipeline import prepare
-
-
-@pytest.fixture(scope="module")
-def prepared(corpus_dir):
-    return prepare(Settings(corpus_dir=corpus_dir))
 
 
 @pytest.fixture(scope="module")

@@ -26,19 +26,19 @@ from ingest.manage import (
 from ingest.pipeline import ingest_lock, run_ingest
 from ingest.userlib import read_user_manifest
 from tests import documents as d
-from tests.conftest import HashingEmbedder
+from tests.fakes import ExplodingEmbedder, HashingEmbedder
 
 FIXED_QUESTION = "How did districts decide where to pilot?"
 MD_QUESTION = "How often does the Oakhaven leadership team meet?"
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory, corpus_dir):
+def template(tmp_path_factory, corpus_dir, store):
     """A store with the bundled library plus one added Markdown document."""
     root = tmp_path_factory.mktemp("userlib")
+    shutil.copytree(store, root / "store")
     settings = Settings(corpus_dir=corpus_dir, store_dir=root / "store")
     emb = HashingEmbedder()
-    run_ingest(settings, embedder=emb, progress=False)
     add_documents(settings, [Source("leadership-notes.md", d.fact_markdown())], embedder=emb)
     return root
 
@@ -308,11 +308,6 @@ def test_an_unchanged_library_reingests_without_embedding(settings):
 
 
 # -- failures mid-way leave everything as it was ----------------------------------------------
-class ExplodingEmbedder(HashingEmbedder):
-    def embed_batch(self, texts):
-        raise RuntimeError("embedding backend died")
-
-
 def test_failed_embedding_leaves_library_and_index_whole(settings):
     before = snapshot(settings)
     with pytest.raises(RuntimeError):

@@ -13,16 +13,14 @@ from assistant.core.settings import Settings
 from assistant.core.types import Chunk
 from assistant.llm.verify import AnswerChecker, LibraryWords, split_units
 from ingest.chunking import chunk_document
-from ingest.library import load_library
-from ingest.pipeline import run_ingest
-from tests.conftest import HashingEmbedder
+from tests.fakes import HashingEmbedder
 
 DATA = json.loads((Path(__file__).parent / "data" / "llm_answers.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")
-def library(corpus_dir):
-    lib = load_library(corpus_dir)
+def verify_library(parsed_library):
+    lib = parsed_library
     chunks = [c for parsed in lib.parsed for c in chunk_document(parsed)]
     names = [n for d in lib.documents for n in (d.title, d.publisher, *d.authors) if n]
     return chunks, LibraryWords.build((c.text for c in chunks), names)
@@ -63,8 +61,8 @@ SURVEY = chunk(
 
 
 @pytest.fixture(scope="module")
-def words(library) -> LibraryWords:
-    return library[1]
+def words(verify_library) -> LibraryWords:
+    return verify_library[1]
 
 
 def check(words, passages, answer):
@@ -74,8 +72,8 @@ def check(words, passages, answer):
 
 # -- realistic answers -------------------------------------------------------------------------
 @pytest.mark.parametrize("case", DATA["cases"], ids=lambda c: c["question"][:40])
-def test_good_answers_survive_except_uncited_summaries(library, words, case):
-    passages = passages_named(library[0], case["passages"])
+def test_good_answers_survive_except_uncited_summaries(verify_library, words, case):
+    passages = passages_named(verify_library[0], case["passages"])
     checker, text = check(words, passages, case["good"])
     assert [u.text for u in checker.unsupported] == case["removed"]
     assert checker.removed_markers == []
@@ -86,8 +84,8 @@ def test_good_answers_survive_except_uncited_summaries(library, words, case):
 
 
 @pytest.mark.parametrize("case", DATA["cases"], ids=lambda c: c["question"][:40])
-def test_each_unsupported_claim_is_removed_with_its_reason(library, words, case):
-    passages = passages_named(library[0], case["passages"])
+def test_each_unsupported_claim_is_removed_with_its_reason(verify_library, words, case):
+    passages = passages_named(verify_library[0], case["passages"])
     for bad in case["bad"]:
         checker, text = check(words, passages, case["good"] + "\n\n" + bad)
         flagged = [u.text for u in checker.unsupported]
@@ -97,10 +95,10 @@ def test_each_unsupported_claim_is_removed_with_its_reason(library, words, case)
         assert checker.unsupported[-1].reason
 
 
-def test_streamed_in_any_pieces_gives_the_same_checked_answer(library, words):
+def test_streamed_in_any_pieces_gives_the_same_checked_answer(verify_library, words):
     rnd = random.Random(5)
     for case in DATA["cases"]:
-        passages = passages_named(library[0], case["passages"])
+        passages = passages_named(verify_library[0], case["passages"])
         answer = case["good"] + "\n\n" + "\n".join(case["bad"])
         whole, text = check(words, passages, answer)
         for size in (1, 3, None):
@@ -264,11 +262,10 @@ def test_sentence_splitting_keeps_markers_quotes_and_abbreviations_together():
 
 # -- the offline composer's own answers pass unchanged ------------------------------------------
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory, corpus_dir):
+def bot(store, corpus_dir):
     from assistant.service import load_assistant
 
-    settings = Settings(corpus_dir=corpus_dir, store_dir=tmp_path_factory.mktemp("store"))
-    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    settings = Settings(corpus_dir=corpus_dir, store_dir=store)
     return load_assistant(settings, embedder=HashingEmbedder())
 
 

@@ -15,172 +15,29 @@ so and cites nothing.
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
-from collections.abc import Generator, Iterator, Sequence
-from typing import TYPE_CHECKING
 
+from assistant.answer.citations import Citations
+from assistant.answer.composer import Composer
+from assistant.answer.scope import ScopeDecision
 from assistant.core import catalog as framework
+from assistant.core.catalog import Example
 from assistant.core.domain import SYSTEM_BY_NAME, TENSION_BY_ID
-from assistant.core.safety import drop_instruction_lines
-from assistant.core.text import (
-    ATTRIBUTES,
-    PRODUCT_PICK,
-    best_windows,
-    library_answers,
-    split_sentences,
-    unknown_names,
-)
-from assistant.core.types import Answer, Chunk, Citation, Filters, Turn
-from assistant.retrieval.hybrid import Scored, focus_tension, slate
-from assistant.retrieval.query import QueryPlan
-
-if TYPE_CHECKING:
-    from assistant.core.settings import Settings
-    from assistant.service import LoadedIndex
-
-NOT_IN_LIBRARY = (
-    "The library does not answer this question. Its documents cover how school-system leaders "
-    "scale blended and personalized learning: the seven Look Both Ways tensions, the district "
-    "examples, the leaders survey and the reflection guides, plus four related articles. "
-    "Try asking about one of those, for example “How did districts handle need vs. readiness?”"
-)
-
-
-NO_PRODUCT_PICKS = (
-    "The library does not rate or recommend products or vendors, so it cannot say which one "
-    "to choose. It does describe how districts decided what to build themselves and what to "
-    "buy or partner for; ask, for example, “How did districts decide whether to build "
-    "internally or buy externally?”"
-)
-
-
-class AnswerStream:
-    """An answer arriving in pieces of checked text: iterate for the pieces (what a chat shows
-    while it waits), then `result()` for the final Answer.
-
-    The final Answer is what counts: when a language model fails half-way, the pieces already
-    shown are replaced by the offline composer's answer, so show `result()` once done.
-    """
-
-    def __init__(self, pieces: Generator[str, None, Answer]):
-        self._pieces = pieces
-        self._answer: Answer | None = None
-
-    @classmethod
-    def ready(cls, answer: Answer) -> AnswerStream:
-        """A stream of an answer that is already complete: one piece."""
-
-        def pieces() -> Generator[str, None, Answer]:
-            yield answer.answer
-            return answer
-
-        return cls(pieces())
-
-    def __iter__(self) -> Iterator[str]:
-        answer = yield from self._pieces
-        if answer is not None:
-            self._answer = answer
-
-    def result(self) -> Answer:
-        if self._answer is None:
-            for _ in self:
-                pass
-        assert self._answer is not None
-        return self._answer
-
-
-class Composer(ABC):
-    """Turns a planned question and the live index into a cited Answer."""
-
-    name = "composer"
-
-    @abstractmethod
-    def compose(
-        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
-    ) -> Answer: ...
-
-    def stream(
-        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
-    ) -> AnswerStream:
-        """The answer as it is written; a composer that has it at once sends it whole."""
-        return AnswerStream.ready(self.compose(plan, index, filters))
-
-    def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
-        """A follow-up rewritten as a standalone question, or None to plan it from the
-        history by rule (assistant.retrieval.query.plan_query), as the offline composer does."""
-        return None
-
-
-def make_composer(settings: Settings) -> Composer:
-    """The composer the settings choose: offline unless a language model is configured."""
-    if settings.llm in ("", "none"):
-        return OfflineComposer(settings.top_k)
-    from assistant.llm import LLMComposer
-
-    return LLMComposer.from_settings(settings)
-
-
-class CitationList:
-    """Numbers passages in order of first use; only passages actually cited are listed."""
-
-    def __init__(self):
-        self.items: list[Citation] = []
-        self._n: dict[str, int] = {}
-
-    def cite(self, chunk: Chunk) -> str:
-        if chunk.id not in self._n:
-            n = len(self.items) + 1
-            self._n[chunk.id] = n
-            self.items.append(
-                Citation(
-                    n, chunk.id, chunk.doc_id, chunk.title, chunk.section, chunk.text, chunk.pages
-                )
-            )
-        return f"[{self._n[chunk.id]}]"
+from assistant.core.text import split_sentences
+from assistant.core.types import Answer, Chunk
+from assistant.retrieval.library import LoadedIndex, Retrieved
+from assistant.retrieval.slate import Scored
 
 
 class OfflineComposer(Composer):
     name = "offline"
 
-    def __init__(self, k: int = 8):
-        self.k = k
-
-    def compose(
-        self,
-        plan: QueryPlan,
-        index: LoadedIndex,
-        filters: Filters | None = None,
-        ranked: list[Scored] | None = None,
-    ) -> Answer:
-        """`ranked`: the retriever's scores for this plan, when the caller already has them."""
-        # Questions the library cannot answer whatever is retrieved: refuse before retrieving.
-        if PRODUCT_PICK.search(plan.question):
-            return Answer(plan.question, NO_PRODUCT_PICKS, False, [], self.name)
-        missing = unknown_names(plan.question, index.term_stats, index.known_names)
-        if missing:
-            names = ", ".join(f"“{m}”" for m in missing)
-            body = f"The library never mentions {names}. {NOT_IN_LIBRARY}"
-            return Answer(plan.question, body, False, [], self.name)
-        if ranked is None:
-            ranked = index.retriever.score(plan, filters)
-        chosen = slate(ranked, plan, self.k)
-        coverage_text = plan.question + (" " + " ".join(plan.systems) if plan.followup else "")
-        windows = best_windows(
-            coverage_text, [_with_context(s.chunk) for s in chosen], index.term_stats
-        )
-        top_dense = max((s.dense for s in ranked[:3]), default=0.0)
-        named_tension = (
-            plan.intent == "tension"
-            and bool(plan.tensions)
-            and not ATTRIBUTES.search(plan.question)
-        )
-        if not chosen or not (named_tension or library_answers(coverage_text, windows, top_dense)):
-            return Answer(plan.question, NOT_IN_LIBRARY, False, [], self.name)
-        cites = CitationList()
-        tension = focus_tension(ranked, plan)
+    def compose(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> Answer:
+        plan, windows, tension = found.plan, scope.windows, found.tension
+        filters = found.filters
+        cites = Citations()
         allowed = (lambda c: filters.allows(c.metadata())) if filters else (lambda c: True)
         if plan.intent == "reflection":
-            body = self._reflection(plan, tension, ranked, index, cites, allowed)
+            body = self._reflection(plan, tension, found.ranked, index, cites, allowed)
         elif plan.intent == "survey":
             body = self._survey(windows, index, cites, tension, allowed)
         elif plan.intent == "tension" and tension:
@@ -190,11 +47,11 @@ class OfflineComposer(Composer):
         else:
             body = self._fact(windows, index, cites)
             if tension and plan.intent == "fact":
-                body += "\n\n" + self._related_examples(tension, chosen, cites)
+                body += "\n\n" + self._related_examples(tension, found.chosen, cites)
         return Answer(plan.question, body.strip(), True, cites.items, self.name)
 
     # -- layouts -------------------------------------------------------------------------
-    def _fact(self, windows, index, cites: CitationList, limit: int = 3) -> str:
+    def _fact(self, windows, index, cites: Citations, limit: int = 3) -> str:
         lines, seen = [], set()
         best = windows[0].coverage if windows else 0
         for w in windows:
@@ -206,7 +63,7 @@ class OfflineComposer(Composer):
             lines.append(f"{_inline(w.sentence)} {cites.cite(index.by_id[w.chunk_id])}")
         return "\n\n".join(lines)
 
-    def _tension(self, tension_id: str, index, cites: CitationList, allowed) -> str:
+    def _tension(self, tension_id: str, index, cites: Citations, allowed) -> str:
         t = TENSION_BY_ID[tension_id]
         out = [f"**{t.label}** — {t.question}"]
         intro = _first_chunk(
@@ -228,7 +85,7 @@ class OfflineComposer(Composer):
         out.append(self._questions_block(tension_id, index, cites, allowed))
         return "\n\n".join(part for part in out if part)
 
-    def _system(self, system: str, windows, index, cites: CitationList, allowed) -> str:
+    def _system(self, system: str, windows, index, cites: Citations, allowed) -> str:
         info = SYSTEM_BY_NAME.get(system)
         name = f"{system}, {info.state}" if info and info.state else system
         examples = [
@@ -332,7 +189,7 @@ class OfflineComposer(Composer):
         return "\n\n".join(out)
 
     # -- blocks ----------------------------------------------------------------------------
-    def _example_line(self, e: dict, index, cites: CitationList, with_system: bool = True) -> str:
+    def _example_line(self, e: Example, index, cites: Citations, with_system: bool = True) -> str:
         chunk = index.by_id[e["passage_id"]]
         system = e.get("system") or (e["systems"][0] if e.get("systems") else "")
         if system and e.get("state") and with_system and f", {e['state']}" in chunk.text:
@@ -415,19 +272,7 @@ class OfflineComposer(Composer):
 
 
 # -- text helpers --------------------------------------------------------------------------
-def _with_context(chunk: Chunk) -> tuple[str, str, str]:
-    """A passage as the sentence picker reads it: lines addressed to a language model
-    ("ignore previous instructions ...", assistant.core.safety) are never quoted as an answer."""
-    names = [
-        a
-        for name in chunk.systems
-        for a in (SYSTEM_BY_NAME[name].aliases if name in SYSTEM_BY_NAME else (name,))
-    ]
-    text = drop_instruction_lines(chunk.text)
-    return chunk.id, text, " ".join([chunk.section.rsplit(" > ", 1)[-1], *names])
-
-
-def _chunk_ok(example: dict, index, allowed) -> bool:
+def _chunk_ok(example: Example, index, allowed) -> bool:
     chunk = index.by_id.get(example.get("passage_id") or "")
     return chunk is not None and allowed(chunk)
 

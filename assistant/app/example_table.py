@@ -14,21 +14,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any
 
+from assistant.core.catalog import Example
 from assistant.core.domain import SYSTEM_BY_NAME, TENSION_BY_ID
 from assistant.core.labels import pages_label
+from assistant.core.text import fold
 from assistant.core.types import Chunk
 
-Example = dict[str, Any]
 SEARCHED = ("title", "system", "state", "leader", "role", "quote", "text")
 COLUMNS = ("Tension", "Side", "System", "State", "Leader", "Strategy")
-_FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
-
-
-def fold(text: str) -> str:
-    """Lower case with curly quotes and dashes made plain, so "don't" finds "don’t"."""
-    return text.translate(_FOLD).casefold()
 
 
 def system_names(record: Example) -> list[str]:

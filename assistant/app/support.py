@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from assistant.answer import offline as composers
-from assistant.answer.offline import Composer
+from assistant import service
+from assistant.answer.composer import Composer
 from assistant.core.errors import IndexMissing
 from assistant.core.settings import Settings, with_dotenv
 from assistant.service import Assistant, load_assistant
@@ -73,4 +73,4 @@ def settings_from(secrets: Mapping[str, Any] | None) -> Settings:
 
 def composer(settings: Settings) -> Composer:
     """The composer for a sidebar choice (LLMConfigError when the model cannot be set up)."""
-    return composers.make_composer(settings)
+    return service.make_composer(settings)

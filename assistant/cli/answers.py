@@ -56,9 +56,7 @@ def cmd_retrieve(args) -> int:
         results = []
         for item in read_batch(args.batch):
             started = time.perf_counter()
-            passages = bot.retrieve(
-                item["question"], validate_history(item.get("history")), k=k
-            )
+            passages = bot.retrieve(item["question"], validate_history(item.get("history")), k=k)
             results.append(
                 {
                     "question": item["question"],
@@ -106,7 +104,7 @@ def cmd_ask(args) -> int:
         sys.stdout.flush()
         shown += piece
     answer = stream.result()
-    if shown.strip() != answer.answer.strip():  # the model failed: replaced, say so below
+    if stream.replaced:  # the model failed: the offline answer replaces what was shown
         shown = ("\n\n---\n" if shown.strip() else "") + answer.answer
         sys.stdout.write(shown)
     if not shown.endswith("\n"):

@@ -12,8 +12,9 @@ from assistant.cli.common import add_output_args, print_json, settings_from
 
 def cmd_examples(args) -> int:
     from assistant.core import catalog as framework
+    from assistant.storage.builds import open_live
 
-    catalog = framework.load_catalog(settings_from(args))
+    catalog = open_live(settings_from(args)).catalog
     found = framework.examples(catalog, args.tension, args.side, args.system)
     if args.json:
         print_json({"examples": [framework.public_example(e) for e in found]})
@@ -27,8 +28,9 @@ def cmd_examples(args) -> int:
 
 def cmd_survey(args) -> int:
     from assistant.core import catalog as framework
+    from assistant.storage.builds import open_live
 
-    found = framework.findings(framework.load_catalog(settings_from(args)), args.tension)
+    found = framework.findings(open_live(settings_from(args)).catalog, args.tension)
     if args.json:
         print_json({"findings": [framework.public_finding(f) for f in found]})
         return 0
@@ -51,8 +53,9 @@ def cmd_survey(args) -> int:
 
 def cmd_questions(args) -> int:
     from assistant.core import catalog as framework
+    from assistant.storage.builds import open_live
 
-    found = framework.questions(framework.load_catalog(settings_from(args)), args.tension)
+    found = framework.questions(open_live(settings_from(args)).catalog, args.tension)
     if args.json:
         print_json({"questions": [framework.public_question(q) for q in found]})
         return 0

@@ -14,11 +14,13 @@ from assistant.cli.common import add_output_args, print_json, settings_from
 
 def cmd_prompts(args) -> int:
     from assistant.framework import discussion
+    from assistant.storage.builds import open_live
 
     context = discussion.read_context(args.context) if args.context else None
     for tid in args.tension or ():
         discussion.check_tension(tid)
-    catalog, chunks = discussion.load_library(settings_from(args))
+    live = open_live(settings_from(args))
+    catalog, chunks = live.catalog, live.by_id
     prompts = discussion.discussion_prompts(catalog, chunks, args.tension, context)
     if args.json:
         print_json(
@@ -39,6 +41,7 @@ def cmd_prompts(args) -> int:
 
 def cmd_guide(args) -> int:
     from assistant.framework import discussion, guide, pathway
+    from assistant.storage.builds import open_live
 
     context = discussion.read_context(args.context) if args.context else None
     for tid in args.tension or ():
@@ -46,7 +49,8 @@ def cmd_guide(args) -> int:
     team = pathway.read_pathways(args.pathway) if args.pathway else None
     out = Path(args.out)
     fmt = guide.format_for(out)
-    catalog, chunks = discussion.load_library(settings_from(args))
+    live = open_live(settings_from(args))
+    catalog, chunks = live.catalog, live.by_id
     meeting = guide.build_guide(catalog, chunks, args.tension, context, team)
     guide.write_guide(meeting, out, fmt)
     if args.json:

@@ -15,15 +15,14 @@ and one expander per passage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from assistant.core.catalog import Finding
 from assistant.core.domain import Tension
 from assistant.core.labels import escape_markdown
 
-Finding = dict[str, Any]
 POLE_A_COLOUR = "#2b6cb0"
 POLE_B_COLOUR = "#dd6b20"
 MIDDLE_COLOUR = "#cbd5e0"

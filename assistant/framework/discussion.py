@@ -23,11 +23,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from assistant.core.catalog import check_tension, findings, questions
+from assistant.answer.citations import Citations
+from assistant.core.catalog import Example, check_tension, findings, questions
 from assistant.core.catalog import examples as catalog_examples
 from assistant.core.domain import TENSION_BY_ID, TENSIONS
 from assistant.core.errors import LbwError
-from assistant.core.text import stemmer
+from assistant.core.text import squash, stemmer
 from assistant.core.types import Chunk, Citation
 
 SYSTEM_TYPES = ("district", "cmo", "charter", "private")
@@ -221,23 +222,23 @@ class Prompt:
         }
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.replace("\u00a0", " ").split())
-
-
 class Sources:
-    """The library's passages, and numbering of the ones cited (first use first)."""
+    """The library's passages, and numbering of the ones cited (first use first, by the
+    answers' own numberer)."""
 
     def __init__(self, chunks: Mapping[str, Chunk] | Iterable[Chunk]):
         items = chunks.values() if isinstance(chunks, Mapping) else chunks
         self.chunks: dict[str, Chunk] = {c.id: c for c in items}
-        self._norm = {cid: _norm(c.text) for cid, c in self.chunks.items()}
-        self.cited: list[Citation] = []
-        self._n: dict[str, int] = {}
+        self._norm = {cid: squash(c.text) for cid, c in self.chunks.items()}
+        self._numbers = Citations()
+
+    @property
+    def cited(self) -> list[Citation]:
+        return self._numbers.items
 
     def find(self, snippets: Sequence[str], prefer: Sequence[str | None] = ()) -> Chunk | None:
         """The passage that holds every snippet verbatim (whitespace aside), preferred ids first."""
-        wanted = [_norm(s) for s in snippets if s]
+        wanted = [squash(s) for s in snippets if s]
         order = [p for p in prefer if p in self.chunks] + [
             c for c in self.chunks if c not in prefer
         ]
@@ -247,26 +248,13 @@ class Sources:
         return None
 
     def cite(self, chunk: Chunk) -> Citation:
-        if chunk.id not in self._n:
-            self._n[chunk.id] = len(self.cited) + 1
-            self.cited.append(
-                Citation(
-                    self._n[chunk.id],
-                    chunk.id,
-                    chunk.doc_id,
-                    chunk.title,
-                    chunk.section,
-                    chunk.text,
-                    chunk.pages,
-                )
-            )
-        return self.cited[self._n[chunk.id] - 1]
+        return self.cited[self._numbers.number(chunk) - 1]
 
 
 SIZE = re.compile(r"(?<!every )\b(\d{1,3}(?:,\d{3})*)\s+schools\b", re.I)
 
 
-def example_size(example: dict[str, Any]) -> tuple[int, str] | None:
+def example_size(example: Example) -> tuple[int, str] | None:
     """(schools, the sentence that says so) when the example's text gives its system's size."""
     names = [w for w in re.findall(r"[A-Z][a-z]+", example.get("system") or "") if len(w) > 3]
     for sentence in re.split(r"(?<=[.!?])\s+", example.get("text") or ""):
@@ -285,14 +273,14 @@ def _words(text: str) -> set[str]:
     return set(stemmer().stemWords(words))
 
 
-def _speaker(example: dict[str, Any]) -> str:
+def _speaker(example: Example) -> str:
     leader, role = example.get("leader"), example.get("role")
     if leader and role:
         return f"{leader} ({role})"
     return leader or "its leader"
 
 
-def _state(example: dict[str, Any]) -> str:
+def _state(example: Example) -> str:
     return f", {example['state']}," if example.get("state") else ""
 
 
@@ -374,7 +362,7 @@ def tailored_prompts(
     examples = catalog_examples(catalog, tension)
     used: set[str] = set()
 
-    def example_prompt(e: dict[str, Any], template: str, why: str, **extra: Any) -> bool:
+    def example_prompt(e: Example, template: str, why: str, **extra: Any) -> bool:
         snippets = [e["title"], e.get("quote") or "", extra.get("size_sentence", "")]
         chunk = sources.find(snippets, [e.get("passage_id")])
         if chunk is None or not e.get("quote"):
@@ -470,11 +458,3 @@ def discussion_prompts(
         if context is not None and not context.is_empty():
             out.extend(tailored_prompts(catalog, tid, context, sources))
     return out
-
-
-def load_library(settings) -> tuple[dict[str, Any], dict[str, Chunk]]:
-    """The live build's catalog and passages, without loading the model."""
-    from assistant.storage.builds import live_build_path, read_build_files
-
-    files = read_build_files(live_build_path(settings), with_embeddings=False)
-    return files.catalog, {c.id: c for c in files.chunks}

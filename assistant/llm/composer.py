@@ -1,12 +1,11 @@
 """A composer that lets a language model write the answer and trusts none of it unchecked.
 
-Per question: retrieve with the same plan and structure-aware slate as the offline composer;
-ask the offline composer first (it is cheap, decides whether the library answers the
-question at all, and is the fallback); give the model the slate's passages, numbered and
-fenced as data; check every sentence as it streams in (assistant.llm.verify); and answer with
-the offline composer instead when the model errors, times out, says the passages do not
-answer, or writes nothing that survives the check. The Answer says which one answered and
-why, and lists what the check removed.
+Per question the service has already retrieved once and decided that the library answers
+it. This composer gives the model the slate's passages, numbered and fenced as data; checks
+every sentence as it streams in (assistant.llm.verify); and answers with the offline
+composer instead, built only then, when the model errors, times out, says the passages do
+not answer, or writes nothing that survives the check. The Answer says which one answered
+and why, and lists what the check removed; the stream says the answer was replaced.
 
 The model is called on a worker thread and read through a queue, so one deadline
 (LBW_LLM_TIMEOUT) bounds the whole answer whatever the client's own timeouts do.
@@ -22,19 +21,20 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer.offline import AnswerStream, CitationList, Composer, OfflineComposer
+from assistant.answer.citations import Citations
+from assistant.answer.composer import Composer
+from assistant.answer.offline import OfflineComposer
+from assistant.answer.scope import ScopeDecision
+from assistant.answer.stream import AnswerStream
 from assistant.core.settings import Settings
-from assistant.core.types import Answer, Chunk, Filters, Turn, Verification
+from assistant.core.types import Answer, Chunk, Turn, Verification
 from assistant.llm import prompts
 from assistant.llm.backends import chat_model, model_label
-from assistant.llm.verify import AnswerChecker
-from assistant.retrieval.hybrid import slate
-from assistant.retrieval.query import QueryPlan
+from assistant.llm.verify import AnswerChecker, library_words
+from assistant.retrieval.library import LoadedIndex, Retrieved
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-
-    from assistant.service import LoadedIndex
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +68,12 @@ class LLMComposer(Composer):
         model: BaseChatModel,
         label: str = "llm",
         timeout: float = 60.0,
-        k: int = 8,
         max_question_chars: int = 2000,
         offline: OfflineComposer | None = None,
     ):
         self.model = model
         self.label = label
         self.timeout = timeout
-        self.k = k
         self.max_question_chars = max_question_chars
         self.offline = offline or OfflineComposer()
 
@@ -85,9 +83,8 @@ class LLMComposer(Composer):
             chat_model(settings),
             model_label(settings),
             settings.llm_timeout,
-            settings.top_k,
             settings.max_question_chars,
-            OfflineComposer(settings.top_k),
+            OfflineComposer(),
         )
 
     # -- follow-ups ------------------------------------------------------------------------
@@ -104,39 +101,37 @@ class LLMComposer(Composer):
         return prompts.standalone_from_reply(reply, question, self.max_question_chars)
 
     # -- answers ---------------------------------------------------------------------------
-    def compose(
-        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
-    ) -> Answer:
-        return self._answer(plan, index, filters, stream=False).result()
+    def compose(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> Answer:
+        return self._answer(found, index, scope, stream=False).result()
 
-    def stream(
-        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
-    ) -> AnswerStream:
-        return self._answer(plan, index, filters, stream=True)
+    def stream(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> AnswerStream:
+        return self._answer(found, index, scope, stream=True)
+
+    def declined(self, answer: Answer) -> Answer:
+        return self._fallback(answer, "the library does not answer this question")
 
     def _answer(
-        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None, stream: bool
+        self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision, stream: bool
     ) -> AnswerStream:
-        ranked = index.retriever.score(plan, filters)
-        offline = self.offline.compose(plan, index, filters, ranked=ranked)
-        if not offline.in_scope:
-            return AnswerStream.ready(
-                self._fallback(offline, "the library does not answer this question")
-            )
-        passages = [s.chunk for s in slate(ranked, plan, self.k)]
-        messages = prompts.answer_messages(plan.question, passages)
-        return AnswerStream(self._write(plan, index, passages, messages, offline, stream))
+        passages = [s.chunk for s in found.chosen]
+        messages = prompts.answer_messages(found.plan.question, passages)
+        pieces = self._write(found, index, scope, passages, messages, stream)
+        return AnswerStream(pieces, self.name)
 
     def _write(
         self,
-        plan: QueryPlan,
+        found: Retrieved,
         index: LoadedIndex,
+        scope: ScopeDecision,
         passages: list[Chunk],
         messages: list,
-        offline: Answer,
         stream: bool,
     ) -> Generator[str, None, Answer]:
-        checker = AnswerChecker(passages, index.library_words)
+        checker = AnswerChecker(passages, library_words(index))
+
+        def offline() -> Answer:  # built only when the model's answer is not used
+            return self.offline.compose(found, index, scope)
+
         sentinel = prompts.NOT_IN_LIBRARY
         head = ""  # the reply's start, held until it cannot be the not-in-library reply
         started = False
@@ -149,7 +144,7 @@ class LLMComposer(Composer):
                         continue
                     if start.startswith(sentinel):
                         return self._fallback(
-                            offline, "the language model found no answer in the passages"
+                            offline(), "the language model found no answer in the passages"
                         )
                     started, piece = True, head
                 if shown := checker.feed(piece):
@@ -162,20 +157,20 @@ class LLMComposer(Composer):
         except Exception as exc:
             reason = describe(exc, self.timeout)
             log.warning("Answering with the offline composer: %s", reason)
-            return self._fallback(offline, reason, checker)
+            return self._fallback(offline(), reason, checker)
         if not head.strip():
-            return self._fallback(offline, "the language model returned an empty answer")
+            return self._fallback(offline(), "the language model returned an empty answer")
         if checker.cited_sentences == 0:
             return self._fallback(
-                offline,
+                offline(),
                 "no sentence of the language model's answer was supported by a cited passage",
                 checker,
             )
-        cites = CitationList()
+        cites = Citations()
         for chunk in checker.cited:
             cites.cite(chunk)
         return Answer(
-            plan.question,
+            found.plan.question,
             checker.text,
             True,
             cites.items,

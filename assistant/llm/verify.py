@@ -31,14 +31,14 @@ never uses in lower case (or an acronym), so "Springfield" and "PWNED" need a so
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.core.domain import find_systems
 from assistant.core.safety import without_instructions
-from assistant.core.text import STOP, stemmer
+from assistant.core.text import STOP, normalize, stemmer
 from assistant.core.types import Chunk, Unsupported
+from assistant.retrieval.library import LoadedIndex
 
 # [3], [3, 5], [3-5]; a backslash-escaped bracket (\[3\]) is literal text, not a marker.
 MARKER = re.compile(r"(?<!\\)\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]")
@@ -58,9 +58,6 @@ _CAP = re.compile(r"(?<![\w'-])[A-Z][A-Za-z'-]*")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\s?%|\s?percent\b)?")
 _URL = re.compile(r"\bhttps?://[^\s)\]>\"]+|\bwww\.[^\s)\]>\"]+|\b[\w.+-]+@[\w-]+\.[\w.]+")
 _QUOTE = re.compile(r'"([^"]+)"')
-_TRANSLATE = str.maketrans(
-    {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "\u00a0": " "}
-)
 NUMBER_WORDS = {
     "two": "2",
     "three": "3",
@@ -92,14 +89,6 @@ DISCOURSE = frozenset(
 )
 CITED_MIN = 0.6  # share of a cited sentence's content words found in its passages
 UNCITED_MIN = 0.7  # ... of an uncited sentence's, in one passage (0.5 for up to 3 words)
-
-
-def normalize(text: str) -> str:
-    """One spelling for matching: NFKC, straight quotes, hyphens, no Markdown emphasis."""
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
-    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~$&:=])", r"\1", text)
-    text = re.sub(r"[*_`]+", "", text)
-    return " ".join(text.split())
 
 
 def _stem(word: str) -> str:
@@ -544,3 +533,18 @@ class AnswerChecker:
         if not facts and len(claim.stems) <= 4 and claim.stems <= self.library.stems:
             return None  # a short connecting phrase in the library's own vocabulary
         return "it cites no passage, and no retrieved passage supports it"
+
+
+def library_words(index: LoadedIndex) -> LibraryWords:
+    """The library's vocabulary and own names for a loaded build, built once per build."""
+
+    def build(index: LoadedIndex) -> LibraryWords:
+        names = [
+            name
+            for d in index.documents.values()
+            for name in (d.get("title"), d.get("publisher"), *(d.get("authors") or ()))
+            if name
+        ]
+        return LibraryWords.build((c.text for c in index.chunks), names)
+
+    return index.derived("library_words", build)

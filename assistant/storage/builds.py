@@ -133,6 +133,11 @@ class BuildFiles:
     documents: dict[str, dict[str, Any]]
     catalog: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None  # the build folder these files were read from
+
+    @property
+    def by_id(self) -> dict[str, Chunk]:
+        return {c.id: c for c in self.chunks}
 
 
 def write_build_files(path: Path, files: BuildFiles) -> None:
@@ -171,7 +176,7 @@ def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
     )
     documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
     catalog = json.loads((path / "catalog.json").read_text(encoding="utf-8"))
-    return BuildFiles(chunks, embeddings, documents, catalog, meta)
+    return BuildFiles(chunks, embeddings, documents, catalog, meta, path)
 
 
 def live_build_path(settings: Settings) -> Path:
@@ -187,3 +192,9 @@ def live_build_path(settings: Settings) -> Path:
             f"The live index build {build_id} is missing or incomplete; run `lbw ingest --rebuild`."
         )
     return path
+
+
+def open_live(settings: Settings, with_embeddings: bool = False) -> BuildFiles:
+    """The live build's files: the one way every reader (the assistant, the CLI's framework
+    commands, the library listing) opens the published index. IndexMissing when none is."""
+    return read_build_files(live_build_path(settings), with_embeddings)

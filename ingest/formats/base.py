@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from assistant.core.text import squash
 from ingest.blocks import Block
 from ingest.clean import base_repair
 
@@ -96,8 +97,8 @@ def promote_title(result: ReadResult) -> ReadResult:
     if not blocks or not blocks[0].path:
         return result
     top = blocks[0].path[0]
-    named = " ".join((result.title or "").casefold().split())
-    heading = " ".join(top.casefold().split())
+    named = squash((result.title or "").casefold())
+    heading = squash(top.casefold())
     if named and not (named.startswith(heading) or heading.startswith(named)):
         return result  # the file has another title: this heading is a real section
     if all(b.path[:1] == (top,) for b in blocks):

@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from assistant.core.errors import InvalidDocument
+from assistant.core.text import squash
 from ingest.formats.base import HeadingPath, ReadResult, meta_text, tidy
 
 MAGIC = b"%PDF-"
@@ -125,7 +126,7 @@ def _outline(reader) -> list[tuple[int, int, str]]:
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.casefold().split())
+    return squash(text.casefold())
 
 
 def _body_size(pages: list[Page]) -> float:

@@ -1,0 +1,38 @@
+"""The Composer interface: turns what retrieval found, and the scope decision, into a cited
+Answer.
+
+Composers receive evidence; they never retrieve and never decide scope (the service does
+both, once per question). The offline composer and the language-model composer are the two
+implementations; tests add fakes as real subclasses.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from assistant.answer.scope import ScopeDecision
+from assistant.answer.stream import AnswerStream
+from assistant.core.types import Answer, Turn
+from assistant.retrieval.library import LoadedIndex, Retrieved
+
+
+class Composer(ABC):
+    name = "composer"
+
+    @abstractmethod
+    def compose(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> Answer: ...
+
+    def stream(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> AnswerStream:
+        """The answer as it is written; a composer that has it at once sends it whole."""
+        return AnswerStream.ready(self.compose(found, index, scope))
+
+    def declined(self, answer: Answer) -> Answer:
+        """The scope step's refusal, as this composer reports it (a language-model composer
+        notes that its model was not asked)."""
+        return answer
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
+        """A follow-up rewritten as a standalone question, or None to plan it from the
+        history by rule (assistant.retrieval.query.plan_query), as the offline composer does."""
+        return None

@@ -1,0 +1,95 @@
+"""One published build, loaded for questions: its passages, documents and catalog, the
+hybrid retriever over them, and what later steps derive from them once per build.
+
+`retrieve` is the one retrieval a question gets: the fused ranking, the tension it is
+about and the slate of passages, computed once and handed on to the scope decision and the
+composer, which never retrieve themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TypeVar
+
+from assistant.core.domain import SYSTEMS
+from assistant.core.settings import Settings
+from assistant.core.text import TermStats
+from assistant.core.types import Chunk, Filters
+from assistant.embedding.embedder import Embedder
+from assistant.retrieval.hybrid import HybridRetriever, KeywordIndex
+from assistant.retrieval.query import QueryPlan
+from assistant.retrieval.slate import Scored, focus_tension, slate
+from assistant.storage.builds import open_live
+from assistant.storage.vectors import ChromaStore, chroma_client
+
+T = TypeVar("T")
+
+
+@dataclass
+class Retrieved:
+    """What one retrieval found for a planned question."""
+
+    plan: QueryPlan
+    ranked: list[Scored]  # every candidate, best first
+    chosen: list[Scored]  # the slate: the passages an answer may cite
+    tension: str | None  # the tension the question is about, if any
+    filters: Filters | None = None
+
+
+@dataclass
+class LoadedIndex:
+    """One published build, fully loaded."""
+
+    build_id: str
+    chunks: list[Chunk]
+    documents: dict[str, dict[str, Any]]
+    catalog: dict[str, Any]
+    retriever: HybridRetriever
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def by_id(self) -> dict[str, Chunk]:
+        return self.retriever.chunks
+
+    def retrieve(self, plan: QueryPlan, k: int, filters: Filters | None = None) -> Retrieved:
+        ranked = self.retriever.score(plan, filters)
+        tension = focus_tension(ranked, plan)
+        return Retrieved(plan, ranked, slate(ranked, plan, k, tension), tension, filters)
+
+    def derived(self, key: str, build: Callable[[LoadedIndex], T]) -> T:
+        """A value computed from this build once and kept with it (the language model's
+        answer checker keeps the library's vocabulary here), so a layer above retrieval can
+        cache per build without this module knowing what it is."""
+        with self._lock:
+            if key not in self._derived:
+                self._derived[key] = build(self)
+            return self._derived[key]
+
+    # Derived once per build, shared by the scope decision and every composer.
+    @cached_property
+    def term_stats(self) -> TermStats:
+        """How rare each word is in the library (the in-scope gate)."""
+        return TermStats(c.indexed_text() for c in self.chunks)
+
+    @cached_property
+    def known_names(self) -> list[str]:
+        """Names the library knows under another spelling: system short forms ("CPS") and
+        document titles and aliases ("TLA")."""
+        names = [alias for system in SYSTEMS for alias in system.aliases]
+        for doc in self.documents.values():
+            names += [doc.get("title", ""), *(doc.get("aliases") or [])]
+            names += [doc.get("publisher") or "", *(doc.get("authors") or [])]
+        return names
+
+
+def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
+    files = open_live(settings)
+    assert files.path is not None
+    client = chroma_client(settings, files.path / "chroma")
+    store = ChromaStore(client, files.meta["collection"])
+    retriever = HybridRetriever(files.chunks, store, KeywordIndex(files.chunks), embedder)
+    return LoadedIndex(files.path.name, files.chunks, files.documents, files.catalog, retriever)
