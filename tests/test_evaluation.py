@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant.core.types import Answer, Citation, Passage, Turn
+from eval import check_evidence
 from eval.scoring import (
     EvalQuestion,
     QuestionSetError,
@@ -447,3 +449,88 @@ def test_hashing_embedder_is_a_deterministic_unit_embedder(hashing_embedder):
     vectors = hashing_embedder.embed_batch(["need and readiness", "need and readiness", ""])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
     assert np.array_equal(vectors[0], vectors[1])
+
+
+# ---------------------------------------------------------------------------- evidence checker
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION_FILES = sorted((ROOT / "eval" / "blind").glob("W*.jsonl")) + [
+    ROOT / "eval" / "devset.jsonl",
+    ROOT / "eval" / "heldout.jsonl",
+]
+
+
+def test_every_question_file_passes_the_evidence_checker(capsys):
+    assert len(QUESTION_FILES) == 8
+    assert check_evidence.main(["--corpus", str(ROOT / "corpus"), *map(str, QUESTION_FILES)]) == 0
+    assert "every evidence span checks out" in capsys.readouterr().out
+
+
+UNIQUE = "Prix fixe menus versus a la carte tools"  # once, in short.txt
+
+
+def blind_record(qid="W9-001", **fields):
+    record = {
+        "id": qid,
+        "writer": "W9",
+        "question": "Whole model or pick tools?",
+        "kind": "situation",
+        "scope": "answered",
+        "doc": "short-doc",
+        "evidence": [UNIQUE],
+        "systems": [],
+        "key_points": ["whole model vs tools"],
+        "missing": "",
+        "style": ["plain"],
+    }
+    return {**record, **fields}
+
+
+def test_evidence_checker_passes_a_good_span(tmp_path, tiny_corpus):
+    path = write_lines(
+        tmp_path,
+        blind_record(),
+        blind_record("W9-002", scope="not_in_library", kind="off-library", doc=None, evidence=[]),
+        {**GOOD, "evidence": [UNIQUE], "doc": "short-doc"},  # the old format too
+    )
+    assert check_evidence.check_files([path], tiny_corpus) == []
+    assert check_evidence.main(["--corpus", str(tiny_corpus), path]) == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (blind_record(evidence=["Prix fixe menus versus a la carte meals"]), "not found verbatim"),
+        (  # in the library, but in another document than the one named
+            blind_record(doc="long-doc"),
+            'not found verbatim in "long-doc"',
+        ),
+        (  # a span the long document repeats sixty times
+            blind_record(doc="long-doc", evidence=["is about readiness and pilots in district"]),
+            "occurs 60 times",
+        ),
+        (blind_record(evidence=["Prix fixe menus"]), "15 characters, not 30 to 200"),
+        (blind_record(evidence=[]), "needs 1 to 3 evidence spans"),
+        (blind_record(doc="nope"), "not a text document"),
+        (blind_record(scope="not_in_library", doc=None), "off-library question has 1 evidence"),
+        ({**GOOD, "in_scope": False, "evidence": [], "doc": "short-doc"}, "names a doc"),
+    ],
+)
+def test_evidence_checker_names_file_line_and_problem(tmp_path, tiny_corpus, record, message):
+    path = write_lines(tmp_path, blind_record("W9-000"), record)
+    messages = check_evidence.check_files([path], tiny_corpus)
+    assert len(messages) == 1
+    assert messages[0].startswith(f"{path}:2:") and message in messages[0]
+
+
+def test_evidence_checker_counts_a_span_found_in_two_documents(tmp_path, tiny_corpus):
+    (tiny_corpus / "long.txt").write_text(LONG + "\n" + UNIQUE, encoding="utf-8")
+    messages = check_evidence.check_files([write_lines(tmp_path, blind_record())], tiny_corpus)
+    assert messages and "occurs 2 times in the library (long-doc x1, short-doc x1)" in messages[0]
+
+
+def test_evidence_checker_flags_duplicate_ids_and_exits_non_zero(tmp_path, tiny_corpus, capsys):
+    path = write_lines(tmp_path, blind_record(), blind_record())
+    assert check_evidence.main(["--corpus", str(tiny_corpus), path]) == 1
+    err = capsys.readouterr().err
+    assert f'{path}:2: id "W9-001" already used on line 1' in err
