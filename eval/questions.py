@@ -274,5 +274,9 @@ def describe(paths: Sequence[str | Path]) -> str:
     return " + ".join(show(p) for p in paths)
 
 
+def doc_group_key(group: str) -> tuple[int, str]:
+    return (DOC_GROUPS.index(group) if group in DOC_GROUPS else len(DOC_GROUPS), group)
+
+
 def doc_group_order(groups: Iterable[str]) -> list[str]:
-    return sorted(groups, key=lambda g: DOC_GROUPS.index(g) if g in DOC_GROUPS else 99)
+    return sorted(groups, key=doc_group_key)

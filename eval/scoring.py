@@ -38,7 +38,7 @@ from eval.questions import (
     EvalQuestion,
     QuestionSetError,
     describe,
-    doc_group_order,
+    doc_group_key,
     kind_key,
     load_questions,
     load_set,
@@ -181,7 +181,7 @@ def evaluate(
         "hits": hits,
         "hit_rate": _rate(hits, scored),
         "by_kind": _groups(by_kind, kind_key),
-        "by_doc_group": _groups(by_group, lambda g: doc_group_order([g, *by_group]).index(g)),
+        "by_doc_group": _groups(by_group, doc_group_key),
         "misses": misses,
         "district": _district_recall(rows),
     }
