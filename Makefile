@@ -60,9 +60,9 @@ test: install lint browser-deps
 test-fast:
 	$(PY) -m pytest -q -m "not integration and not app and not browser and not slow"
 
+# Tune and test (the blind splits), dev and heldout in one process, next to the stock recipe.
 eval:
-	$(VENV)/bin/lbw eval --questions eval/devset.jsonl
-	$(VENV)/bin/lbw eval --questions eval/heldout.jsonl
+	$(VENV)/bin/lbw eval
 
 bench:
 	$(PY) bench/benchmark.py

@@ -1,3 +1,3 @@
-"""Evaluation, outside the runtime package: scoring on question sets next to the stock
-LangChain recipe (`lbw eval`, the `eval` extra).
-"""
+"""Evaluation, outside the runtime package: question sets (`questions`), scoring next to the
+stock LangChain recipe (`scoring`), text tables (`report`), blind grading pairs (`pairs`) and
+the evidence checker (`check_evidence`). Driven by `lbw eval`; needs the `eval` extra."""

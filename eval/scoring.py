@@ -1,26 +1,30 @@
-"""Scoring retrieval and answers on a question set, next to the stock LangChain recipe.
+"""Scoring retrieval and answers on question sets, next to the stock LangChain recipe.
 
 Trade-offs, stated once:
 - Evidence matching is on `normalize`d text (lower-case ASCII letters and digits only), so
   mojibake, curly quotes, markup, line breaks and table pipes never decide a hit; the price is
   that a very short evidence string could match by accident, so evidence should be a phrase.
-- A question counts as a hit only when *every* evidence string sits inside one retrieved
-  passage: evidence split across two chunks is a miss, because a reader would not see it whole.
+- A question counts as a retrieval hit only when *every* evidence string sits inside one
+  retrieved passage: evidence split across two chunks is a miss, because a reader would not
+  see it whole.
 - School systems are "named" when one of their aliases (assistant.core.domain.SYSTEMS) occurs as
   a whole word. One-word aliases and acronyms must match as written ("grass roots" is not Roots
   Elementary, "space" is not ACE); longer names ignore case.
+- An answer's scope is `answer.to_dict()["scope"]` when the Answer reports one, else its
+  `in_scope` (True: "answered", False: "not_in_library"), so a partial answer can only be
+  recognised once the Answer says so.
 - The stock recipe runs in the same process with the same embedder instance, so the comparison
-  measures chunking and retrieval, not the model.
+  measures chunking and retrieval, not the model. It has no answers, only retrieval figures.
+- `run_sets` loads the model, the index and the stock recipe once for all sets; each question
+  is retrieved and answered once per run, and `--pairs` reuses those results.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,37 +32,57 @@ from assistant.core.errors import LbwError
 from assistant.core.settings import Settings
 from assistant.core.types import Answer, Passage, Turn
 from assistant.embedding.embedder import Embedder
-
-KIND_ORDER = (
-    "tension",
-    "paraphrase",
-    "district",
-    "fact",
-    "survey",
-    "reflection",
-    "short-doc",
-    "follow-up",
-    "out-of-scope",
+from eval.questions import (
+    SCOPES,
+    SPLITS,
+    EvalQuestion,
+    QuestionSetError,
+    describe,
+    doc_group_key,
+    kind_key,
+    load_questions,
+    load_set,
+    normalize,
+    system_patterns,
 )
-TARGET_OVERALL = 0.95
-TARGET_PER_KIND = 0.90
 
 RetrieveFn = Callable[..., Sequence[Passage]]  # (question, history, k=) -> passages
 AskFn = Callable[..., Answer]  # (question, history) -> answer
 
+# The figures the tune-test gap is reported for: (label, path into one set's report).
+HEADLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("evidence in top k (ours)", ("ours", "hit_rate")),
+    ("evidence in top k (stock)", ("stock", "hit_rate")),
+    ("district recall (retrieval)", ("ours", "district", "recall")),
+    ("in-library refused", ("answers", "in_scope_refused_rate")),
+    ("off-library declined", ("answers", "out_of_scope_rate")),
+    ("partial labelled partial", ("answers", "partial_rate")),
+    ("evidence cited in answer", ("answers", "cited_any_rate")),
+)
 
-class QuestionSetError(LbwError):
-    """A question file that cannot be read; the message names the file and line."""
+__all__ = [
+    "EvalQuestion",
+    "QuestionSetError",
+    "StockRecipe",
+    "answer_scope",
+    "evaluate",
+    "evaluate_answers",
+    "evidence_hit",
+    "load_questions",
+    "normalize",
+    "run_eval",
+    "run_sets",
+    "systems_named",
+]
+
+
+class MissingExtra(LbwError):
+    """An optional dependency group is not installed; the message names the extra."""
 
     exit_code = 2
 
 
 # ---------------------------------------------------------------------------- matching
-
-
-def normalize(text: str) -> str:
-    """Lower-case and keep only ASCII letters and digits, so formatting never decides a match."""
-    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def evidence_hit(evidence: Sequence[str], passages: Sequence[str]) -> bool:
@@ -69,112 +93,24 @@ def evidence_hit(evidence: Sequence[str], passages: Sequence[str]) -> bool:
     return all(any(normalize(e) in t for t in texts) for e in evidence)
 
 
-def _alias_pattern(alias: str) -> re.Pattern[str]:
-    flags = re.IGNORECASE if len(alias.split()) > 1 else 0
-    # ASCII boundaries: mojibake letters (â) next to a name must not hide it.
-    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(alias)}(?![A-Za-z0-9])", flags)
-
-
-def _system_patterns(name: str) -> list[re.Pattern[str]]:
-    from assistant.core.domain import SYSTEMS
-
-    aliases = {name}
-    for system in SYSTEMS:
-        if system.name.lower() == name.lower():
-            aliases |= {system.name, *system.aliases}
-    return [_alias_pattern(a) for a in sorted(aliases)]
+def evidence_any(evidence: Sequence[str], passages: Sequence[str]) -> bool:
+    """True when at least one evidence string lies (normalised) inside some passage."""
+    texts = [normalize(p) for p in passages]
+    return any(normalize(e) in t for e in evidence for t in texts)
 
 
 def systems_named(systems: Sequence[str], texts: Sequence[str]) -> list[str]:
     """The required systems (canonical names) that some text names by name or alias."""
     joined = "\n".join(texts)
-    return [s for s in systems if any(p.search(joined) for p in _system_patterns(s))]
+    return [s for s in systems if any(p.search(joined) for p in system_patterns(s))]
 
 
-# ---------------------------------------------------------------------------- question sets
-
-
-@dataclass(frozen=True)
-class EvalQuestion:
-    """One line of a question set: what is asked, and what a good answer must show."""
-
-    id: str
-    kind: str
-    question: str
-    history: tuple[Turn, ...] = ()
-    evidence: tuple[str, ...] = ()
-    systems: tuple[str, ...] = ()
-    in_scope: bool = True
-    doc: str | None = None
-
-
-def _str_list(value: Any, field: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f'"{field}" must be a list of strings')
-    return tuple(value)
-
-
-def _parse_question(record: Any) -> EvalQuestion:
-    if not isinstance(record, dict):
-        raise ValueError("each line must be a JSON object")
-    for key in ("id", "kind", "question"):
-        if not isinstance(record.get(key), str) or not record[key].strip():
-            raise ValueError(f'"{key}" must be a non-empty string')
-    history = []
-    for turn in record.get("history") or []:
-        if (
-            not isinstance(turn, dict)
-            or turn.get("role") not in ("user", "assistant")
-            or not isinstance(turn.get("content"), str)
-        ):
-            raise ValueError(
-                '"history" entries must be {"role": "user"|"assistant", "content": str}'
-            )
-        history.append(Turn(turn["role"], turn["content"]))
-    evidence = _str_list(record.get("evidence", []), "evidence")
-    if any(not normalize(e) for e in evidence):
-        raise ValueError("an evidence string has no letters or digits, so it would match anything")
-    in_scope = record.get("in_scope", True)
-    if not isinstance(in_scope, bool):
-        raise ValueError('"in_scope" must be true or false')
-    doc = record.get("doc")
-    if doc is not None and not isinstance(doc, str):
-        raise ValueError('"doc" must be a string or null')
-    return EvalQuestion(
-        id=record["id"],
-        kind=record["kind"],
-        question=record["question"],
-        history=tuple(history),
-        evidence=evidence,
-        systems=_str_list(record.get("systems", []), "systems"),
-        in_scope=in_scope,
-        doc=doc,
-    )
-
-
-def load_questions(path: str | Path) -> list[EvalQuestion]:
-    """Read a JSON Lines question set; any bad line stops the run with its line number."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise QuestionSetError(f"Cannot read question set {path}: {exc}") from exc
-    questions: list[EvalQuestion] = []
-    seen: set[str] = set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            question = _parse_question(json.loads(line))
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise QuestionSetError(f"{path}, line {number}: {exc}") from exc
-        if question.id in seen:
-            raise QuestionSetError(f'{path}, line {number}: duplicate id "{question.id}"')
-        seen.add(question.id)
-        questions.append(question)
-    if not questions:
-        raise QuestionSetError(f"{path} holds no questions.")
-    return questions
+def answer_scope(answer: Answer) -> str:
+    """The scope an answer declares: its "scope" field when it has one, else from in_scope."""
+    scope = answer.to_dict().get("scope")
+    if scope in SCOPES:
+        return scope
+    return "answered" if answer.in_scope else "not_in_library"
 
 
 # ---------------------------------------------------------------------------- scoring
@@ -184,8 +120,11 @@ def _rate(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
-def _kind_key(kind: str) -> tuple[int, str]:
-    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+def _groups(tally: dict[str, list[int]], order: Callable[[Any], Any]) -> dict[str, Any]:
+    return {
+        name: {"hits": h, "n": n, "hit_rate": _rate(h, n)}
+        for name, (h, n) in sorted(tally.items(), key=lambda kv: order(kv[0]))
+    }
 
 
 def _district_recall(rows: list[tuple[EvalQuestion, list[str]]]) -> dict[str, Any]:
@@ -210,13 +149,14 @@ def _district_recall(rows: list[tuple[EvalQuestion, list[str]]]) -> dict[str, An
 def evaluate(
     retrieve_fn: RetrieveFn, questions: Sequence[EvalQuestion], k: int = 8
 ) -> dict[str, Any]:
-    """Evidence hit rate (overall and per kind) and district recall of a retriever's top k.
+    """Evidence hit rate (overall, per kind, per doc group) and district recall of a top k.
 
-    `retrieve_fn(question, history, k=k)` returns passages with a `.text`; out-of-scope
-    questions (no evidence) are asked too but only count towards district recall if they
+    `retrieve_fn(question, history, k=k)` returns passages with a `.text`; questions without
+    evidence (off-library) are asked too but only count towards district recall if they
     name systems.
     """
     by_kind: dict[str, list[int]] = {}
+    by_group: dict[str, list[int]] = {}
     misses: list[str] = []
     rows: list[tuple[EvalQuestion, list[str]]] = []
     for q in questions:
@@ -225,9 +165,11 @@ def evaluate(
         if not q.evidence:
             continue
         hit = evidence_hit(q.evidence, texts)
-        by_kind.setdefault(q.kind, [0, 0])
-        by_kind[q.kind][0] += hit
-        by_kind[q.kind][1] += 1
+        for tally, key in ((by_kind, q.kind), (by_group, q.doc_group)):
+            if key is not None:
+                tally.setdefault(key, [0, 0])
+                tally[key][0] += hit
+                tally[key][1] += 1
         if not hit:
             misses.append(q.id)
     hits = sum(h for h, _ in by_kind.values())
@@ -238,59 +180,77 @@ def evaluate(
         "scored": scored,
         "hits": hits,
         "hit_rate": _rate(hits, scored),
-        "by_kind": {
-            kind: {"hits": h, "n": n, "hit_rate": _rate(h, n)}
-            for kind, (h, n) in sorted(by_kind.items(), key=lambda kv: _kind_key(kv[0]))
-        },
+        "by_kind": _groups(by_kind, kind_key),
+        "by_doc_group": _groups(by_group, doc_group_key),
         "misses": misses,
         "district": _district_recall(rows),
     }
 
 
 def evaluate_answers(ask_fn: AskFn, questions: Sequence[EvalQuestion]) -> dict[str, Any]:
-    """Whether answers refuse exactly the out-of-scope questions, and cite what they should.
+    """How answers declare their scope, and whether they cite what they should.
 
-    `ask_fn(question, history)` returns an `Answer`. Reported: out-of-scope questions
-    correctly declined, in-scope questions wrongly declined, evidence found among the cited
-    passages, and district recall over the cited passages.
+    `ask_fn(question, history)` returns an `Answer`; its scope is `answer_scope(answer)`.
+    Reported: off-library questions declined (answer scope not_in_library); in-library
+    questions (expected answered or partial) refused, as count and rate; partial questions
+    labelled partial; evidence found in the cited passages' texts (at least one evidence
+    string: `cited_any_*`; every one: `cited_*`); district recall over the cited passages;
+    and the full table of expected against given scopes.
     """
-    out_of_scope = [q for q in questions if not q.in_scope]
-    answered: list[str] = []  # out-of-scope questions the assistant answered anyway
+    answered: list[str] = []  # off-library questions the assistant answered anyway
     refused: list[str] = []
-    cited_hits = cited_scored = 0
+    partial_given: dict[str, int] = {}
+    scopes = {s: dict.fromkeys(SCOPES, 0) for s in SCOPES}
+    cited_hits = cited_any = cited_scored = 0
     cited_misses: list[str] = []
     rows: list[tuple[EvalQuestion, list[str]]] = []
     for q in questions:
         answer = ask_fn(q.question, q.history)
+        given = answer_scope(answer)
+        scopes[q.scope][given] += 1
         texts = [c.text for c in answer.citations]
-        if not q.in_scope:
-            if answer.in_scope:
+        if q.scope == "not_in_library":
+            if given != "not_in_library":
                 answered.append(q.id)
             continue
         rows.append((q, texts))
-        if not answer.in_scope:
+        if given == "not_in_library":
             refused.append(q.id)
+        if q.scope == "partial":
+            partial_given[given] = partial_given.get(given, 0) + 1
         if q.evidence:
             cited_scored += 1
+            cited_any += evidence_any(q.evidence, texts)
             if evidence_hit(q.evidence, texts):
                 cited_hits += 1
             else:
                 cited_misses.append(q.id)
-    in_scope_n = len(questions) - len(out_of_scope)
-    declined = len(out_of_scope) - len(answered)
+    off_library = sum(scopes["not_in_library"].values())
+    in_library = len(questions) - off_library
+    declined = off_library - len(answered)
+    partial = sum(partial_given.values())
+    labelled = partial_given.get("partial", 0)
     return {
         "questions": len(questions),
-        "out_of_scope": len(out_of_scope),
+        "out_of_scope": off_library,
         "out_of_scope_declined": declined,
-        "out_of_scope_rate": _rate(declined, len(out_of_scope)),
+        "out_of_scope_rate": _rate(declined, off_library),
         "out_of_scope_answered_ids": answered,
-        "in_scope": in_scope_n,
+        "in_scope": in_library,
         "in_scope_refused": len(refused),
+        "in_scope_refused_rate": _rate(len(refused), in_library),
         "in_scope_refused_ids": refused,
+        "partial": partial,
+        "partial_labelled": labelled,
+        "partial_rate": _rate(labelled, partial),
+        "partial_given": partial_given,
         "cited_hits": cited_hits,
+        "cited_any_hits": cited_any,
         "cited_scored": cited_scored,
         "cited_hit_rate": _rate(cited_hits, cited_scored),
+        "cited_any_rate": _rate(cited_any, cited_scored),
         "cited_misses": cited_misses,
+        "scopes": scopes,
         "district": _district_recall(rows),
     }
 
@@ -316,9 +276,16 @@ class StockRecipe:
     ):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
-        from langchain_chroma import Chroma
         from langchain_core.documents import Document
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        try:
+            from langchain_chroma import Chroma
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+        except ImportError as exc:
+            raise MissingExtra(
+                f"The stock LangChain recipe needs the `eval` extra ({exc.name} is missing): "
+                "pip install -e '.[eval]', or run `lbw eval --no-stock`."
+            ) from exc
 
         start = time.perf_counter()
         corpus_dir = Path(corpus_dir)
@@ -392,117 +359,144 @@ def _embeddings_adapter(embedder: Embedder) -> Any:
 # ---------------------------------------------------------------------------- a full run
 
 
+class Memo:
+    """Remembers a retrieve or ask function's results, so a run asks each question once."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+        self.results: dict[Any, Any] = {}
+
+    def __call__(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Any:
+        key = (question, tuple(history), tuple(sorted(kwargs.items())))
+        if key not in self.results:
+            self.results[key] = self.fn(question, tuple(history), **kwargs)
+        return self.results[key]
+
+
+def _stock_or_none(settings: Settings, embedder: Embedder, include_stock: bool):
+    return StockRecipe(settings.corpus_dir, embedder) if include_stock else None
+
+
+def score_set(
+    label: str,
+    questions: Sequence[EvalQuestion],
+    retrieve: RetrieveFn,
+    ask: AskFn,
+    stock: StockRecipe | None,
+    k: int = 8,
+) -> dict[str, Any]:
+    """One set's report: our retrieval and answers, and the stock recipe's retrieval."""
+    report: dict[str, Any] = {
+        "questions_path": label,
+        "questions": len(questions),
+        "k": k,
+        "ours": evaluate(retrieve, questions, k=k),
+        "answers": evaluate_answers(ask, questions),
+        "stock": None,
+    }
+    if stock is not None:
+        report["stock"] = evaluate(stock.retrieve, questions, k=k)
+        report["stock"].update(
+            chunks=stock.chunks, build_seconds=stock.build_seconds, skipped=stock.skipped
+        )
+    return report
+
+
+def _figure(report: Mapping[str, Any] | None, path: Sequence[str]) -> float | None:
+    value: Any = report
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, int | float) else None
+
+
+def tune_test_gap(sets: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Tune minus test for each headline figure (None where either side has none)."""
+    if not all(name in sets for name in SPLITS):
+        return None
+    gap = {}
+    for label, path in HEADLINE:
+        tune, test = _figure(sets["tune"], path), _figure(sets["test"], path)
+        gap[label] = {
+            "tune": tune,
+            "test": test,
+            "gap": None if tune is None or test is None else tune - test,
+        }
+    return gap
+
+
+def run_sets(
+    settings: Settings,
+    sets: Mapping[str, Sequence[str | Path]],
+    k: int = 8,
+    embedder: Embedder | None = None,
+    include_stock: bool = True,
+    pairs_dir: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Score several named sets (name -> files) in one process: model, index, stock built once.
+
+    Returns {"k", "sets": {name: one set's report}, "gap": tune - test or None, "pairs"}.
+    With `pairs_dir`, blind grading pairs for every question are written there (eval.pairs).
+    """
+    from assistant.embedding.embedder import load_default_embedder
+    from assistant.service import load_assistant
+
+    loaded = {name: load_set(paths) for name, paths in sets.items()}  # bad files stop us early
+    embedder = embedder or load_default_embedder(settings.model_path)
+    bot = load_assistant(settings, embedder=embedder)
+    retrieve, ask = Memo(bot.retrieve), Memo(bot.ask)
+    stock = _stock_or_none(settings, embedder, include_stock)
+    try:
+        reports = {
+            name: score_set(describe(sets[name]), questions, retrieve, ask, stock, k=k)
+            for name, questions in loaded.items()
+        }
+    finally:
+        if stock is not None:
+            stock.close()
+    result: dict[str, Any] = {
+        "k": k,
+        "sets": reports,
+        "gap": tune_test_gap(reports),
+        "pairs": None,
+    }
+    if pairs_dir is not None:
+        from eval.pairs import write_pairs
+
+        top_k = settings.top_k  # what `lbw retrieve` shows by default
+        result["pairs"] = write_pairs(
+            pairs_dir,
+            loaded,
+            ask=ask,
+            retrieve=lambda q, h: retrieve(q, h, k=top_k)[:3],
+            seed=seed,
+        )
+    return result
+
+
 def run_eval(
     settings: Settings,
     questions_path: str | Path,
     k: int = 8,
     embedder: Embedder | None = None,
     include_stock: bool = True,
+    pairs_dir: str | Path | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Score our assistant (retrieval and answers) and, beside it, the stock recipe."""
-    from assistant.embedding.embedder import load_default_embedder
-    from assistant.service import load_assistant
-
-    questions = load_questions(questions_path)
-    embedder = embedder or load_default_embedder(settings.model_path)
-    bot = load_assistant(settings, embedder=embedder)
-    report: dict[str, Any] = {
-        "questions_path": str(questions_path),
-        "questions": len(questions),
-        "k": k,
-        "ours": evaluate(bot.retrieve, questions, k=k),
-        "answers": evaluate_answers(bot.ask, questions),
-        "stock": None,
-    }
-    if include_stock:
-        stock = StockRecipe(settings.corpus_dir, embedder)
-        try:
-            report["stock"] = evaluate(stock.retrieve, questions, k=k)
-            report["stock"].update(
-                chunks=stock.chunks, build_seconds=stock.build_seconds, skipped=stock.skipped
-            )
-        finally:
-            stock.close()
+    """Score our assistant (retrieval and answers) on one file and, beside it, the stock recipe."""
+    result = run_sets(
+        settings,
+        {"set": [questions_path]},
+        k=k,
+        embedder=embedder,
+        include_stock=include_stock,
+        pairs_dir=pairs_dir,
+        seed=seed,
+    )
+    report = result["sets"]["set"]
+    report["questions_path"] = str(questions_path)
+    if result["pairs"] is not None:
+        report["pairs"] = result["pairs"]
     return report
-
-
-def _fmt_rate(rate: float | None) -> str:
-    return "  -  " if rate is None else f"{rate:.3f}"
-
-
-def _mark(rate: float | None, target: float) -> str:
-    return "" if rate is None else ("PASS" if rate >= target else "FAIL")
-
-
-def format_report(report: dict[str, Any]) -> str:
-    """A plain-text table: hit rate per kind for ours and stock, then recall and scope."""
-    ours, stock, answers = report["ours"], report.get("stock"), report["answers"]
-    kinds = sorted(set(ours["by_kind"]) | set((stock or {}).get("by_kind", {})), key=_kind_key)
-    lines = [
-        f"Question set: {report['questions_path']} ({report['questions']} questions, "
-        f"{ours['scored']} with evidence), top k = {report['k']}",
-        "",
-        f"{'evidence hit rate':<22}{'n':>4}  {'ours':>6}  {'stock':>6}  target",
-    ]
-
-    def row(label: str, n: int, mine: float | None, theirs: float | None, target: float) -> str:
-        return (
-            f"{label:<22}{n:>4}  {_fmt_rate(mine):>6}  {_fmt_rate(theirs):>6}  "
-            f">= {target:.2f} {_mark(mine, target)}"
-        )
-
-    lines.append(
-        row(
-            "overall", ours["scored"], ours["hit_rate"], stock and stock["hit_rate"], TARGET_OVERALL
-        )
-    )
-    for kind in kinds:
-        mine = ours["by_kind"].get(kind, {})
-        theirs = (stock or {}).get("by_kind", {}).get(kind, {})
-        lines.append(
-            row(
-                f"  {kind}",
-                mine.get("n", 0),
-                mine.get("hit_rate"),
-                theirs.get("hit_rate"),
-                TARGET_PER_KIND,
-            )
-        )
-    lines.append("")
-    d_ours, d_ans = ours["district"], answers["district"]
-    d_stock = (stock or {}).get("district", {})
-    lines.append(
-        f"{'district recall':<22}{'':>4}  {_fmt_rate(d_ours['recall']):>6}  "
-        f"{_fmt_rate(d_stock.get('recall')):>6}  retrieval "
-        f"({d_ours['found']}/{d_ours['required']} systems named)"
-    )
-    lines.append(
-        f"{'':<22}{'':>4}  {_fmt_rate(d_ans['recall']):>6}  {'':>6}  cited in answers "
-        f"({d_ans['found']}/{d_ans['required']})"
-    )
-    lines.append(
-        f"{'evidence cited':<22}{answers['cited_scored']:>4}  "
-        f"{_fmt_rate(answers['cited_hit_rate']):>6}  {'':>6}  in answers' citations"
-    )
-    lines.append("")
-    answered = answers.get("out_of_scope_answered_ids", [])
-    lines.append(
-        f"out of scope declined: {answers['out_of_scope_declined']}/"
-        f"{answers['out_of_scope']} ({_fmt_rate(answers['out_of_scope_rate'])})"
-        + (f"; answered anyway: {', '.join(answered)}" if answered else "")
-    )
-    refused = answers["in_scope_refused_ids"]
-    lines.append(
-        f"in scope refused:      {len(refused)}/{answers['in_scope']}"
-        + (f" ({', '.join(refused)})" if refused else "")
-    )
-    if stock is not None and "chunks" in stock:
-        lines.append(
-            f"stock recipe:          {stock['chunks']} chunks, "
-            f"built in {stock['build_seconds']:.1f} s"
-        )
-    if ours["misses"]:
-        lines.append(f"retrieval misses (ours): {', '.join(ours['misses'])}")
-    if stock and stock["misses"]:
-        lines.append(f"retrieval misses (stock): {', '.join(stock['misses'])}")
-    return "\n".join(lines)

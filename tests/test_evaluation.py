@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant.core.types import Answer, Citation, Passage, Turn
+from eval import check_evidence
+from eval.pairs import write_pairs
+from eval.questions import load_set, named_sets
+from eval.report import format_report, format_sets
 from eval.scoring import (
     EvalQuestion,
+    MissingExtra,
     QuestionSetError,
     StockRecipe,
+    answer_scope,
     evaluate,
     evaluate_answers,
     evidence_hit,
-    format_report,
     load_questions,
     normalize,
     run_eval,
+    run_sets,
     systems_named,
 )
 
@@ -143,6 +151,118 @@ def test_load_questions_missing_or_empty_file(tmp_path):
     (tmp_path / "empty.jsonl").write_text("\n\n", encoding="utf-8")
     with pytest.raises(QuestionSetError, match="no questions"):
         load_questions(tmp_path / "empty.jsonl")
+
+
+BLIND = {
+    "id": "W9-001",
+    "writer": "W9",
+    "persona": "rural superintendent",
+    "question": "ok so what did henry county do w/ its budget?",
+    "history": [
+        {"role": "user", "content": "Who grew in stages?"},
+        {"role": "assistant", "content": "Henry County moved school by school."},
+    ],
+    "kind": "partial",
+    "scope": "partial",
+    "doc": "roadmap-for-change",
+    "evidence": ["six areas of change"],
+    "systems": ["Henry County Public Schools", "Greeley-Evans School District", "NYC"],
+    "key_points": ["no budget figures", "phased roll-out"],
+    "missing": "The library gives no budget figures.",
+    "style": ["misspelled", "short"],
+}
+
+
+def test_load_questions_reads_the_blind_format(tmp_path):
+    off = {
+        **BLIND,
+        "id": "W9-002",
+        "kind": "off-library",
+        "scope": "not_in_library",
+        "doc": None,
+        "evidence": [],
+        "systems": [],
+        "history": [],
+        "missing": "",
+    }
+    paper = {**BLIND, "id": "W9-003", "kind": "situation", "scope": "answered"}
+    paper["doc"] = "look-both-ways"
+    partial, off_library, answered = load_questions(write_lines(tmp_path, BLIND, off, paper))
+    assert partial == EvalQuestion(
+        id="W9-001",
+        kind="partial",
+        question="ok so what did henry county do w/ its budget?",
+        history=(
+            Turn("user", "Who grew in stages?"),
+            Turn("assistant", "Henry County moved school by school."),
+        ),
+        evidence=("six areas of change",),
+        # a writer's name maps onto the one system its aliases identify; others stay as written
+        systems=("Henry County Schools", "Greeley-Evans School District 6", "NYC"),
+        in_scope=True,
+        doc="roadmap-for-change",
+        scope="partial",
+        writer="W9",
+        key_points=("no budget figures", "phased roll-out"),
+        missing="The library gives no budget figures.",
+        style=("misspelled", "short"),
+    )
+    assert partial.doc_group == "short-docs"
+    assert (off_library.scope, off_library.in_scope, off_library.doc_group) == (
+        "not_in_library",
+        False,
+        None,
+    )
+    assert (answered.scope, answered.in_scope, answered.doc_group) == (
+        "answered",
+        True,
+        "white-paper",
+    )
+
+
+def test_old_format_scope_follows_in_scope():
+    assert EvalQuestion("a", "fact", "q?").scope == "answered"
+    assert EvalQuestion("b", "out-of-scope", "q?", in_scope=False).scope == "not_in_library"
+    assert EvalQuestion("c", "fact", "q?", doc="look-both-ways").doc_group == "white-paper"
+    assert EvalQuestion("d", "fact", "q?", doc="scale-what").writer is None
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({**BLIND, "scope": "maybe"}, '"scope" must be one of'),
+        ({**BLIND, "scope": "not_in_library", "in_scope": True}, "contradicts"),
+        ({**BLIND, "key_points": "one"}, '"key_points" must be a list'),
+        ({**BLIND, "missing": ["x"]}, '"missing" must be a string'),
+        ({**BLIND, "writer": 9}, '"writer" must be a string'),
+    ],
+)
+def test_load_questions_names_bad_blind_fields(tmp_path, record, message):
+    with pytest.raises(QuestionSetError, match="line 1") as info:
+        load_questions(write_lines(tmp_path, record))
+    assert message in str(info.value)
+
+
+def test_named_sets_split_by_writer_and_every_file_loads():
+    sets = named_sets()
+    assert list(sets) == ["tune", "test", "dev", "heldout"]
+    assert [p.name for p in sets["tune"]] == ["W1.jsonl", "W2.jsonl"]
+    assert [p.name for p in sets["test"]] == ["W3.jsonl", "W4.jsonl", "W5.jsonl", "W6.jsonl"]
+    assert named_sets("test") == {"test": sets["test"]}
+    tune, test = load_set(sets["tune"]), load_set(sets["test"])
+    assert (len(tune), len(test)) == (92, 184)
+    assert {q.writer for q in tune} == {"W1", "W2"}
+    assert {q.scope for q in test} == {"answered", "partial", "not_in_library"}
+    with pytest.raises(QuestionSetError, match="Unknown split"):
+        named_sets("dev")
+
+
+def test_load_set_refuses_an_id_used_in_two_files(tmp_path):
+    first = write_lines(tmp_path, BLIND)
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps(BLIND) + "\n", encoding="utf-8")
+    with pytest.raises(QuestionSetError, match='id "W9-001" is also used'):
+        load_set([first, other])
 
 
 # ---------------------------------------------------------------------------- systems
@@ -276,6 +396,124 @@ def test_evaluate_answers_counts_scope_decisions_and_cited_evidence():
     assert result["district"]["found"] == 1 and result["district"]["required"] == 2
 
 
+class ScopedAnswer(Answer):
+    """An Answer that reports its scope, as the main branch's Answer.to_dict() does."""
+
+    def __init__(self, scope: str, *texts: str):
+        super().__init__(**vars(answer(scope != "not_in_library", *texts)))
+        self.scope = scope
+
+    def to_dict(self):
+        return {**super().to_dict(), "scope": self.scope}
+
+
+def test_answer_scope_comes_from_the_scope_field_else_from_in_scope():
+    assert answer_scope(answer(True)) == "answered"
+    assert answer_scope(answer(False)) == "not_in_library"
+    assert answer_scope(ScopedAnswer("partial")) == "partial"
+    assert answer_scope(ScopedAnswer("not_in_library")) == "not_in_library"
+
+
+# A tiny set whose every figure is known by construction: two answered questions (one in the
+# white paper, one in a short document), two partial ones (one of each), two off-library.
+TINY = [
+    EvalQuestion(
+        "a1",
+        "situation",
+        "need first?",
+        evidence=("greatest need", "readiness first"),
+        systems=("Dallas ISD",),
+        doc="look-both-ways",
+        scope="answered",
+    ),
+    EvalQuestion(
+        "a2",
+        "fact",
+        "what is seed spread scale?",
+        evidence=("seed spread scale", "not ready"),
+        doc="scale-what",
+        scope="answered",
+    ),
+    EvalQuestion(
+        "p1",
+        "partial",
+        "cost of the six areas?",
+        evidence=("six areas of change",),
+        doc="roadmap-for-change",
+        scope="partial",
+    ),
+    EvalQuestion(
+        "p2",
+        "partial",
+        "rank the survey answers?",
+        evidence=("survey median",),
+        doc="look-both-ways",
+        scope="partial",
+    ),
+    EvalQuestion("o1", "off-library", "bus routes?", in_scope=False),
+    EvalQuestion("o2", "off-library", "Texas law?", scope="not_in_library", in_scope=False),
+]
+TINY_RETRIEVED = {  # a1 and p1 have all their evidence; a2 half of it; p2 none
+    "need first?": ["Dallas ISD chose the greatest need.", "Others put readiness first."],
+    "what is seed spread scale?": ["Seed, spread, scale: the plan."],
+    "cost of the six areas?": ["There are six areas of change."],
+    "rank the survey answers?": ["Nothing to see."],
+    "bus routes?": ["Buses."],
+    "Texas law?": ["Law."],
+}
+TINY_ANSWERS = {
+    # answered, names Dallas, cites one of its two evidence strings
+    "need first?": ScopedAnswer("answered", "Dallas ISD served the greatest need."),
+    # an in-library question refused
+    "what is seed spread scale?": ScopedAnswer("not_in_library"),
+    # partial, labelled partial, cites its evidence
+    "cost of the six areas?": ScopedAnswer("partial", "The six areas of change are..."),
+    # partial, but an Answer without a scope field: in_scope True reads as "answered"
+    "rank the survey answers?": answer(True, "Something else."),
+    # off-library: declined (plain Answer), and answered anyway (labelled partial)
+    "bus routes?": answer(False),
+    "Texas law?": ScopedAnswer("partial", "Somerville did something."),
+}
+
+
+def test_evaluate_hit_rate_per_doc_group():
+    def retrieve(question, history, k):
+        return [passage(t) for t in TINY_RETRIEVED[question]]
+
+    result = evaluate(retrieve, TINY)
+    assert (result["hits"], result["scored"], result["misses"]) == (2, 4, ["a2", "p2"])
+    assert result["by_doc_group"] == {
+        "white-paper": {"hits": 1, "n": 2, "hit_rate": 0.5},
+        "short-docs": {"hits": 1, "n": 2, "hit_rate": 0.5},
+    }
+    assert list(result["by_kind"]) == ["situation", "fact", "partial"]
+    assert result["by_kind"]["partial"] == {"hits": 1, "n": 2, "hit_rate": 0.5}
+    assert result["district"]["recall"] == 1.0
+
+
+def test_evaluate_answers_scope_metrics_on_a_set_known_by_construction():
+    result = evaluate_answers(lambda question, history: TINY_ANSWERS[question], TINY)
+    # in-library questions refused: a2 of a1, a2, p1, p2
+    assert (result["in_scope"], result["in_scope_refused"]) == (4, 1)
+    assert result["in_scope_refused_rate"] == 0.25 and result["in_scope_refused_ids"] == ["a2"]
+    # off-library declined: o1 of o1, o2 (o2 was labelled partial: answered anyway)
+    assert (result["out_of_scope"], result["out_of_scope_declined"]) == (2, 1)
+    assert result["out_of_scope_rate"] == 0.5 and result["out_of_scope_answered_ids"] == ["o2"]
+    # partial labelled partial: p1 of p1, p2
+    assert (result["partial"], result["partial_labelled"], result["partial_rate"]) == (2, 1, 0.5)
+    assert result["partial_given"] == {"partial": 1, "answered": 1}
+    # evidence cited: some evidence string in a citation for a1 and p1; all of it for p1 only
+    assert (result["cited_any_hits"], result["cited_hits"], result["cited_scored"]) == (2, 1, 4)
+    assert (result["cited_any_rate"], result["cited_hit_rate"]) == (0.5, 0.25)
+    assert result["cited_misses"] == ["a1", "a2", "p2"]
+    assert result["scopes"] == {
+        "answered": {"answered": 1, "partial": 0, "not_in_library": 1},
+        "partial": {"answered": 1, "partial": 1, "not_in_library": 0},
+        "not_in_library": {"answered": 0, "partial": 1, "not_in_library": 1},
+    }
+    assert result["district"] == {"recall": 1.0, "found": 1, "required": 1, "missing": {}}
+
+
 # ---------------------------------------------------------------------------- stock recipe
 
 LONG = " ".join(
@@ -403,6 +641,274 @@ def test_run_eval_compares_ours_with_stock_and_formats_a_table(
     assert "retrieval misses (ours): t2" in text
 
 
+def record_of(q: EvalQuestion) -> dict:
+    """A question as a blind-format line."""
+    return {
+        "id": q.id,
+        "writer": "W9",
+        "kind": q.kind,
+        "question": q.question,
+        "history": [{"role": t.role, "content": t.content} for t in q.history],
+        "scope": q.scope,
+        "doc": q.doc,
+        "evidence": list(q.evidence),
+        "systems": list(q.systems),
+        "key_points": [f"point of {q.id}"],
+        "missing": "no cost figures" if q.scope == "partial" else "",
+        "style": ["plain"],
+    }
+
+
+class TinyAssistant:
+    """Answers TINY from canned passages and answers, counting every call."""
+
+    def __init__(self):
+        self.loads = 0
+        self.retrieved: list[tuple[str, int]] = []
+        self.asked: list[str] = []
+
+    def retrieve(self, question, history=(), k=8, filters=None):
+        self.retrieved.append((question, k))
+        texts = TINY_RETRIEVED[question] + [f"filler {i}" for i in range(8)]
+        return [passage(text, f"{question}-{i}") for i, text in enumerate(texts[:k])]
+
+    def ask(self, question, history=(), filters=None):
+        self.asked.append(question)
+        return TINY_ANSWERS[question]
+
+
+@pytest.fixture
+def tiny_bot(monkeypatch, hashing_embedder):
+    """The service and the default embedder replaced: no model, no index."""
+    bot = TinyAssistant()
+
+    def load_assistant(settings, embedder=None):
+        assert embedder is hashing_embedder  # the run's one embedder reaches the service
+        bot.loads += 1
+        return bot
+
+    fake_service = types.ModuleType("assistant.service")
+    fake_service.load_assistant = load_assistant
+    monkeypatch.setitem(sys.modules, "assistant.service", fake_service)
+    monkeypatch.setattr(
+        "assistant.embedding.embedder.load_default_embedder", lambda path=None: hashing_embedder
+    )
+    return bot
+
+
+@pytest.fixture
+def tiny_splits(tmp_path):
+    """TINY as two blind files: tune holds what goes right, test what goes wrong."""
+    by_id = {q.id: record_of(q) for q in TINY}
+    tune, test = tmp_path / "tune.jsonl", tmp_path / "test.jsonl"
+    tune.write_text("".join(json.dumps(by_id[i]) + "\n" for i in ("a1", "p1", "o1")))
+    test.write_text("".join(json.dumps(by_id[i]) + "\n" for i in ("a2", "p2", "o2")))
+    return {"tune": [tune], "test": [test]}
+
+
+def test_run_sets_scores_every_set_in_one_process_and_reports_the_gap(
+    tmp_path, tiny_bot, tiny_splits, tiny_corpus
+):
+    from assistant.core.settings import Settings
+
+    result = run_sets(Settings(corpus_dir=tiny_corpus), tiny_splits, pairs_dir=tmp_path / "pairs")
+    assert tiny_bot.loads == 1  # model and index loaded once for every set
+    # each question retrieved and answered once, although the pairs need both again
+    assert sorted(tiny_bot.asked) == sorted(q.question for q in TINY)
+    assert sorted(tiny_bot.retrieved) == sorted((q.question, 8) for q in TINY)
+    tune, test = result["sets"]["tune"], result["sets"]["test"]
+    assert (tune["ours"]["hit_rate"], test["ours"]["hit_rate"]) == (1.0, 0.0)
+    assert tune["stock"]["chunks"] > 0 and test["stock"]["hit_rate"] is not None
+    assert tune["answers"]["in_scope_refused_rate"] == 0.0
+    assert test["answers"]["in_scope_refused_rate"] == 0.5
+    gap = result["gap"]
+    assert gap["evidence in top k (ours)"] == {"tune": 1.0, "test": 0.0, "gap": 1.0}
+    assert gap["in-library refused"]["gap"] == -0.5
+    assert gap["off-library declined"]["gap"] == 1.0
+    assert gap["partial labelled partial"]["gap"] == 1.0
+    assert result["pairs"]["count"] == 6
+    json.dumps(result)  # the --json document
+
+    text = format_sets(result)
+    assert ["tune", "test"] in [line.split() for line in text.splitlines()]  # the columns
+    assert "tune - test gap: evidence in top k (ours) +1.000" in text
+    assert "in-library refused -0.500" in text
+    assert re.search(r"^evidence in top 8 +1\.000 \(2\) +\S+ +0\.000 \(2\)", text, re.M)
+    assert re.search(r"^  doc: short-docs", text, re.M)
+    assert re.search(r"^in-library refused +0/2 +1/2", text, re.M)
+    assert "tune retrieval misses" not in text  # tune has none...
+    assert "a2" not in text and "p2" not in text and "o2" not in text  # ...test ids stay unread
+    assert "ids are listed for tune only" in text
+
+
+def test_a_single_split_has_no_gap_and_no_stock_columns(tiny_bot, tiny_splits, tiny_corpus):
+    from assistant.core.settings import Settings
+
+    result = run_sets(
+        Settings(corpus_dir=tiny_corpus), {"tune": tiny_splits["tune"]}, include_stock=False
+    )
+    assert result["gap"] is None and result["sets"]["tune"]["stock"] is None
+    text = format_sets(result)
+    table = text.split("\n\n", 1)[1]  # below the list of files (tmp_path holds "gap")
+    assert "stock" not in table and "gap" not in table
+    assert re.search(r"^in-library refused +0/2$", text, re.M)
+
+
+def test_lbw_eval_runs_all_sets_one_split_or_one_file(
+    tiny_bot, tiny_splits, tiny_corpus, tmp_path, monkeypatch, capsys
+):
+    from assistant import cli
+
+    asked = []
+    monkeypatch.setattr(
+        "eval.questions.named_sets", lambda split=None: asked.append(split) or tiny_splits
+    )
+    corpus = ["--corpus", str(tiny_corpus)]
+    assert cli.main(["eval", "--no-stock", "--json", *corpus]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert asked == [None] and list(doc["sets"]) == ["tune", "test"] and doc["gap"]
+
+    assert cli.main(["eval", "--split", "tune", *corpus]) == 0
+    out = capsys.readouterr().out
+    assert asked[-1] == "tune" and "stock" in out and "evidence in top 8" in out
+
+    one = write_lines(tmp_path, *(record_of(q) for q in TINY))
+    assert cli.main(["eval", "--questions", one, "--no-stock", *corpus]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Question set: {one} (6 questions, 4 with evidence)")
+    assert "partial labelled partial: 1/2 (0.500)" in out and "doc: white-paper" in out
+
+
+def test_stock_recipe_names_the_extra_when_langchain_is_missing(
+    tiny_corpus, hashing_embedder, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "langchain_chroma", None)  # import fails
+    with pytest.raises(MissingExtra, match=r"`eval` extra .*--no-stock"):
+        StockRecipe(tiny_corpus, hashing_embedder)
+
+
+# ---------------------------------------------------------------------------- grading pairs
+
+
+def pair_answer(question: str) -> Answer:
+    cite = Citation(n=1, id="c", doc_id="d", title="Paper", section="Pace", text=f"On {question}")
+    return Answer(
+        question=question, answer=f"Answer to {question} [1]", in_scope=True, citations=[cite]
+    )
+
+
+def test_write_pairs_shuffles_labels_and_the_key_says_which_is_which(tmp_path):
+    questions = [
+        EvalQuestion(
+            f"q{i}",
+            "situation",
+            f"question {i}",
+            history=(Turn("user", "earlier"), Turn("assistant", "reply")) if i == 0 else (),
+            evidence=("hidden evidence text",),
+            key_points=(f"point {i}",),
+        )
+        for i in range(12)
+    ]
+
+    def retrieve(question, history):
+        return [
+            Passage(
+                id=f"p{j}",
+                doc_id="d",
+                title="Paper",
+                section=f"Section {j}",
+                text=f"Verbatim {j} of {question}  with  spaces",
+                score=1.0,
+            )
+            for j in range(3)
+        ]
+
+    summary = write_pairs(
+        tmp_path / "out",
+        {"tune": questions},
+        ask=lambda q, h: pair_answer(q),
+        retrieve=retrieve,
+        seed=7,
+    )
+    assert summary["count"] == 12
+    records = [json.loads(line) for line in (tmp_path / "out" / "pairs.jsonl").open()]
+    keys = [json.loads(line) for line in (tmp_path / "out" / "key.jsonl").open()]
+    assert [r["id"] for r in records] == [k["id"] for k in keys] == [q.id for q in questions]
+    orders = {k["A"] for k in keys}
+    assert orders == {"composed", "retrieved"}  # shuffled: both orders occur
+    for record, key in zip(records, keys, strict=True):
+        assert {key["A"], key["B"]} == {"composed", "retrieved"} and key["seed"] == 7
+        assert set(record) == {
+            "set",
+            "id",
+            "question",
+            "history",
+            "key_points",
+            "scope",
+            "missing",
+            "candidates",
+        }  # no evidence, kind or writer
+        composed = record["candidates"]["A" if key["A"] == "composed" else "B"]
+        retrieved = record["candidates"]["A" if key["A"] == "retrieved" else "B"]
+        q = record["question"]
+        assert composed["text"] == f"Answer to {q} [1]\n\nSources:\n\n[1] Paper — Pace\nOn {q}"
+        assert [p["heading"] for p in retrieved["passages"]] == [
+            "Paper — Section 0",
+            "Paper — Section 1",
+            "Paper — Section 2",
+        ]
+        assert f"1. Paper — Section 0\nVerbatim 0 of {q}  with  spaces\n\n2." in retrieved["text"]
+    assert records[0]["history"] == [
+        {"role": "user", "content": "earlier"},
+        {"role": "assistant", "content": "reply"},
+    ]
+    assert records[3]["key_points"] == ["point 3"] and records[3]["scope"] == "answered"
+    assert "hidden evidence text" not in (tmp_path / "out" / "pairs.jsonl").read_text()
+    assert "Do not open `key.jsonl`" in (tmp_path / "out" / "GRADING.md").read_text()
+
+    # The same seed gives the same labels; another seed another draw.
+    write_pairs(
+        tmp_path / "again",
+        {"tune": questions},
+        ask=lambda q, h: pair_answer(q),
+        retrieve=retrieve,
+        seed=7,
+    )
+    assert (tmp_path / "again" / "key.jsonl").read_text() == (
+        tmp_path / "out" / "key.jsonl"
+    ).read_text()
+    other = write_pairs(
+        tmp_path / "other",
+        {"tune": questions},
+        ask=lambda q, h: pair_answer(q),
+        retrieve=retrieve,
+        seed=8,
+    )
+    assert Path(other["key_file"]).read_text() != (tmp_path / "out" / "key.jsonl").read_text()
+
+
+def test_pairs_from_a_run_show_the_top_three_passages(tmp_path, tiny_bot, tiny_splits, tiny_corpus):
+    from assistant.core.settings import Settings
+
+    run_sets(
+        Settings(corpus_dir=tiny_corpus),
+        tiny_splits,
+        include_stock=False,
+        pairs_dir=tmp_path / "pairs",
+        seed=3,
+    )
+    records = [json.loads(line) for line in (tmp_path / "pairs" / "pairs.jsonl").open()]
+    keys = {k["id"]: k for k in map(json.loads, (tmp_path / "pairs" / "key.jsonl").open())}
+    assert [r["set"] for r in records] == ["tune"] * 3 + ["test"] * 3
+    for record in records:
+        label = "A" if keys[record["id"]]["A"] == "retrieved" else "B"
+        shown = [p["text"] for p in record["candidates"][label]["passages"]]
+        assert (
+            shown == (TINY_RETRIEVED[record["question"]] + ["filler 0", "filler 1", "filler 2"])[:3]
+        )
+    assert records[1]["missing"] == "no cost figures" and records[1]["scope"] == "partial"
+
+
 def test_format_report_marks_pass_when_targets_are_met():
     perfect = {"hits": 1, "n": 1, "hit_rate": 1.0}
     district = {"recall": 1.0, "found": 1, "required": 1, "missing": {}}
@@ -447,3 +953,88 @@ def test_hashing_embedder_is_a_deterministic_unit_embedder(hashing_embedder):
     vectors = hashing_embedder.embed_batch(["need and readiness", "need and readiness", ""])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
     assert np.array_equal(vectors[0], vectors[1])
+
+
+# ---------------------------------------------------------------------------- evidence checker
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION_FILES = sorted((ROOT / "eval" / "blind").glob("W*.jsonl")) + [
+    ROOT / "eval" / "devset.jsonl",
+    ROOT / "eval" / "heldout.jsonl",
+]
+
+
+def test_every_question_file_passes_the_evidence_checker(capsys):
+    assert len(QUESTION_FILES) == 8
+    assert check_evidence.main(["--corpus", str(ROOT / "corpus"), *map(str, QUESTION_FILES)]) == 0
+    assert "every evidence span checks out" in capsys.readouterr().out
+
+
+UNIQUE = "Prix fixe menus versus a la carte tools"  # once, in short.txt
+
+
+def blind_record(qid="W9-001", **fields):
+    record = {
+        "id": qid,
+        "writer": "W9",
+        "question": "Whole model or pick tools?",
+        "kind": "situation",
+        "scope": "answered",
+        "doc": "short-doc",
+        "evidence": [UNIQUE],
+        "systems": [],
+        "key_points": ["whole model vs tools"],
+        "missing": "",
+        "style": ["plain"],
+    }
+    return {**record, **fields}
+
+
+def test_evidence_checker_passes_a_good_span(tmp_path, tiny_corpus):
+    path = write_lines(
+        tmp_path,
+        blind_record(),
+        blind_record("W9-002", scope="not_in_library", kind="off-library", doc=None, evidence=[]),
+        {**GOOD, "evidence": [UNIQUE], "doc": "short-doc"},  # the old format too
+    )
+    assert check_evidence.check_files([path], tiny_corpus) == []
+    assert check_evidence.main(["--corpus", str(tiny_corpus), path]) == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (blind_record(evidence=["Prix fixe menus versus a la carte meals"]), "not found verbatim"),
+        (  # in the library, but in another document than the one named
+            blind_record(doc="long-doc"),
+            'not found verbatim in "long-doc"',
+        ),
+        (  # a span the long document repeats sixty times
+            blind_record(doc="long-doc", evidence=["is about readiness and pilots in district"]),
+            "occurs 60 times",
+        ),
+        (blind_record(evidence=["Prix fixe menus"]), "15 characters, not 30 to 200"),
+        (blind_record(evidence=[]), "needs 1 to 3 evidence spans"),
+        (blind_record(doc="nope"), "not a text document"),
+        (blind_record(scope="not_in_library", doc=None), "off-library question has 1 evidence"),
+        ({**GOOD, "in_scope": False, "evidence": [], "doc": "short-doc"}, "names a doc"),
+    ],
+)
+def test_evidence_checker_names_file_line_and_problem(tmp_path, tiny_corpus, record, message):
+    path = write_lines(tmp_path, blind_record("W9-000"), record)
+    messages = check_evidence.check_files([path], tiny_corpus)
+    assert len(messages) == 1
+    assert messages[0].startswith(f"{path}:2:") and message in messages[0]
+
+
+def test_evidence_checker_counts_a_span_found_in_two_documents(tmp_path, tiny_corpus):
+    (tiny_corpus / "long.txt").write_text(LONG + "\n" + UNIQUE, encoding="utf-8")
+    messages = check_evidence.check_files([write_lines(tmp_path, blind_record())], tiny_corpus)
+    assert messages and "occurs 2 times in the library (long-doc x1, short-doc x1)" in messages[0]
+
+
+def test_evidence_checker_flags_duplicate_ids_and_exits_non_zero(tmp_path, tiny_corpus, capsys):
+    path = write_lines(tmp_path, blind_record(), blind_record())
+    assert check_evidence.main(["--corpus", str(tiny_corpus), path]) == 1
+    err = capsys.readouterr().err
+    assert f'{path}:2: id "W9-001" already used on line 1' in err

@@ -1,6 +1,9 @@
-"""`lbw eval`: retrieval and answers scored on a question set, next to the stock recipe.
+"""`lbw eval`: retrieval and answers scored on question sets, next to the stock recipe.
 
-The scoring code lives in `eval/` (the `eval` extra), outside the runtime package.
+With no `--questions`, one process scores the blind tune and test splits and the two old
+sets (dev, heldout) and prints them side by side with the tune - test gap; `--split` keeps
+one blind split; `--questions FILE` scores one file as before. The scoring code lives in
+`eval/` (the `eval` extra), outside the runtime package.
 """
 
 from __future__ import annotations
@@ -11,15 +14,27 @@ from assistant.cli.common import add_output_args, print_json, settings_from
 
 
 def cmd_eval(args) -> int:
-    from eval.scoring import format_report, run_eval
+    from eval.questions import named_sets
+    from eval.report import format_report, format_sets
+    from eval.scoring import run_eval, run_sets
 
-    report = run_eval(
-        settings_from(args), args.questions, k=args.k or 8, include_stock=not args.no_stock
-    )
+    settings = settings_from(args)
+    options = {
+        "k": args.k or 8,
+        "include_stock": not args.no_stock,
+        "pairs_dir": args.pairs,
+        "seed": args.seed,
+    }
+    if args.questions:
+        report = run_eval(settings, args.questions, **options)
+        text = format_report
+    else:
+        report = run_sets(settings, named_sets(args.split), **options)
+        text = format_sets
     if args.json:
         print_json(report)
     else:
-        print(format_report(report))
+        print(text(report))
     return 0
 
 
@@ -27,8 +42,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval", help="score retrieval and answers on a question set, next to the stock recipe"
     )
-    p.add_argument("--questions", default="eval/devset.jsonl")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--questions", default=None)
     p.add_argument("-k", type=int, default=8)
     p.add_argument("--no-stock", action="store_true", help="skip the stock LangChain baseline")
+    which.add_argument(
+        "--split",
+        choices=("tune", "test"),
+        help="score one blind split (tune: W1-W2, test: W3-W6) instead of every set",
+    )
+    p.add_argument(
+        "--pairs",
+        metavar="DIR",
+        help="also write blind grading pairs for every question scored: DIR/pairs.jsonl "
+        "(composed answer and top three retrieved passages as A and B), DIR/key.jsonl",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the A/B order in --pairs (default 0)"
+    )
     add_output_args(p)
     p.set_defaults(func=cmd_eval)
