@@ -21,11 +21,16 @@ from assistant.core.types import Chunk, Filters
 from assistant.embedding.embedder import Embedder
 from assistant.retrieval.hybrid import HybridRetriever, KeywordIndex
 from assistant.retrieval.query import QueryPlan
+from assistant.retrieval.sections import parents
 from assistant.retrieval.slate import Scored, focus_tension, slate
 from assistant.storage.builds import open_live
 from assistant.storage.vectors import ChromaStore, chroma_client
 
 T = TypeVar("T")
+
+# A section up to this long is returned whole when one of its chunks is hit (fitted on the
+# blind tune split, eval/fit.py); longer ones return the hit with its neighbours.
+PARENT_CHARS = 4000
 
 
 @dataclass
@@ -51,14 +56,32 @@ class LoadedIndex:
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    @property
+    @cached_property
+    def shown(self) -> dict[str, Chunk]:
+        """For each chunk id, the passage shown for it (its section, or it with neighbours)."""
+        return parents(self.chunks, PARENT_CHARS)
+
+    @cached_property
     def by_id(self) -> dict[str, Chunk]:
-        return self.retriever.chunks
+        """Every passage a citation can name: the chunks and the sections shown for them."""
+        return {**self.retriever.chunks, **{c.id: c for c in self.shown.values()}}
 
     def retrieve(self, plan: QueryPlan, k: int, filters: Filters | None = None) -> Retrieved:
         ranked = self.retriever.score(plan, filters)
         tension = focus_tension(ranked, plan)
-        return Retrieved(plan, ranked, slate(ranked, plan, k, tension), tension, filters)
+        passages = self._as_shown(ranked)
+        return Retrieved(plan, passages, slate(passages, plan, k, tension), tension, filters)
+
+    def _as_shown(self, ranked: list[Scored]) -> list[Scored]:
+        """The ranking in shown passages: each at its best chunk's place, once."""
+        out: list[Scored] = []
+        seen: set[str] = set()
+        for s in ranked:
+            passage = self.shown.get(s.chunk.id, s.chunk)
+            if passage.id not in seen:
+                seen.add(passage.id)
+                out.append(s if passage is s.chunk else Scored(passage, s.score, s.dense))
+        return out
 
     def derived(self, key: str, build: Callable[[LoadedIndex], T]) -> T:
         """A value computed from this build once and kept with it (the language model's

@@ -54,6 +54,10 @@ def chroma_client(settings: Settings, path: Path | None = None):
     return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
 
 
+# Collections up to this many vectors are searched exhaustively (a few ms at this size).
+EXACT_UP_TO = 5000
+
+
 class ChromaStore(VectorStore):
     """A Chroma collection with cosine distance; we pass our own vectors (no Chroma embedder)."""
 
@@ -78,17 +82,20 @@ class ChromaStore(VectorStore):
             )
 
     def query(self, vector, k) -> list[tuple[str, float]]:
-        k = min(k, self.count())
+        """The k nearest passages, best first, ties by id. Up to EXACT_UP_TO vectors the whole
+        collection is asked for, which makes HNSW's approximate search exact: without it the
+        same question could come back with different passages from one process to the next."""
+        count = self.count()
+        k = min(k, count)
         if k <= 0:
             return []
         res = self.collection.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=k,
+            n_results=count if count <= EXACT_UP_TO else k,
             include=["distances"],
         )
-        return [
-            (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
-        ]
+        found = sorted(zip(res["distances"][0], res["ids"][0], strict=True))[:k]
+        return [(i, 1.0 - float(d)) for d, i in found]
 
     def count(self) -> int:
         if not hasattr(self, "_count"):
