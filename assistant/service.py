@@ -88,7 +88,7 @@ class Assistant:
             answer = composer.declined(decision.refusal(plan))
         else:
             answer = composer.compose(found, index, decision)
-        return self._noting_rewrite(answer, question)
+        return self._noting_rewrite(replace(answer, scope=decision.outcome), question)
 
     def ask_stream(
         self,
@@ -110,7 +110,8 @@ class Assistant:
 
         def pieces():
             yield from stream
-            return self._noting_rewrite(stream.result(), question)
+            answer = replace(stream.result(), scope=decision.outcome)
+            return self._noting_rewrite(answer, question)
 
         return AnswerStream(pieces(), stream.writer)
 

@@ -48,6 +48,9 @@ class ScopeDecision:
     outcome: str  # ANSWERED | PARTIAL | NOT_IN_LIBRARY
     message: str = ""  # what a refusal says
     windows: list[Window] = field(default_factory=list)
+    # PARTIAL: one sentence naming what the library does not cover ("The library does not
+    # rank the seven tensions by difficulty."); the answer opens with it.
+    missing: str = ""
 
     @property
     def in_scope(self) -> bool:

@@ -159,12 +159,20 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     answered_by: str = "offline"  # "offline" | "llm"
     verification: Verification = field(default_factory=Verification)
+    # "answered" | "partial" | "not_in_library" (the scope step's outcome); "" reads in_scope
+    scope: str = ""
+    more: str = ""  # the fuller layout behind "More from the library" (Markdown, same [n])
+
+    @property
+    def outcome(self) -> str:
+        return self.scope or ("answered" if self.in_scope else "not_in_library")
 
     def to_dict(self) -> dict[str, Any]:
         v = self.verification
-        return {
+        out = {
             "answer": self.answer,
             "in_scope": self.in_scope,
+            "scope": self.outcome,
             "citations": [c.to_dict() for c in self.citations],
             "answered_by": self.answered_by,
             "verification": {
@@ -176,6 +184,9 @@ class Answer:
                 "standalone_question": v.standalone_question,
             },
         }
+        if self.more:
+            out["more"] = self.more
+        return out
 
 
 @dataclass(frozen=True)
