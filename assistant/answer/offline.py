@@ -48,6 +48,8 @@ class OfflineComposer(Composer):
             body = self._fact(windows, index, cites)
             if tension and plan.intent == "fact":
                 body += "\n\n" + self._related_examples(tension, found.chosen, cites)
+        if scope.missing:  # partly answered: say first what the library does not hold
+            body = f"{scope.missing}\n\n{body.strip()}"
         return Answer(plan.question, body.strip(), True, cites.items, self.name)
 
     # -- layouts -------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
+import numpy as np
+
 from assistant.core.domain import SYSTEMS
 from assistant.core.settings import Settings
-from assistant.core.text import TermStats
+from assistant.core.text import TermStats, split_sentences
 from assistant.core.types import Chunk, Filters
 from assistant.embedding.embedder import Embedder
 from assistant.retrieval.hybrid import HybridRetriever, KeywordIndex
@@ -54,6 +56,7 @@ class LoadedIndex:
     catalog: dict[str, Any]
     retriever: HybridRetriever
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    _sentences: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
@@ -82,6 +85,24 @@ class LoadedIndex:
                 seen.add(passage.id)
                 out.append(s if passage is s.chunk else Scored(passage, s.score, s.dense))
         return out
+
+    def sentences(self, chunk: Chunk) -> tuple[list[str], np.ndarray]:
+        """A passage's sentences (assistant.core.text.split_sentences) and their unit vectors
+        from the question embedder, computed on first use and kept for this build: the scope
+        step and the composers compare the question with sentences, not whole passages."""
+        with self._lock:
+            cached = self._sentences.get(chunk.id)
+        if cached is None:
+            texts = [s for s in split_sentences(chunk.text) if len(s) > 1]
+            vectors = (
+                self.retriever.embedder.embed_batch(texts)
+                if texts
+                else np.zeros((0, 1), dtype=np.float32)
+            )
+            cached = (texts, vectors)
+            with self._lock:
+                self._sentences[chunk.id] = cached
+        return cached
 
     def derived(self, key: str, build: Callable[[LoadedIndex], T]) -> T:
         """A value computed from this build once and kept with it (the language model's

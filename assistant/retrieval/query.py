@@ -100,6 +100,13 @@ def clean_question(question: str, max_chars: int) -> str:
     return question
 
 
+# A question this short that names no topic of its own leans on the conversation.
+FOLLOWUP_WORDS = 14
+# How much of the previous answer a follow-up's search carries (its opening: the subject).
+CARRIED_ANSWER_CHARS = 300
+_MARKER = re.compile(r"\[\d+\]|[*_#>`]")
+
+
 def _is_followup(
     question: str, previous: str | None, systems: list[str], own_topic: bool, previous_topic: bool
 ) -> bool:
@@ -112,9 +119,9 @@ def _is_followup(
     words = question.split()
     if FOLLOWUP_START.search(question):
         return True
-    if REFERENCE.search(question) and (len(words) <= 14 or not own_topic):
+    if REFERENCE.search(question) and (len(words) <= FOLLOWUP_WORDS or not own_topic):
         return True
-    return not own_topic and previous_topic and len(words) <= 12
+    return not own_topic and (previous_topic or len(words) <= FOLLOWUP_WORDS)
 
 
 def plan_query(
@@ -130,6 +137,7 @@ def plan_query(
     systems = find_systems(question)
     own_docs = find_documents(question, documents or {})
     previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+    answer = next((t.content for t in reversed(history) if t.role == "assistant"), "")
     prev_tensions = find_tensions(previous) if previous else []
     prev_systems = find_systems(previous) if previous else []
     followup = _is_followup(
@@ -145,7 +153,8 @@ def plan_query(
         systems = systems or prev_systems
         if not tensions:
             tensions = prev_tensions
-        search_text = f"{previous} {question}"
+        said = " ".join(_MARKER.sub(" ", answer).split())[:CARRIED_ANSWER_CHARS]
+        search_text = f"{previous} {said} {question}" if said else f"{previous} {question}"
         doc_ids = find_documents(search_text, documents or {})
 
     kinds: list[str] = []
