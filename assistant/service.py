@@ -28,7 +28,7 @@ from assistant.llm.verify import LibraryWords
 from assistant.retrieval.hybrid import HybridRetriever, KeywordIndex
 from assistant.retrieval.query import QueryPlan, clean_question, plan_query
 from assistant.storage.builds import current_build_id, live_build_path, read_build_files
-from assistant.storage.vectors import ChromaStore, chroma_client
+from assistant.storage.vectors import open_build_store
 
 
 @dataclass
@@ -76,8 +76,7 @@ class LoadedIndex:
 def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
     path = live_build_path(settings)
     files = read_build_files(path, with_embeddings=False)
-    client = chroma_client(settings, path / "chroma")
-    store = ChromaStore(client, files.meta["collection"])
+    store = open_build_store(settings, path, files.meta)
     retriever = HybridRetriever(files.chunks, store, KeywordIndex(files.chunks), embedder)
     return LoadedIndex(path.name, files.chunks, files.documents, files.catalog, retriever)
 

@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from assistant.core.domain import TENSION_BY_ID, find_systems
 from assistant.core.errors import LbwError
 from assistant.core.settings import Settings
-from assistant.storage.builds import live_build_path
+from assistant.storage.builds import live_build_path, read_build_json
 
 Catalog = dict[str, list[dict[str, Any]]]
 SIDES = ("a", "b", "combine")
@@ -23,8 +22,7 @@ class InvalidFilter(LbwError):
 
 def load_catalog(settings: Settings) -> Catalog:
     """The live build's catalog (IndexMissing when there is no index)."""
-    path = live_build_path(settings) / "catalog.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_build_json(live_build_path(settings), "catalog.json")
 
 
 def check_tension(tension: str | None) -> None:
