@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from assistant.cli.common import add_output_args, print_json, settings_from
+from assistant.cli.common import add_output_args, positive_k, print_json, settings_from
 
 
 def cmd_eval(args) -> int:
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "eval", help="score retrieval and answers on a question set, next to the stock recipe"
     )
     p.add_argument("--questions", default="eval/devset.jsonl")
-    p.add_argument("-k", type=int, default=8)
+    p.add_argument("-k", type=positive_k, default=8)
     p.add_argument("--no-stock", action="store_true", help="skip the stock LangChain baseline")
     add_output_args(p)
     p.set_defaults(func=cmd_eval)
