@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer.offline import AnswerStream, CitationList, Composer, OfflineComposer
+from assistant.core.inputs import capped
 from assistant.core.settings import Settings
 from assistant.core.types import Answer, Chunk, Filters, Turn, Verification
 from assistant.llm import prompts
@@ -71,6 +72,7 @@ class LLMComposer(Composer):
         k: int = 8,
         max_question_chars: int = 2000,
         offline: OfflineComposer | None = None,
+        max_answer_chars: int = 8000,
     ):
         self.model = model
         self.label = label
@@ -78,6 +80,7 @@ class LLMComposer(Composer):
         self.k = k
         self.max_question_chars = max_question_chars
         self.offline = offline or OfflineComposer()
+        self.max_answer_chars = max_answer_chars
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMComposer:
@@ -88,6 +91,7 @@ class LLMComposer(Composer):
             settings.top_k,
             settings.max_question_chars,
             OfflineComposer(settings.top_k),
+            settings.max_answer_chars,
         )
 
     # -- follow-ups ------------------------------------------------------------------------
@@ -141,7 +145,7 @@ class LLMComposer(Composer):
         head = ""  # the reply's start, held until it cannot be the not-in-library reply
         started = False
         try:
-            for piece in self._pieces(messages, stream):
+            for piece in capped(self._pieces(messages, stream), self.max_answer_chars):
                 if not started:
                     head += piece
                     start = head.lstrip()
