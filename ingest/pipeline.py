@@ -5,8 +5,8 @@ fingerprint of the chunks, and a check that the live build's vectors are where t
 say and whole). A changed library reuses the stored vectors of every unchanged chunk and
 embeds only the new ones; so does an unchanged library whose vectors moved (embedded to a
 Chroma server or back) or were lost or damaged: the build's embeddings.npy is copied into a
-new build's collection, no model loaded. Nothing a reader
-sees changes until the finished build is published (assistant.storage.builds.publish).
+new build's collection, no model loaded. Nothing a reader sees changes until the finished
+build is published (assistant.storage.builds.publish).
 
 The library is the bundled corpus plus the user library (ingest.userlib); ingest.manage
 changes the latter through `build_and_publish` with a commit step, so a user's add or
@@ -49,7 +49,7 @@ from assistant.storage.builds import (
     unpublish,
     write_build_files,
 )
-from assistant.storage.vectors import location
+from assistant.storage.vectors import location, vectors_problem
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.formats import SAVE_AS
@@ -181,8 +181,10 @@ def _previous(settings: Settings) -> BuildFiles | None:
     if path is not None:
         with contextlib.suppress(IndexMissing):
             return read_build_files(path)
-    path = path or newest_complete_build(settings.store_dir)
-    return reusable_files(path) if path is not None else None
+    for candidate in (path, newest_complete_build(settings.store_dir)):
+        if candidate is not None and (found := reusable_files(candidate)) is not None:
+            return found
+    return None
 
 
 def recover_user_library(settings: Settings) -> None:
@@ -270,8 +272,6 @@ def build_and_publish(
     previous = None if rebuild else _previous(settings)
     note = ""
     if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
-        from assistant.storage.vectors import vectors_problem
-
         live = builds_dir(store_dir) / previous.meta["build_id"]
         note = vectors_problem(settings, live, previous.meta) or ""
     if previous and previous.meta.get("fingerprint") == prepared.fingerprint and not note:

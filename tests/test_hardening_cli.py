@@ -338,7 +338,10 @@ def test_server_stopped_mid_batch_keeps_the_finished_results(
         monkeypatch.setattr(Assistant, command, then_kill)
         started = time.monotonic()
         code, out, err = lbw(command, "--batch", batch, output)
-    assert time.monotonic() - started < 60
+        assert time.monotonic() - started < 60
+        # With the server gone, a new `lbw ask` says so (the wrapper above only kills once).
+        code_after, out_after, err_after = lbw("ask", QUESTION, "--json")
+        assert (code_after, out_after) == (3, "") and "cannot be reached" in err_after
     results = (
         [json.loads(line) for line in out.splitlines()]
         if output == "--jsonl"

@@ -1,7 +1,8 @@
 """`lbw ingest`, `lbw retrieve`, `lbw ask`: build the index, and question it.
 
-The heavy imports (the model, Chroma) happen inside the commands so `lbw ingest` on an
-unchanged library returns in well under two seconds.
+The heavy imports (the model, Chroma) happen inside the commands, so `lbw ingest` on an
+unchanged library loads no model; it does open the live collection (importing Chroma, about
+a second) to check that the vectors are where the settings say and whole.
 """
 
 from __future__ import annotations

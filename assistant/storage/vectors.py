@@ -145,52 +145,69 @@ def describe(where: dict[str, Any] | None) -> str:
     return "the embedded store"
 
 
+REPAIR = "Run `lbw ingest`: it puts the index's stored vectors there (no --rebuild needed)."
+
+
 def open_build_store(settings: Settings, path: Path, meta: dict[str, Any]) -> ChromaStore:
-    """The vectors of the sealed build at `path`, checked; IndexMissing saying what to run
-    when they are somewhere else, missing, incomplete or unreadable."""
-    store, problem = _open_checked(settings, path, meta)
+    """The vectors of the sealed build at `path`, checked; IndexMissing saying what to do
+    when they are somewhere else, missing, incomplete or unreadable, or the server is down."""
+    store, problem, fix = _open_checked(settings, path, meta)
     if store is None:
-        raise IndexMissing(
-            f"{problem}. Run `lbw ingest`: it puts the index's stored vectors there "
-            "(no re-embedding, no --rebuild needed)."
-        )
+        raise IndexMissing(f"{problem}. {fix}")
     return store
 
 
 def vectors_problem(settings: Settings, path: Path, meta: dict[str, Any]) -> str | None:
     """Why the build at `path` cannot serve these settings' vectors (None when it can)."""
-    return _open_checked(settings, path, meta)[1]
+    return _open_checked(settings, path, meta)[1] or None
 
 
 def _open_checked(
     settings: Settings, path: Path, meta: dict[str, Any]
-) -> tuple[ChromaStore | None, str | None]:
+) -> tuple[ChromaStore | None, str, str]:
+    """(the opened store, "", ""), or (None, what is wrong, what to do about it)."""
     here, there = location(settings), recorded_location(path, meta)
     if there is not None and there != here:
-        return None, (
-            f"The index's vectors are in {describe(there)}, but the settings use {describe(here)}"
+        return (
+            None,
+            f"The index's vectors are in {describe(there)}, but the settings use {describe(here)}",
+            REPAIR,
         )
-    try:
-        if settings.server_mode:
+    if settings.server_mode:
+        try:
             client = chroma_client(settings)
-        else:
-            folder = path / "chroma"
-            if not (folder / "chroma.sqlite3").is_file():  # opening would create an empty one
-                return None, f"The index's vectors are missing: {folder} holds no Chroma database"
+            client.heartbeat()
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, not a Chroma server
+            return (
+                None,
+                f"{_capital(describe(here))} cannot be reached ({type(exc).__name__}: "
+                f"{str(exc)[:200]})",
+                "Start it, or check LBW_CHROMA_HOST and LBW_CHROMA_PORT.",
+            )
+    else:
+        folder = path / "chroma"
+        if not (folder / "chroma.sqlite3").is_file():  # opening would create an empty one
+            return None, f"The index's vectors are missing: {folder} holds no database", REPAIR
+    try:
+        if not settings.server_mode:
             client = chroma_client(settings, _writable(folder))
         store = ChromaStore(client, meta["collection"], where=describe(here))
         count = store.count()
     except Exception as exc:  # noqa: BLE001 - any failure to open is the answer asked for
-        return None, (
+        return (
+            None,
             f"The index's vectors in {describe(here)} cannot be used "
-            f"({type(exc).__name__}: {str(exc)[:200]})"
+            f"({type(exc).__name__}: {str(exc)[:200]})",
+            REPAIR,
         )
     if count != meta.get("chunks", count):
-        return None, (
+        return (
+            None,
             f"The index's vectors in {describe(here)} are incomplete "
-            f"({count} of {meta['chunks']} passages)"
+            f"({count} of {meta['chunks']} passages)",
+            REPAIR,
         )
-    return store, None
+    return store, "", ""
 
 
 def _writable(folder: Path) -> Path:
@@ -206,3 +223,7 @@ def _writable(folder: Path) -> Path:
     for sub, _dirs, _files in os.walk(copy):
         os.chmod(sub, 0o700)
     return copy
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
