@@ -159,6 +159,14 @@ def check_source(source: Source, settings: Settings, title: str | None = None) -
     )
 
 
+def _same_lines_digest(data: bytes) -> str:
+    """A hash that a re-save on another system does not change: a bundled text file opened
+    and saved on Windows gains CRLF line ends (and maybe a byte-order mark and a final line
+    end), but it is the same document and must not be added twice."""
+    data = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return sha256_bytes(data.rstrip(b"\n"))
+
+
 def _refuse_duplicates(
     candidates: list[Candidate],
     entries: list[UserEntry],
@@ -167,13 +175,18 @@ def _refuse_duplicates(
 ) -> None:
     by_sha = {e.sha256: e for e in entries}
     by_text = {e.text_sha256: e for e in entries if e.text_sha256}
+    by_lines: dict[str, Any] = {}  # bundled files, whatever their line endings
     for info in bundled:
         path = Path(settings.corpus_dir) / info.file
         with contextlib.suppress(OSError):
-            by_sha.setdefault(sha256_bytes(path.read_bytes()), info)
+            by_lines.setdefault(_same_lines_digest(path.read_bytes()), info)
     batch: dict[str, Candidate] = {}
     for cand in candidates:
-        twin = by_sha.get(cand.sha256) or by_text.get(cand.text_sha256)
+        twin = (
+            by_sha.get(cand.sha256)
+            or by_text.get(cand.text_sha256)
+            or by_lines.get(_same_lines_digest(cand.data))
+        )
         if twin is not None:
             raise InvalidDocument(
                 f"{cand.name} is already in the library as “{twin.title}” ({twin.id}); "

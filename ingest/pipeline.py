@@ -1,9 +1,12 @@
 """Ingest end to end: library -> chunks -> embeddings -> a new build -> publish.
 
 Re-running on an unchanged library is a no-op decided before any model is loaded (a
-fingerprint of the chunks), so it takes well under two seconds. A changed library reuses
-the stored vectors of every unchanged chunk and embeds only the new ones. Nothing a reader
-sees changes until the finished build is published (assistant.storage.builds.publish).
+fingerprint of the chunks, and a check that the live build's vectors are where the settings
+say and whole). A changed library reuses the stored vectors of every unchanged chunk and
+embeds only the new ones; so does an unchanged library whose vectors moved (embedded to a
+Chroma server or back) or were lost or damaged: the build's embeddings.npy is copied into a
+new build's collection, no model loaded. Nothing a reader sees changes until the finished
+build is published (assistant.storage.builds.publish).
 
 The library is the bundled corpus plus the user library (ingest.userlib); ingest.manage
 changes the latter through `build_and_publish` with a commit step, so a user's add or
@@ -36,14 +39,17 @@ from assistant.storage.builds import (
     current_build_id,
     live_build_path,
     new_build_id,
+    newest_complete_build,
     prune,
     publish,
     read_build_files,
     read_build_meta,
+    reusable_files,
     seal_build,
     unpublish,
     write_build_files,
 )
+from assistant.storage.vectors import location, vectors_problem
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.formats import SAVE_AS
@@ -77,6 +83,7 @@ class IngestReport:
     documents: int = 0
     repaired_chars: int = 0
     dropped_lines: int = 0
+    note: str = ""  # why an unchanged library got a new build (its vectors were not usable)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -148,8 +155,15 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
 @contextmanager
 def ingest_lock(store_dir: Path) -> Iterator[None]:
     """One writer at a time; a second ingest fails fast instead of racing the first."""
-    store_dir.mkdir(parents=True, exist_ok=True)
-    with (store_dir / ".ingest.lock").open("w") as fh:
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        fh = (store_dir / ".ingest.lock").open("w")
+    except OSError as exc:
+        raise IngestError(
+            f"Cannot write to the index folder {store_dir} ({exc.strerror or exc}); "
+            "check LBW_STORE_DIR and its permissions."
+        ) from exc
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -160,13 +174,17 @@ def ingest_lock(store_dir: Path) -> Iterator[None]:
 
 
 def _previous(settings: Settings) -> BuildFiles | None:
+    """The live build, or failing that what a damaged one still offers for reuse (its
+    passages and vectors; with a damaged pointer, the newest sealed build's)."""
     build_id = current_build_id(settings.store_dir)
-    if not build_id:
-        return None
-    try:
-        return read_build_files(builds_dir(settings.store_dir) / build_id)
-    except Exception:  # noqa: BLE001 - an unreadable old build only means nothing to reuse
-        return None
+    path = builds_dir(settings.store_dir) / build_id if build_id else None
+    if path is not None:
+        with contextlib.suppress(IndexMissing):
+            return read_build_files(path)
+    for candidate in (path, newest_complete_build(settings.store_dir)):
+        if candidate is not None and (found := reusable_files(candidate)) is not None:
+            return found
+    return None
 
 
 def recover_user_library(settings: Settings) -> None:
@@ -252,7 +270,11 @@ def build_and_publish(
         "dropped_lines": sum(lib.dropped_lines.values()),
     }
     previous = None if rebuild else _previous(settings)
+    note = ""
     if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
+        live = builds_dir(store_dir) / previous.meta["build_id"]
+        note = vectors_problem(settings, live, previous.meta) or ""
+    if previous and previous.meta.get("fingerprint") == prepared.fingerprint and not note:
         if commit is not None:
             commit()
         _tell(on_progress, 1.0, "The index is up to date")
@@ -298,6 +320,7 @@ def build_and_publish(
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "format": FORMAT_VERSION,
                 "collection": collection_name(settings, build_id),
+                "vectors": location(settings),  # where `collection` lives
                 # The user library this build serves: after a crash between the publish
                 # and the manifest write, recover_user_library rolls the manifest forward.
                 "user_library": [d.entry.to_dict() for d in prepared.user_docs],
@@ -328,6 +351,7 @@ def build_and_publish(
         build_id,
         True,
         **common,
+        note=note,
     )
 
 
@@ -367,8 +391,15 @@ def _embed(
 def _write_vectors(
     settings: Settings, path: Path, build_id: str, chunks: list[Chunk], vectors: np.ndarray
 ) -> None:
-    from assistant.storage.vectors import ChromaStore, chroma_client
+    from assistant.storage.vectors import ChromaStore, chroma_client, describe
 
-    client = chroma_client(settings, path / "chroma")
-    store = ChromaStore(client, collection_name(settings, build_id), create=True)
-    store.add([c.id for c in chunks], vectors, [c.metadata() for c in chunks])
+    where = describe(location(settings))
+    try:
+        client = chroma_client(settings, path / "chroma")
+        store = ChromaStore(client, collection_name(settings, build_id), create=True)
+        store.add([c.id for c in chunks], vectors, [c.metadata() for c in chunks])
+    except Exception as exc:  # a server that is down or refuses; a full disk
+        raise IngestError(
+            f"Could not write the vectors to {where} ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); nothing was published."
+        ) from exc

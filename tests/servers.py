@@ -61,6 +61,7 @@ class ChromaServer:
     host: str
     port: int
     path: Path
+    proc: subprocess.Popen | None = None  # the `chroma run` process (a test may kill it)
 
     @property
     def env(self) -> dict[str, str]:
@@ -95,7 +96,7 @@ def chroma_server(path: Path, timeout: float = 60.0) -> Iterator[ChromaServer]:
             "chroma run",
             proc,
         )
-        yield ChromaServer("127.0.0.1", port, path)
+        yield ChromaServer("127.0.0.1", port, path, proc)
     finally:
         stop(proc)
         log.close()

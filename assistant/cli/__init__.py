@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("retrieve", "ask") and not args.batch and args.question is None:
         parser.error(f"{args.command} needs a QUESTION (or --batch FILE)")
+    if getattr(args, "jsonl", False) and not args.batch:
+        parser.error("--jsonl goes with --batch FILE")
     try:
         return args.func(args)
     except LbwError as exc:

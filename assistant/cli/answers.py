@@ -1,7 +1,8 @@
 """`lbw ingest`, `lbw retrieve`, `lbw ask`: build the index, and question it.
 
-The heavy imports (the model, Chroma) happen inside the commands so `lbw ingest` on an
-unchanged library returns in well under two seconds.
+The heavy imports (the model, Chroma) happen inside the commands, so `lbw ingest` on an
+unchanged library loads no model; it does open the live collection (importing Chroma, about
+a second) to check that the vectors are where the settings say and whole.
 """
 
 from __future__ import annotations
@@ -9,15 +10,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from assistant.cli.common import (
+    BatchItem,
     add_output_args,
+    check_question,
+    positive_k,
     print_json,
     read_batch,
     read_history,
     settings_from,
 )
 from assistant.core.backends import LLM_BACKENDS
+from assistant.core.errors import LbwError
 from assistant.core.labels import verification_note
 
 
@@ -38,6 +45,8 @@ def cmd_ingest(args) -> int:
             if report.changed
             else "library unchanged; nothing to do"
         )
+        if report.note:
+            print(f"{report.note}; writing a new build.")
         print(
             f"{report.documents} documents, {report.chunks} passages: {report.embedded} embedded, "
             f"{report.reused} reused; {report.repaired_chars} characters of lost-byte mojibake "
@@ -47,28 +56,25 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_retrieve(args) -> int:
-    from assistant.service import load_assistant, validate_history
+    from assistant.service import load_assistant
 
     settings = settings_from(args)
+    items = read_batch(args.batch, settings) if args.batch else None
+    question = None if items is not None else check_question(args.question)
+    history = read_history(args) if items is None else []
     bot = load_assistant(settings)
     k = args.k or settings.top_k
-    if args.batch:
-        results = []
-        for item in read_batch(args.batch):
-            started = time.perf_counter()
-            passages = bot.retrieve(item["question"], validate_history(item.get("history")), k=k)
-            results.append(
-                {
-                    "question": item["question"],
-                    "passages": [p.to_dict() for p in passages],
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                }
-            )
-        print_json({"results": results})
-        return 0
-    passages = bot.retrieve(args.question, read_history(args), k=k)
+    if items is not None:
+        return run_batch(
+            items,
+            lambda item: {
+                "passages": [p.to_dict() for p in bot.retrieve(item.question, item.history, k=k)]
+            },
+            args.jsonl,
+        )
+    passages = bot.retrieve(question, history, k=k)
     if args.json:
-        print_json({"question": args.question, "passages": [p.to_dict() for p in passages]})
+        print_json({"question": question, "passages": [p.to_dict() for p in passages]})
     else:
         for i, p in enumerate(passages, start=1):
             print(f"{i}. [{p.score:.4f}] {p.title} — {p.section}\n   {p.text[:200]!r}")
@@ -76,28 +82,22 @@ def cmd_retrieve(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from assistant.service import load_assistant, validate_history
+    from assistant.service import load_assistant
 
-    bot = load_assistant(settings_from(args))
-    if args.batch:
-        results = []
-        for item in read_batch(args.batch):
-            started = time.perf_counter()
-            answer = bot.ask(item["question"], validate_history(item.get("history")))
-            results.append(
-                {
-                    "question": item["question"],
-                    **answer.to_dict(),
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                }
-            )
-        print_json({"results": results})
-        return 0
+    settings = settings_from(args)
+    items = read_batch(args.batch, settings) if args.batch else None
+    question = None if items is not None else check_question(args.question)
+    history = read_history(args) if items is None else []
+    bot = load_assistant(settings)
+    if items is not None:
+        return run_batch(
+            items, lambda item: bot.ask(item.question, item.history).to_dict(), args.jsonl
+        )
     if args.json:
-        print_json(bot.ask(args.question, read_history(args)).to_dict())
+        print_json(bot.ask(question, history).to_dict())
         return 0
     # Text: print the checked answer as it is written, then its sources.
-    stream = bot.ask_stream(args.question, read_history(args))
+    stream = bot.ask_stream(question, history)
     shown = ""
     for piece in stream:
         sys.stdout.write(piece)
@@ -119,6 +119,76 @@ def cmd_ask(args) -> int:
     return 0
 
 
+GIVE_UP_AFTER = 10  # failures in a row that end a batch run
+
+
+def run_batch(
+    items: Iterable[BatchItem], work: Callable[[BatchItem], dict[str, Any]], jsonl: bool
+) -> int:
+    """Run `work` on every batch item, keeping every result finished.
+
+    A question that fails (the Chroma server stopped, a model error the composer did not
+    absorb) gets an "error" entry in its place and the run goes on, so an hour of answers is
+    not lost to one failure at the end. With `jsonl` each result is written and flushed as
+    soon as it is done (a reader can follow the run, and a killed run keeps its lines);
+    otherwise the one JSON document comes out at the end, after a failure or Ctrl-C too.
+    After GIVE_UP_AFTER failures in a row the remaining questions are not tried (each still
+    gets its "error" entry, so results stay one per input line, in order).
+    The exit code is non-zero when any question failed (that error's code) or on Ctrl-C.
+    """
+    results: list[dict[str, Any]] = []
+    failures: list[tuple[BatchItem, Exception]] = []
+    in_a_row = skipped = 0
+    interrupted = False
+    try:
+        for item in items:
+            started = time.perf_counter()
+            if in_a_row >= GIVE_UP_AFTER:  # the store or model is gone: do not wait on each
+                reason = f"not run: the {GIVE_UP_AFTER} questions before it failed"
+                skipped += 1
+                result = {"question": item.question, "line": item.line, "error": reason}
+            else:
+                try:
+                    result = {"question": item.question, **work(item)}
+                    in_a_row = 0
+                except Exception as exc:  # noqa: BLE001 - recorded in the output; the run goes on
+                    failures.append((item, exc))
+                    in_a_row += 1
+                    result = {"question": item.question, "line": item.line, "error": _reason(exc)}
+            result["ms"] = round((time.perf_counter() - started) * 1000, 2)
+            if jsonl:
+                print_json(result)
+                sys.stdout.flush()
+            else:
+                results.append(result)
+    except KeyboardInterrupt:
+        interrupted = True
+    if not jsonl:
+        print_json({"results": results})
+    if failures:
+        item, exc = failures[0]
+        not_run = f", {skipped} more not run" if skipped else ""
+        print(
+            f"lbw: {len(failures)} question(s) failed{not_run}; the first, on line {item.line}: "
+            f"{_reason(exc)}",
+            file=sys.stderr,
+        )
+    if interrupted:
+        print("lbw: interrupted; the results finished so far were written", file=sys.stderr)
+        return 130
+    if failures:
+        exc = failures[0][1]
+        return exc.exit_code if isinstance(exc, LbwError) else 1
+    return 0
+
+
+def _reason(exc: Exception) -> str:
+    """A failure as one line: our own errors say what to do; others are named, not traced."""
+    if isinstance(exc, LbwError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {str(exc)[:300]}"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ingest", help="build or update the index from the library folder")
     p.add_argument("--corpus", help="library folder (default: LBW_CORPUS_DIR or ./corpus)")
@@ -137,6 +207,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--history", help="JSON file: list of {role, content} messages, oldest first"
         )
         p.add_argument("--batch", help="JSON Lines file of {question, history?}")
+        p.add_argument(
+            "--jsonl",
+            action="store_true",
+            help="with --batch: print each result as one JSON line as soon as it is done",
+        )
         add_output_args(p)
         p.add_argument(
             "--llm",
@@ -145,5 +220,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         )
         p.add_argument("--model", help="language model name (default: LBW_LLM_MODEL)")
         if name == "retrieve":
-            p.add_argument("-k", type=int, default=None, help="number of passages (default 8)")
+            p.add_argument(
+                "-k", type=positive_k, default=None, help="number of passages (default 8)"
+            )
         p.set_defaults(func=func)

@@ -9,10 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.core.errors import InvalidHistory
-from assistant.core.settings import Settings
+from assistant.core.errors import InvalidHistory, InvalidQuestion, LbwError
+from assistant.core.inputs import (
+    MAX_BATCH_BYTES,
+    MAX_HISTORY_BYTES,
+    check_text,
+    parse_json,
+    read_text_file,
+    strings_problem,
+)
+from assistant.core.settings import TOP_K_RANGE, Settings, whole
 
 
 def print_json(data) -> None:
@@ -34,26 +43,67 @@ def settings_from(args) -> Settings:
     )
 
 
-def read_batch(path: str) -> list[dict]:
+@dataclass
+class BatchItem:
+    """One checked line of a --batch file."""
+
+    line: int
+    question: str
+    history: list = field(default_factory=list)
+
+
+def read_batch(path: str, settings: Settings) -> list[BatchItem]:
+    """Every line of a --batch file, checked before the first question runs.
+
+    A bad line (not JSON, no question, an empty or too long one, text that is not Unicode, a
+    malformed history) is refused with its line number, so a long run never stops halfway
+    on input that was wrong from the start.
+    """
+    from assistant.retrieval.query import clean_question
+    from assistant.service import validate_history
+
+    text = read_text_file(path, "the batch file", MAX_BATCH_BYTES, InvalidHistory)
     items = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidHistory(f"Cannot read the batch file {path}: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidHistory(f"Line {number} of {path} is not valid JSON: {exc}") from exc
+        where = f"Line {number} of {path}"
+        item = parse_json(line, where, InvalidHistory)
         if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-            raise InvalidHistory(f'Line {number} of {path} needs a "question" string.')
-        items.append(item)
+            raise InvalidHistory(f'{where} needs a "question" string.')
+        if problem := strings_problem(item):
+            raise InvalidHistory(f"{where} has a text that {problem}.")
+        try:
+            clean_question(item["question"], settings.max_question_chars)
+            history = validate_history(item.get("history"))
+        except LbwError as exc:
+            raise InvalidHistory(f"{where}: {exc}") from exc
+        items.append(BatchItem(number, item["question"], history))
     return items
 
 
-def read_history(args) -> list:
-    from assistant.service import read_history_file
+def check_question(question: str) -> str:
+    """The question argument, refused (exit 2) when the terminal handed bytes that are not
+    UTF-8."""
+    return check_text(question, "question", InvalidQuestion)
 
-    return read_history_file(args.history) if args.history else []
+
+def read_history(args) -> list:
+    """The --history file's turns: a bounded read of a regular UTF-8 JSON file."""
+    from assistant.service import validate_history
+
+    if not args.history:
+        return []
+    text = read_text_file(args.history, "history file", MAX_HISTORY_BYTES, InvalidHistory)
+    data = parse_json(text, f"History file {args.history}", InvalidHistory)
+    if problem := strings_problem(data):
+        raise InvalidHistory(f"History file {args.history} has a text that {problem}.")
+    return validate_history(data)
+
+
+def positive_k(value: str) -> int:
+    """argparse type of -k: a number of passages, within LBW_TOP_K's range."""
+    try:
+        return whole(*TOP_K_RANGE)(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None

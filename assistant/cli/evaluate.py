@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from assistant.cli.common import add_output_args, print_json, settings_from
+from assistant.cli.common import add_output_args, positive_k, print_json, settings_from
 
 
 def cmd_eval(args) -> int:
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     which = p.add_mutually_exclusive_group()
     which.add_argument("--questions", default=None)
-    p.add_argument("-k", type=int, default=8)
+    p.add_argument("-k", type=positive_k, default=8)
     p.add_argument("--no-stock", action="store_true", help="skip the stock LangChain baseline")
     which.add_argument(
         "--split",

@@ -15,6 +15,12 @@ class InvalidHistory(LbwError):
     exit_code = 2
 
 
+class InvalidSetting(LbwError):
+    """An environment variable (or `.env` line) holds a value the setting cannot take."""
+
+    exit_code = 2
+
+
 class IndexMissing(LbwError):
     exit_code = 3
 

@@ -3,7 +3,12 @@
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
 LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
 LBW_MAX_FILE_MB; for a language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
-LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE and the providers' own OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_HOST.
+LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE, LBW_MAX_ANSWER_CHARS and the providers' own
+OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_HOST.
+
+Each variable has one reader that refuses nonsense (`abc`, `nan`, `0` passages, a negative
+size, a store "folder" that is a file) with InvalidSetting, naming the variable and what it
+accepts: a value clamped or misread silently shows up much later as a wrong answer.
 
 A `.env` file in the working directory (or the file LBW_ENV_FILE names) fills in variables
 the environment does not set. Secrets (API keys, the Chroma token) are fields with
@@ -12,11 +17,14 @@ the environment does not set. Secrets (API keys, the Chroma token) are fields wi
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from assistant.core.errors import InvalidSetting
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,6 +59,7 @@ class Settings:
     llm_model: str | None = None  # None: the backend's default (assistant.core.backends)
     llm_timeout: float = 60.0  # seconds for a whole answer, then the offline composer answers
     llm_temperature: float | None = None  # None: the provider's default
+    max_answer_chars: int = 8000  # a model's answer is cut here, whatever its token limit
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None  # any OpenAI-compatible server (vLLM, llama.cpp, ...)
     anthropic_api_key: str | None = field(default=None, repr=False)
@@ -68,7 +77,16 @@ class Settings:
         """
         env = with_dotenv(os.environ) if env is None else env
         base = cls()
-        values = {name: read(env[var]) for name, var, read in _FROM_ENV if env.get(var)}
+        values = {}
+        for name, var, read in _FROM_ENV:
+            text = env.get(var)
+            if not text:
+                continue
+            try:
+                values[name] = read(text)
+            except ValueError as exc:
+                shown = text if len(text) <= 40 else text[:37] + "..."
+                raise InvalidSetting(f"{var}={shown!r} is not accepted: {exc}.") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(base, **values)
 
@@ -77,22 +95,72 @@ def _path(value: str) -> Path:
     return Path(value).expanduser()
 
 
+def _folder(value: str) -> Path:
+    """A folder lbw reads or creates: an existing file there would fail much later."""
+    path = _path(value)
+    if path.exists() and not path.is_dir():
+        raise ValueError(
+            f"{path} is a file, not a folder; name a folder (it is created if missing)"
+        )
+    return path
+
+
+# Accepted ranges, shared with the command line's own options (`lbw retrieve -k`).
+TOP_K_RANGE = (1, 1000)
+QUESTION_CHARS_RANGE = (1, 100_000)
+ANSWER_CHARS_RANGE = (100, 1_000_000)
+PORT_RANGE = (1, 65_535)
+
+
+def whole(lo: int, hi: int) -> Callable[[str], int]:
+    """A reader of a whole number in [lo, hi]; its ValueError says the accepted range."""
+
+    def read(value: str) -> int:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+        if number is None or not lo <= number <= hi:
+            raise ValueError(f"give a whole number from {lo:,} to {hi:,}")
+        return number
+
+    return read
+
+
+def number(lo: float, hi: float, low_open: bool = False) -> Callable[[str], float]:
+    """A reader of a finite number in [lo, hi] (or (lo, hi] when `low_open`): `nan` and `inf`
+    parse as floats, and then compare false or overflow the limits they set."""
+    accepted = f"above {lo:,g} and at most {hi:,g}" if low_open else f"from {lo:,g} to {hi:,g}"
+
+    def read(value: str) -> float:
+        try:
+            got = float(value.strip())
+        except ValueError:
+            got = math.nan
+        if not math.isfinite(got) or got > hi or got < lo or (low_open and got == lo):
+            raise ValueError(f"give a number {accepted}")
+        return got
+
+    return read
+
+
 # (field, environment variable, how its text is read): unset or empty variables are skipped.
 _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
-    ("corpus_dir", "LBW_CORPUS_DIR", _path),
-    ("store_dir", "LBW_STORE_DIR", _path),
+    ("corpus_dir", "LBW_CORPUS_DIR", _folder),
+    ("store_dir", "LBW_STORE_DIR", _folder),
     ("chroma_host", "LBW_CHROMA_HOST", str),
-    ("chroma_port", "LBW_CHROMA_PORT", int),
+    ("chroma_port", "LBW_CHROMA_PORT", whole(*PORT_RANGE)),
     ("chroma_token", "LBW_CHROMA_TOKEN", str),
-    ("top_k", "LBW_TOP_K", int),
-    ("max_question_chars", "LBW_MAX_QUESTION_CHARS", int),
+    ("top_k", "LBW_TOP_K", whole(*TOP_K_RANGE)),
+    ("max_question_chars", "LBW_MAX_QUESTION_CHARS", whole(*QUESTION_CHARS_RANGE)),
     ("model_path", "LBW_MODEL_PATH", Path),
-    ("library_dir", "LBW_LIBRARY_DIR", _path),
-    ("max_file_mb", "LBW_MAX_FILE_MB", float),
+    ("library_dir", "LBW_LIBRARY_DIR", _folder),
+    ("max_file_mb", "LBW_MAX_FILE_MB", number(0, 10_000, low_open=True)),
     ("llm", "LBW_LLM", lambda v: v.strip().lower()),
     ("llm_model", "LBW_LLM_MODEL", str.strip),
-    ("llm_timeout", "LBW_LLM_TIMEOUT", float),
-    ("llm_temperature", "LBW_LLM_TEMPERATURE", float),
+    ("llm_timeout", "LBW_LLM_TIMEOUT", number(0, 3600, low_open=True)),
+    ("llm_temperature", "LBW_LLM_TEMPERATURE", number(0, 2)),
+    ("max_answer_chars", "LBW_MAX_ANSWER_CHARS", whole(*ANSWER_CHARS_RANGE)),
     ("openai_api_key", "OPENAI_API_KEY", str.strip),
     ("openai_base_url", "OPENAI_BASE_URL", str.strip),
     ("anthropic_api_key", "ANTHROPIC_API_KEY", str.strip),

@@ -26,6 +26,7 @@ from assistant.answer.composer import Composer
 from assistant.answer.offline import OfflineComposer
 from assistant.answer.scope import ScopeDecision
 from assistant.answer.stream import AnswerStream
+from assistant.core.inputs import capped
 from assistant.core.settings import Settings
 from assistant.core.types import Answer, Chunk, Turn, Verification
 from assistant.llm import prompts
@@ -70,12 +71,14 @@ class LLMComposer(Composer):
         timeout: float = 60.0,
         max_question_chars: int = 2000,
         offline: OfflineComposer | None = None,
+        max_answer_chars: int = 8000,
     ):
         self.model = model
         self.label = label
         self.timeout = timeout
         self.max_question_chars = max_question_chars
         self.offline = offline or OfflineComposer()
+        self.max_answer_chars = max_answer_chars
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMComposer:
@@ -85,6 +88,7 @@ class LLMComposer(Composer):
             settings.llm_timeout,
             settings.max_question_chars,
             OfflineComposer(),
+            settings.max_answer_chars,
         )
 
     # -- follow-ups ------------------------------------------------------------------------
@@ -136,7 +140,7 @@ class LLMComposer(Composer):
         head = ""  # the reply's start, held until it cannot be the not-in-library reply
         started = False
         try:
-            for piece in self._pieces(messages, stream):
+            for piece in capped(self._pieces(messages, stream), self.max_answer_chars):
                 if not started:
                     head += piece
                     start = head.lstrip()

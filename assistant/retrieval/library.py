@@ -26,7 +26,7 @@ from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.sections import parents
 from assistant.retrieval.slate import Scored, focus_tension, slate
 from assistant.storage.builds import open_live
-from assistant.storage.vectors import ChromaStore, chroma_client
+from assistant.storage.vectors import open_build_store
 
 T = TypeVar("T")
 
@@ -133,7 +133,6 @@ class LoadedIndex:
 def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
     files = open_live(settings)
     assert files.path is not None
-    client = chroma_client(settings, files.path / "chroma")
-    store = ChromaStore(client, files.meta["collection"])
+    store = open_build_store(settings, files.path, files.meta)
     retriever = HybridRetriever(files.chunks, store, KeywordIndex(files.chunks), embedder)
     return LoadedIndex(files.path.name, files.chunks, files.documents, files.catalog, retriever)

@@ -7,6 +7,10 @@
 
 A writer fills a new build folder, then swaps CURRENT with os.replace; a crash at any point
 leaves CURRENT naming the previous, complete build. Readers notice a new CURRENT and reopen.
+
+Damage from outside (a pointer with stray bytes, a truncated file) is reported as
+IndexMissing naming the file and saying to run `lbw ingest`, which writes a new build and
+reuses whatever whole vectors the damaged one still holds (`reusable_files`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -31,6 +36,9 @@ from assistant.core.types import Chunk
 
 POINTER = "CURRENT"
 KEEP_BUILDS = 2
+# What new_build_id makes (and any plain folder name): a pointer naming anything else, such
+# as "../elsewhere", is damage, never a path to follow.
+_BUILD_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
 
 
 def builds_dir(store_dir: Path) -> Path:
@@ -62,11 +70,14 @@ def collection_name(settings: Settings, build_id: str) -> str:
 
 
 def current_build_id(store_dir: Path) -> str | None:
+    """The live build's id; None when there is none, or when the pointer cannot be read or
+    does not hold a build id. A damaged pointer so reads as a missing one: ingest writes a
+    new one (also with --rebuild), and readers say what to run (`live_build_path`)."""
     try:
-        value = (Path(store_dir) / POINTER).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+        value = (Path(store_dir) / POINTER).read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
-    return value or None
+    return value if _BUILD_ID.fullmatch(value) else None
 
 
 def write_text_atomic(path: Path, data: str) -> None:
@@ -111,9 +122,22 @@ def prune(store_dir: Path, settings: Settings | None = None) -> None:
     for path in root.iterdir():
         if path.name in keep:
             continue
-        if settings is not None and settings.server_mode:
+        if settings is not None and settings.server_mode and _vectors_here(settings, path):
             _drop_server_collection(settings, path.name)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _vectors_here(settings: Settings, path: Path) -> bool:
+    """Whether a build's vectors may be on the configured server (a build made embedded, or on
+    another server, has no collection there to drop)."""
+    from assistant.storage.vectors import location, recorded_location
+
+    try:
+        meta = read_build_meta(path)
+    except IndexMissing:
+        return True  # unsealed or damaged: its collection may be there
+    there = recorded_location(path, meta)
+    return there is None or there == location(settings)
 
 
 def _drop_server_collection(settings: Settings, build_id: str) -> None:
@@ -159,28 +183,97 @@ def seal_build(path: Path, meta: dict[str, Any]) -> None:
     write_text_atomic(path / "meta.json", json.dumps(meta, indent=1))
 
 
+def _damaged(path: Path, name: str, exc: BaseException) -> IndexMissing:
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return IndexMissing(
+        f"The index build {path.name} is damaged ({name}: {reason[:200]}); "
+        "run `lbw ingest` to write a new one."
+    )
+
+
+def read_build_json(path: Path, name: str) -> Any:
+    """One JSON file of a sealed build; IndexMissing naming it when it is unreadable."""
+    try:
+        return json.loads((path / name).read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # JSON and UTF-8 errors are ValueErrors
+        raise _damaged(path, name, exc) from exc
+
+
 def read_build_meta(path: Path) -> dict[str, Any]:
     """A sealed build's meta.json alone (cheap: no passages, no vectors)."""
     meta_path = path / "meta.json"
     if not meta_path.is_file():
         raise IndexMissing(f"The index build at {path} is incomplete; run `lbw ingest --rebuild`.")
-    return json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = read_build_json(path, "meta.json")
+    if not isinstance(meta, dict) or not isinstance(meta.get("collection"), str):
+        raise _damaged(path, "meta.json", ValueError("not a build record"))
+    return meta
+
+
+def _read_chunks(path: Path) -> list[Chunk]:
+    try:
+        with (path / "chunks.jsonl").open("rb") as fh:
+            return [Chunk.from_record(json.loads(line)) for line in fh if line.strip()]
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
+        raise _damaged(path, "chunks.jsonl", exc) from exc
+
+
+def _read_embeddings(path: Path, rows: int) -> np.ndarray:
+    try:
+        vectors = np.load(path / "embeddings.npy", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise _damaged(path, "embeddings.npy", exc) from exc
+    if vectors.ndim != 2 or len(vectors) != rows:
+        raise _damaged(path, "embeddings.npy", ValueError(f"{vectors.shape} for {rows} passages"))
+    return vectors
 
 
 def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
+    """A sealed build, whole; IndexMissing naming the first damaged file."""
     meta = read_build_meta(path)
-    with (path / "chunks.jsonl").open(encoding="utf-8") as fh:
-        chunks = [Chunk.from_record(json.loads(line)) for line in fh if line.strip()]
+    chunks = _read_chunks(path)
     embeddings = (
-        np.load(path / "embeddings.npy") if with_embeddings else np.zeros((0, 0), np.float32)
+        _read_embeddings(path, len(chunks)) if with_embeddings else np.zeros((0, 0), np.float32)
     )
-    documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
-    catalog = json.loads((path / "catalog.json").read_text(encoding="utf-8"))
+    documents = read_build_json(path, "documents.json")
+    catalog = read_build_json(path, "catalog.json")
+    if not isinstance(documents, dict) or not isinstance(catalog, dict):
+        raise _damaged(path, "documents.json or catalog.json", ValueError("not an object"))
     return BuildFiles(chunks, embeddings, documents, catalog, meta, path)
+
+
+def reusable_files(path: Path) -> BuildFiles | None:
+    """What a damaged build still offers the next one: its passages and their vectors, when
+    both are whole and its meta names the model that made them. No fingerprint, documents or
+    catalog, so it never passes for an up-to-date index. None when nothing is reusable."""
+    try:
+        meta = read_build_meta(path)
+        chunks = _read_chunks(path)
+        embeddings = _read_embeddings(path, len(chunks))
+    except IndexMissing:
+        return None
+    if not meta.get("model_id"):
+        return None
+    return BuildFiles(chunks, embeddings, {}, {}, {"model_id": meta["model_id"]})
+
+
+def newest_complete_build(store_dir: Path) -> Path | None:
+    """The newest sealed build folder, whatever CURRENT says (for reuse after damage)."""
+    root = builds_dir(store_dir)
+    if not root.is_dir():
+        return None
+    complete = sorted(p for p in root.iterdir() if (p / "meta.json").is_file())
+    return complete[-1] if complete else None
 
 
 def live_build_path(settings: Settings) -> Path:
     build_id = current_build_id(settings.store_dir)
+    pointer = Path(settings.store_dir) / POINTER
+    if build_id is None and pointer.exists():
+        raise IndexMissing(
+            f"The index pointer {pointer} is damaged or unreadable; run `lbw ingest` to "
+            "write a new one."
+        )
     if build_id is None:
         raise IndexMissing(
             f"No index found in {settings.store_dir}. Build it with `lbw ingest` "

@@ -3,16 +3,30 @@
 A build of the index writes its vectors into a fresh collection; readers only ever open a
 build that was completely written (see assistant.storage.builds), so a store never has to support
 "half an index".
+
+A build records where its vectors live (`location`: embedded in the build's `chroma`
+folder, or a server's host and port) next to its collection name. Opening a build checks
+that record against the settings and the collection against the build (it exists, it holds
+every passage), so moving to a server and back, or a deleted or damaged `chroma` folder,
+is reported as IndexMissing with what to run, and `lbw ingest` knows to copy the build's
+stored vectors into the new place (`vectors_problem`). A read-only store is served from a
+private copy of its `chroma` folder, because Chroma writes to its database when it opens it.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from assistant.core.errors import IndexMissing
 from assistant.core.settings import Settings
 
 
@@ -61,9 +75,10 @@ EXACT_UP_TO = 5000
 class ChromaStore(VectorStore):
     """A Chroma collection with cosine distance; we pass our own vectors (no Chroma embedder)."""
 
-    def __init__(self, client, name: str, create: bool = False):
+    def __init__(self, client, name: str, create: bool = False, where: str = "Chroma"):
         self.client = client
         self.name = name
+        self.where = where  # for messages: "the embedded store", "the Chroma server at ..."
         if create:
             self.collection = client.create_collection(
                 name, metadata={"hnsw:space": "cosine"}, embedding_function=None
@@ -89,11 +104,18 @@ class ChromaStore(VectorStore):
         k = min(k, count)
         if k <= 0:
             return []
-        res = self.collection.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=count if count <= EXACT_UP_TO else k,
-            include=["distances"],
-        )
+        try:
+            res = self.collection.query(
+                query_embeddings=np.asarray([vector], dtype=np.float32),
+                n_results=count if count <= EXACT_UP_TO else k,
+                include=["distances"],
+            )
+        except Exception as exc:  # a server that stopped, a database damaged since opening
+            raise IndexMissing(
+                f"The vector store ({self.where}) failed: {type(exc).__name__}: "
+                f"{str(exc)[:200]}. Check that it is running, or run `lbw ingest` to repair "
+                "the index."
+            ) from exc
         found = sorted(zip(res["distances"][0], res["ids"][0], strict=True))[:k]
         return [(i, 1.0 - float(d)) for d, i in found]
 
@@ -104,3 +126,111 @@ class ChromaStore(VectorStore):
 
     def delete_collection(self) -> None:
         self.client.delete_collection(self.name)
+
+
+def location(settings: Settings) -> dict[str, Any]:
+    """Where these settings put a build's vectors, as recorded in its meta.json."""
+    if settings.server_mode:
+        return {"kind": "server", "host": settings.chroma_host, "port": settings.chroma_port}
+    return {"kind": "embedded"}
+
+
+def recorded_location(path: Path, meta: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a build's vectors live, by its meta.json; for a build from before the record,
+    embedded when it has a `chroma` folder, else a server (None: which one is unknown)."""
+    found = meta.get("vectors")
+    if isinstance(found, dict):
+        return found
+    return {"kind": "embedded"} if (path / "chroma").is_dir() else None
+
+
+def describe(where: dict[str, Any] | None) -> str:
+    if where is None:
+        return "a Chroma server"
+    if where.get("kind") == "server":
+        return f"the Chroma server at {where.get('host')}:{where.get('port')}"
+    return "the embedded store"
+
+
+REPAIR = "Run `lbw ingest`: it puts the index's stored vectors there (no --rebuild needed)."
+
+
+def open_build_store(settings: Settings, path: Path, meta: dict[str, Any]) -> ChromaStore:
+    """The vectors of the sealed build at `path`, checked; IndexMissing saying what to do
+    when they are somewhere else, missing, incomplete or unreadable, or the server is down."""
+    store, problem, fix = _open_checked(settings, path, meta)
+    if store is None:
+        raise IndexMissing(f"{problem}. {fix}")
+    return store
+
+
+def vectors_problem(settings: Settings, path: Path, meta: dict[str, Any]) -> str | None:
+    """Why the build at `path` cannot serve these settings' vectors (None when it can)."""
+    return _open_checked(settings, path, meta)[1] or None
+
+
+def _open_checked(
+    settings: Settings, path: Path, meta: dict[str, Any]
+) -> tuple[ChromaStore | None, str, str]:
+    """(the opened store, "", ""), or (None, what is wrong, what to do about it)."""
+    here, there = location(settings), recorded_location(path, meta)
+    if there is not None and there != here:
+        return (
+            None,
+            f"The index's vectors are in {describe(there)}, but the settings use {describe(here)}",
+            REPAIR,
+        )
+    if settings.server_mode:
+        try:
+            client = chroma_client(settings)
+            client.heartbeat()
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, not a Chroma server
+            return (
+                None,
+                f"{_capital(describe(here))} cannot be reached ({type(exc).__name__}: "
+                f"{str(exc)[:200]})",
+                "Start it, or check LBW_CHROMA_HOST and LBW_CHROMA_PORT.",
+            )
+    else:
+        folder = path / "chroma"
+        if not (folder / "chroma.sqlite3").is_file():  # opening would create an empty one
+            return None, f"The index's vectors are missing: {folder} holds no database", REPAIR
+    try:
+        if not settings.server_mode:
+            client = chroma_client(settings, _writable(folder))
+        store = ChromaStore(client, meta["collection"], where=describe(here))
+        count = store.count()
+    except Exception as exc:  # noqa: BLE001 - any failure to open is the answer asked for
+        return (
+            None,
+            f"The index's vectors in {describe(here)} cannot be used "
+            f"({type(exc).__name__}: {str(exc)[:200]})",
+            REPAIR,
+        )
+    if count != meta.get("chunks", count):
+        return (
+            None,
+            f"The index's vectors in {describe(here)} are incomplete "
+            f"({count} of {meta['chunks']} passages)",
+            REPAIR,
+        )
+    return store, "", ""
+
+
+def _writable(folder: Path) -> Path:
+    """`folder`, or a private temporary copy when it (or its database) cannot be written:
+    Chroma writes to the database whenever it opens it, so a read-only store would fail."""
+    database = folder / "chroma.sqlite3"
+    if os.access(folder, os.W_OK) and os.access(database, os.W_OK):
+        return folder
+    copy = Path(tempfile.mkdtemp(prefix="lbw-readonly-")) / "chroma"
+    atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+    # Contents only: the copy takes the user's own permissions, not the store's read-only ones.
+    shutil.copytree(folder, copy, copy_function=shutil.copyfile)
+    for sub, _dirs, _files in os.walk(copy):
+        os.chmod(sub, 0o700)
+    return copy
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
