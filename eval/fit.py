@@ -7,8 +7,9 @@ trade-off around it can be read and re-checked:
 - `retrieval.library.PARENT_CHARS`: how long a section may be to come back whole;
 - `retrieval.query.CARRIED_ANSWER_CHARS`: how much of the previous answer a follow-up's
   search carries;
-- `answer.scope.MIN_DENSE` / `MIN_SENTENCE`: below both, a question is off the library's
-  subject. The curve is in-library questions refused against off-library ones answered.
+- the embedder's `relevance_floor` (best passage, best sentence): below both, a question is
+  off the library's subject. The curve is in-library questions refused against off-library
+  ones answered.
 The test split (W3-W6) is never read here.
 """
 
@@ -39,7 +40,8 @@ def _scope_rows(bot, questions):
         dense = max((s.dense for s in found.ranked[:3]), default=0.0)
         closest = scoping.closest_sentences(plan, found, index)
         sentence = closest[0][0] if closest else 0.0
-        by_threshold = dense < scoping.MIN_DENSE and sentence < scoping.MIN_SENTENCE
+        floor = bot.embedder.relevance_floor or (0.0, 0.0)
+        by_threshold = dense < floor[0] and sentence < floor[1]
         fixed = decision.outcome if not by_threshold else None
         rows.append((q, fixed, dense, sentence, decision.missing))
     return rows
@@ -86,19 +88,14 @@ def main() -> None:
         print(f"  {value:>5}: {_retrieval(bot, tune):.3f}")
     query.CARRIED_ANSWER_CHARS = chosen
     rows = _scope_rows(bot, tune)
-    print("MIN_DENSE, MIN_SENTENCE: in-library refused, off-library answered, partial labelled")
+    print(
+        "relevance_floor (passage, sentence): in-library refused, off-library answered, partial labelled"
+    )
     for min_dense in (0.2, 0.25, 0.3, 0.35):
         for min_sentence in (0.3, 0.35, 0.4, 0.45):
             r, n_in, a, n_off, p, n_p = _curve_point(rows, min_dense, min_sentence)
-            mark = (
-                "  <- chosen"
-                if (min_dense, min_sentence)
-                == (
-                    scoping.MIN_DENSE,
-                    scoping.MIN_SENTENCE,
-                )
-                else ""
-            )
+            chosen = (min_dense, min_sentence) == bot.embedder.relevance_floor
+            mark = "  <- chosen" if chosen else ""
             print(
                 f"  {min_dense:.2f} {min_sentence:.2f}: refused {r}/{n_in}, "
                 f"answered {a}/{n_off}, partial {p}/{n_p}{mark}"

@@ -25,7 +25,7 @@ from assistant.core.settings import Settings
 from assistant.core.text import split_sentences
 from assistant.llm import LLMComposer
 from assistant.service import Assistant, load_assistant
-from tests.conftest import FakeChatModel, HashingEmbedder, prompt_passages
+from tests.fakes import FakeChatModel, HashingEmbedder, prompt_passages
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How do districts decide where to pilot?"
@@ -252,7 +252,7 @@ def test_read_only_store_still_answers(store_copy, corpus_dir, args, code, expec
     for path in [store_copy, *store_copy.rglob("*")]:
         path.chmod(path.stat().st_mode & ~0o222)
     script = (
-        "import sys; import assistant.service as s; from tests.conftest import HashingEmbedder;"
+        "import sys; import assistant.service as s; from tests.fakes import HashingEmbedder;"
         "s.load_query_embedder = lambda *a: HashingEmbedder(); from assistant import cli;"
         "sys.exit(cli.main(sys.argv[1:]))"
     )

@@ -95,7 +95,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     """Read the retrieved passages sentence by sentence and decide.
 
     Off the library's subject: neither the best passage nor the best sentence is close to
-    the question (both thresholds fitted on the blind tune split, eval/fit.py). On it,
+    the question (the embedder's `relevance_floor`, fitted on the blind tune split). On it,
     but asking for something the library does not hold (a ranking, a timeline, figures,
     outcome results, laws or contract language): partly answered, opened by what is missing.
     """
@@ -109,7 +109,8 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     dense = max((s.dense for s in found.ranked[:3]), default=0.0)
     closest = closest_sentences(plan, found, index)
     sentence = closest[0][0] if closest else 0.0
-    if dense < MIN_DENSE and sentence < MIN_SENTENCE:
+    floor = index.retriever.embedder.relevance_floor
+    if floor and dense < floor[0] and sentence < floor[1]:
         return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT, windows)
     sentences = [s for _, s in closest]
     # A figure about one named system, product or programme that the library does not state
@@ -123,11 +124,6 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     if missing:
         return ScopeDecision(PARTIAL, "", windows, missing)
     return ScopeDecision(ANSWERED, "", windows)
-
-
-# Fitted on the blind tune split (eval/fit.py): below both, the library is off-topic.
-MIN_DENSE = 0.30
-MIN_SENTENCE = 0.35
 
 
 def closest_sentences(

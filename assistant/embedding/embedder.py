@@ -26,6 +26,10 @@ class Embedder(ABC):
     """Maps texts to L2-normalised float32 vectors of a fixed dimension."""
 
     model_id: str = "embedder"
+    # Cosine similarities below which, for both the best passage and the best sentence, a
+    # question is off the library's subject: a property of the model, fitted on the blind
+    # tune split (eval/fit.py). None: not calibrated, so similarity alone refuses nothing.
+    relevance_floor: tuple[float, float] | None = None
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -71,6 +75,7 @@ class MiniLMEmbedder(Embedder):
     """sentence-transformers all-MiniLM-L6-v2 on the CPU, loaded offline."""
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
+    relevance_floor = (0.30, 0.35)
 
     def __init__(self, model_dir: Path | None = None, verify: bool = True, batch_size: int = 32):
         self.model_dir = Path(model_dir) if model_dir else bundled_model_path()

@@ -52,6 +52,7 @@ class OnnxMiniLMEmbedder(Embedder):
     """all-MiniLM-L6-v2 from an ONNX export made by `export_onnx` (checked on load)."""
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
+    relevance_floor = MiniLMEmbedder.relevance_floor  # the same model, the same calibration
 
     def __init__(
         self,
