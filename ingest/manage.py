@@ -32,6 +32,7 @@ from assistant.core.types import DocumentInfo
 from assistant.embedding.embedder import Embedder
 from assistant.storage.builds import live_build_path, read_build_files
 from ingest.formats import SAVE_AS, ReadResult, read_document
+from ingest.libfolder import claim_library_folder, clear_pending, write_pending, write_private
 from ingest.library import read_manifest
 from ingest.pipeline import (
     IngestReport,
@@ -202,12 +203,6 @@ def _listing(entry: UserEntry, chunks: int | None) -> dict[str, Any]:
     }
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Create `path` with `data`; refuses to replace anything already there."""
-    with path.open("xb") as fh:
-        fh.write(data)
-
-
 def add_documents(
     settings: Settings,
     sources: list[Source],
@@ -241,12 +236,11 @@ def add_documents(
         if library_dir.is_dir():
             taken |= {p.stem for p in library_dir.iterdir()}
         added: list[UserEntry] = []
-        try:
-            library_dir.mkdir(parents=True, exist_ok=True)
-            for cand in candidates:
-                doc_id = new_doc_id(cand.title, taken)
-                taken.add(doc_id)
-                entry = UserEntry(
+        for cand in candidates:
+            doc_id = new_doc_id(cand.title, taken)
+            taken.add(doc_id)
+            added.append(
+                UserEntry(
                     id=doc_id,
                     title=cand.title,
                     kind=kind or cand.result.kind or "document",
@@ -259,18 +253,24 @@ def add_documents(
                     source_name=cand.name,
                     text_sha256=cand.text_sha256,
                 )
+            )
+        claim_library_folder(library_dir)
+        write_pending(library_dir, [e.file for e in added])  # before any file is written
+        try:
+            for cand, entry in zip(candidates, added, strict=True):
                 path = stored_file(library_dir, entry)
-                _write_new(path, cand.data)
+                write_private(path, cand.data)
                 written.append(path)
                 save_reading(library_dir, cand.sha256, cand.result)
-                added.append(entry)
             prepared, report = _publish(
                 settings, entries + added, embedder, on_progress, progress=progress
             )
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
+            clear_pending(library_dir)
             raise
+        clear_pending(library_dir)
     counts = Counter(c.doc_id for c in prepared.chunks)
     notes = [f"{c.name}: {note}" for c in candidates for note in c.result.notes]
     return ChangeReport("added", [_listing(e, counts[e.id]) for e in added], report, notes)
@@ -322,12 +322,14 @@ def remove_document(
         recover_user_library(settings)
         entries = read_user_manifest(library_dir)
         entry = _user_entry(settings, entries, doc_id)
+        write_pending(library_dir, [entry.file])  # a crash after the publish still frees it
         _, report = _publish(
             settings, [e for e in entries if e.id != doc_id], embedder, on_progress
         )
         with contextlib.suppress(OSError):
             stored_file(library_dir, entry).unlink(missing_ok=True)
         forget_reading(library_dir, entry.sha256)
+        clear_pending(library_dir)
     return ChangeReport("removed", [_listing(entry, 0)], report)
 
 
@@ -360,7 +362,9 @@ def edit_document(
             entry.kind = kind
         if date is not None:
             entry.date = date
+        write_pending(library_dir, [])  # in flight: a crash after the publish rolls forward
         prepared, report = _publish(settings, entries, embedder, on_progress)
+        clear_pending(library_dir)
     counts = Counter(c.doc_id for c in prepared.chunks)
     return ChangeReport("edited", [_listing(entry, counts[entry.id])], report)
 
