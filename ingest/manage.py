@@ -19,6 +19,8 @@ Each change is one transaction:
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import stat
 import time
 from collections import Counter
@@ -107,24 +109,44 @@ def _too_large(name: str, size: int, settings: Settings) -> InvalidDocument:
 
 
 def read_source_file(path: str | Path, settings: Settings) -> Source:
-    """A file named on the command line: a regular file within the size limit."""
+    """A file named on the command line: a regular file (not a link) within the size limit.
+
+    A symbolic link is refused rather than followed: `lbw add x.txt` must add x.txt, not
+    whatever it points at (a link to /etc/shadow was indexed and served). The file is opened
+    without following links and checked on the open descriptor, so it cannot be swapped for
+    a link between the check and the read.
+    """
     p = Path(path)
     try:
-        info = p.stat()
+        info = p.lstat()
     except FileNotFoundError as exc:
         raise InvalidDocument(f"No such file: {path}") from exc
     except OSError as exc:
         raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise InvalidDocument(
+            f"{path} is a symbolic link; lbw adds only regular files, never what a link "
+            "points at. Add the file itself."
+        )
     if not stat.S_ISREG(info.st_mode):
         raise InvalidDocument(f"{path} is not a regular file (a folder, device or pipe).")
     limit = max_bytes(settings)
     if info.st_size > limit:
         raise _too_large(p.name, info.st_size, settings)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with p.open("rb") as fh:
-            data = fh.read(limit + 1)  # never more than the limit, whatever stat said
+        fd = os.open(p, flags)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # it became a link after the check
+            raise InvalidDocument(f"{path} is a symbolic link; add the file itself.") from exc
         raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise InvalidDocument(f"{path} is not a regular file (a folder, device or pipe).")
+        try:
+            data = fh.read(limit + 1)  # never more than the limit, whatever stat said
+        except OSError as exc:
+            raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
     if len(data) > limit:
         raise _too_large(p.name, len(data), settings)
     return Source(p.name, data)

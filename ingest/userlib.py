@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -184,12 +185,19 @@ def _result_from_json(text: str) -> ReadResult:
 def read_stored(library_dir: Path, entry: UserEntry) -> ReadResult:
     """What the reader makes of a stored file, from the cache when the file is unchanged."""
     path = stored_file(library_dir, entry)
-    try:
-        data = path.read_bytes()
+    try:  # never through a link: the stored copy is the file lbw wrote, or nothing
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fh:
+            data = fh.read()
     except FileNotFoundError as exc:
         raise IngestError(
             f"The added document {entry.id!r} is missing its file {path}; restore the file "
             f"or remove the document with `lbw remove {entry.id}`."
+        ) from exc
+    except OSError as exc:
+        raise IngestError(
+            f"The added document {entry.id!r} cannot be read from {path} ({exc.strerror}: "
+            "lbw reads only the regular file it stored, never a link put in its place); "
+            f"restore the file or remove the document with `lbw remove {entry.id}`."
         ) from exc
     sha = sha256_bytes(data)
     cache = _cache_path(library_dir, sha)

@@ -1,6 +1,7 @@
 """The attacks of issue 17, each class as the input of one parametrized test.
 
 1. An existing folder as the library: `lbw ingest` deleted a user's files in it.
+2. Symbolic links (and other files that are not regular files) given to `lbw add`.
 
 Every refusal is checked the way a user meets it: through `lbw`, with its exit code and one
 message on stderr, never a traceback, and nothing changed.
@@ -8,9 +9,11 @@ message on stderr, never a traceback, and nothing changed.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
+import subprocess
 
 import pytest
 
@@ -160,3 +163,66 @@ def test_a_new_library_folder_is_created_private_and_marked(lbw, home):
     stored = [p for p in library.iterdir() if p.suffix == ".md"]
     assert len(stored) == 1 and stat.S_IMODE(stored[0].stat().st_mode) == 0o600
     assert stored[0].read_bytes() == note.read_bytes()
+
+
+# -- 2. links and other files that are not regular files ------------------------------------
+def _ln_s(target, link):
+    subprocess.run(["ln", "-s", str(target), str(link)], check=True)
+
+
+def _link_outside(home):
+    link = home / "inbox" / "x.txt"
+    _ln_s(home / "secret" / "shadow", link)
+    return link
+
+
+def _link_to_link(home):
+    first = _link_outside(home)
+    link = home / "inbox" / "notes.md"
+    _ln_s(first, link)
+    return link
+
+
+def _dangling(home):
+    link = home / "inbox" / "gone.txt"
+    _ln_s(home / "secret" / "removed", link)
+    return link
+
+
+def _folder(home):
+    return home / "secret"
+
+
+def _fifo(home):
+    path = home / "inbox" / "pipe.txt"
+    os.mkfifo(path)
+    return path
+
+
+LINKS = {
+    "ln -s to a file outside": (_link_outside, "is a symbolic link"),
+    "a link to that link": (_link_to_link, "is a symbolic link"),
+    "a dangling link": (_dangling, "is a symbolic link"),
+    "a folder": (_folder, "not a regular file"),
+    "a named pipe": (_fifo, "not a regular file"),
+    "a device": (lambda home: "/dev/zero", "not a regular file"),
+}
+
+
+@pytest.mark.parametrize("kind", list(LINKS))
+def test_links_and_special_files_are_refused_unread(lbw, home, kind):
+    (home / "secret").mkdir()
+    (home / "secret" / "shadow").write_text(SECRET + "\n")
+    (home / "inbox").mkdir()
+    make, message = LINKS[kind]
+    path = make(home)
+    build = current_build_id(home / "lbw-store")
+
+    code, out, err = lbw("add", path, "--quiet")
+
+    assert code == 4 and not out
+    assert err.startswith(f"lbw: {path} ") and message in err and err.count("\n") == 1
+    assert current_build_id(home / "lbw-store") == build
+    assert not (home / "library").exists()
+    code, out, _ = lbw("retrieve", "SECRETHASH root salt", "--json")
+    assert code == 0 and "SECRETHASH" not in json.dumps(json.loads(out)["passages"])
