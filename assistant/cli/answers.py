@@ -56,9 +56,7 @@ def cmd_retrieve(args) -> int:
         results = []
         for item in read_batch(args.batch):
             started = time.perf_counter()
-            passages = bot.retrieve(
-                item["question"], validate_history(item.get("history")), k=k
-            )
+            passages = bot.retrieve(item["question"], validate_history(item.get("history")), k=k)
             results.append(
                 {
                     "question": item["question"],
