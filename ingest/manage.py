@@ -34,6 +34,7 @@ from assistant.core.types import DocumentInfo
 from assistant.embedding.embedder import Embedder
 from assistant.storage.builds import live_build_path, read_build_files
 from ingest.formats import SAVE_AS, ReadResult, read_document
+from ingest.formats.limits import Limits
 from ingest.libfolder import claim_library_folder, clear_pending, write_pending, write_private
 from ingest.library import read_manifest
 from ingest.pipeline import (
@@ -143,13 +144,16 @@ def read_source_file(path: str | Path, settings: Settings) -> Source:
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
             raise InvalidDocument(f"{path} is not a regular file (a folder, device or pipe).")
-        try:
-            data = fh.read(limit + 1)  # never more than the limit, whatever stat said
+        chunks, size = [], 0
+        try:  # never more than the limit, whatever stat said (and no buffer of the limit)
+            while chunk := fh.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(p.name, size, settings)
+                chunks.append(chunk)
         except OSError as exc:
             raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
-    if len(data) > limit:
-        raise _too_large(p.name, len(data), settings)
-    return Source(p.name, data)
+    return Source(p.name, b"".join(chunks))
 
 
 def clean_label(value: str | None, what: str, limit: int = MAX_TITLE) -> str | None:
@@ -171,7 +175,7 @@ def check_source(source: Source, settings: Settings, title: str | None = None) -
     name = check_file_name(source.name)
     if len(source.data) > max_bytes(settings):
         raise _too_large(name, len(source.data), settings)
-    result = read_document(name, source.data)
+    result = read_document(name, source.data, Limits.from_settings(settings))
     return Candidate(
         name=name,
         data=source.data,
@@ -245,7 +249,11 @@ def add_documents(
     )
     if title and len(sources) > 1:
         raise InvalidDocument("--title names one document: add the files one at a time.")
-    candidates = [check_source(s, settings, title) for s in sources]
+    candidates = []
+    for source in sources:
+        if on_progress is not None:
+            on_progress(0.0, f"Reading {source.name}")
+        candidates.append(check_source(source, settings, title))
     library_dir = settings.user_library_dir
     written: list[Path] = []
     with ingest_lock(Path(settings.store_dir)):

@@ -46,6 +46,7 @@ from assistant.storage.builds import (
 )
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
+from ingest.formats.limits import Limits
 from ingest.libfolder import change_in_flight, check_library_folder, delete_unreferenced
 from ingest.library import Library, load_library
 from ingest.userlib import (
@@ -105,7 +106,7 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
     library_dir = settings.user_library_dir
     if user_entries is None:
         user_entries = read_user_manifest(library_dir)
-    user_docs = load_user_documents(library_dir, user_entries)
+    user_docs = load_user_documents(library_dir, user_entries, Limits.from_settings(settings))
     bundled_ids = {info.id for info in library.documents}
     for doc in user_docs:
         if doc.entry.id in bundled_ids:

@@ -2,6 +2,7 @@
 
 1. An existing folder as the library: `lbw ingest` deleted a user's files in it.
 2. Symbolic links (and other files that are not regular files) given to `lbw add`.
+3. Decompression bombs, and files that expand past the other reading limits.
 
 Every refusal is checked the way a user meets it: through `lbw`, with its exit code and one
 message on stderr, never a traceback, and nothing changed.
@@ -9,11 +10,17 @@ message on stderr, never a traceback, and nothing changed.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import stat
 import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +33,7 @@ from ingest.pipeline import run_ingest
 from tests import documents as d
 from tests.conftest import HashingEmbedder
 
+ROOT = Path(__file__).resolve().parent.parent
 SECRET = "root:$6$saltsalt$0123456789abcdefSECRETHASH:19000:0:99999:7:::"
 
 
@@ -226,3 +234,248 @@ def test_links_and_special_files_are_refused_unread(lbw, home, kind):
     assert not (home / "library").exists()
     code, out, _ = lbw("retrieve", "SECRETHASH root salt", "--json")
     assert code == 0 and "SECRETHASH" not in json.dumps(json.loads(out)["passages"])
+
+
+# -- 3. decompression bombs and other files that expand past what a reader should hold -----
+WORDML = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+CONTENT_TYPES = (
+    '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+    'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/word/{body}" ContentType="application/vnd.openxmlformats-'
+    'officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
+RELS = (
+    '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+    'officeDocument/2006/relationships/officeDocument" Target="word/{body}"/></Relationships>'
+)
+
+
+def docx_bomb(paragraphs: int, body: str = "document.xml", extra=()) -> bytes:
+    """A Word package whose body repeats one paragraph: a few hundred KB zipped."""
+    para = (
+        b'<w:p><w:pPr><w:pStyle w:val="Normal"/></w:pPr><w:r><w:t>Every district should read '
+        b"this paragraph again.</w:t></w:r></w:p>"
+    )
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{WORDML}"><w:body>'.encode()
+        + para * paragraphs
+        + b"</w:body></w:document>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("[Content_Types].xml", CONTENT_TYPES.format(body=body))
+        zf.writestr("_rels/.rels", RELS.format(body=body))
+        zf.writestr(f"word/{body}", xml)
+        for name, data in extra:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def lying_directory() -> bytes:
+    """A package whose zip headers say the body inflates to 2 KB; it inflates to 30 MB."""
+    data = bytearray(docx_bomb(240_000))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        real = zf.getinfo("word/document.xml").file_size.to_bytes(4, "little")
+    # The uncompressed size sits at byte 22 of a local header and byte 24 of a central one.
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        pos = data.find(signature)
+        while pos >= 0:
+            if data[pos + offset : pos + offset + 4] == real:
+                data[pos + offset : pos + offset + 4] = (2048).to_bytes(4, "little")
+            pos = data.find(signature, pos + 1)
+    return bytes(data)
+
+
+def many_parts() -> bytes:
+    return docx_bomb(3, extra=[(f"customXml/item{i}.bin", b"") for i in range(6000)])
+
+
+def zeros_part() -> bytes:
+    """300 MB of zeros as an "image": 300 KB zipped."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("[Content_Types].xml", CONTENT_TYPES.format(body="document.xml"))
+        zf.writestr("_rels/.rels", RELS.format(body="document.xml"))
+        zf.writestr("word/document.xml", f'<w:document xmlns:w="{WORDML}"/>')
+        with zf.open("word/media/image1.png", "w") as fh:
+            block = bytes(1 << 20)
+            for _ in range(300):
+                fh.write(block)
+    return buf.getvalue()
+
+
+def many_pages() -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    for n in range(2100):
+        c.drawString(72, 720, f"Page {n} of the plan.")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def slow_docx() -> bytes:
+    """A genuine-looking report of 30,000 short paragraphs: seconds to read, not minutes."""
+    return docx_bomb(30_000)
+
+
+BOMBS = {
+    # name: (file name, builder, extra environment, the setting the refusal must name)
+    "DOCX bomb: 200 KB zipped, 52 MB of XML, 400,000 paragraphs": (
+        "report.docx",
+        lambda: docx_bomb(400_000),
+        {},
+        "LBW_MAX_XML_MB",
+    ),
+    "DOCX bomb under the XML limit: 39 MB, 300,000 paragraphs": (
+        "report.docx",
+        lambda: docx_bomb(300_000),
+        {},
+        "LBW_MAX_PARAGRAPHS",
+    ),
+    "DOCX bomb whose body is a part not named .xml (a decoy document.xml beside it)": (
+        "report.docx",
+        lambda: docx_bomb(300_000, body="content.bin", extra=[("word/document.xml", "<a/>")]),
+        {},
+        "LBW_MAX_PARAGRAPHS",
+    ),
+    "a zip directory that lies about the body's size": (
+        "report.docx",
+        lying_directory,
+        {},
+        "damaged Word document",
+    ),
+    "300 MB of zeros as an image": ("report.docx", zeros_part, {}, "LBW_MAX_UNPACKED_MB"),
+    "6,000 parts in one package": ("report.docx", many_parts, {}, "LBW_MAX_PARTS"),
+    "a PDF of 2,100 pages": ("plan.pdf", many_pages, {}, "LBW_MAX_PAGES"),
+    "HTML of 60,000 paragraphs": (
+        "page.html",
+        lambda: b"<html><body>" + b"<p>Pilot first.</p>" * 60_000 + b"</body></html>",
+        {},
+        "LBW_MAX_PARAGRAPHS",
+    ),
+    "text of 60,000 lines": (
+        "notes.txt",
+        lambda: b"Pilot first, then scale.\n" * 60_000,
+        {},
+        "LBW_MAX_PARAGRAPHS",
+    ),
+    "a slow read past the time limit": (
+        "report.docx",
+        slow_docx,
+        {"LBW_MAX_READ_SECONDS": "1"},
+        "LBW_MAX_READ_SECONDS",
+    ),
+}
+MEASURE = """
+import json, sys, time, tracemalloc
+from pathlib import Path
+from assistant import cli
+import docx, lxml.etree, pypdf, trafilatura, markdown_it, charset_normalizer  # noqa
+import ingest.manage, ingest.formats.docx, ingest.formats.pdf, ingest.formats.html  # noqa
+
+def rss(field):  # kB, from /proc (Linux)
+    status = Path("/proc/self/status").read_text()
+    return int(next(l for l in status.splitlines() if l.startswith(field)).split()[1])
+
+Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to what is in use now
+before = rss("VmRSS:")
+tracemalloc.start()
+started = time.perf_counter()
+code = cli.main(["add", sys.argv[1], "--quiet"])
+seconds = time.perf_counter() - started
+python_peak = tracemalloc.get_traced_memory()[1] / 2**20
+extra = (rss("VmHWM:") - before) / 1024
+print(json.dumps({"code": code, "seconds": seconds, "extra_mb": extra, "python_mb": python_peak}))
+"""
+
+
+@pytest.mark.parametrize("attack", list(BOMBS))
+def test_files_that_expand_too_far_are_refused_fast_and_small(tmp_path, attack):
+    """Through `lbw add` in a fresh process: refused within 10 s and 300 MB more memory,
+    with a message naming the limit; nothing is added."""
+    name, build, env, limit = BOMBS[attack]
+    path = tmp_path / name
+    path.write_bytes(build())
+    assert path.stat().st_size < 2 * 1024 * 1024  # the size limit never sees these
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LBW_")}
+    environ.update(
+        PYTHONPATH=str(ROOT), LBW_STORE_DIR=str(tmp_path / "store"), LBW_ENV_FILE=os.devnull
+    )
+    environ.update(env)
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in run.stderr, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    print(
+        f"\n[{attack}] {result['seconds']:.2f} s, peak RSS +{result['extra_mb']:.0f} MB, "
+        f"Python peak {result['python_mb']:.0f} MB: {run.stderr}"
+    )
+    assert result["code"] == 4, run.stderr
+    assert run.stderr.startswith(f"lbw: {name} ") and limit in run.stderr
+    assert run.stderr.count("\n") == 1
+    assert result["seconds"] < 10, result
+    assert result["extra_mb"] < 300 and result["python_mb"] < 300, result
+    assert not (tmp_path / "library").exists()
+
+
+def _library_page(bot):
+    from assistant.app.pages.library import library_page
+
+    library_page(bot)
+
+
+@pytest.mark.app
+def test_the_library_page_reads_an_upload_off_its_thread_and_refuses_the_bomb(
+    home, corpus_dir, monkeypatch
+):
+    from streamlit.testing.v1 import AppTest
+
+    from assistant.service import Assistant
+    from ingest import manage
+
+    settings = Settings(corpus_dir=corpus_dir, store_dir=home / "lbw-store")
+    bot = Assistant(settings, HashingEmbedder())
+    readers = []
+    check = manage.check_source
+
+    def recorded(*args, **kwargs):
+        readers.append(threading.current_thread().name)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(manage, "check_source", recorded)
+    page = AppTest.from_function(_library_page, args=(bot,), default_timeout=60).run()
+    page.file_uploader(key="upload").set_value(
+        ("report.docx", docx_bomb(400_000), "application/octet-stream")
+    )
+    started = time.perf_counter()
+    page = page.button[0].click().run()
+    assert time.perf_counter() - started < 10
+    assert not page.exception
+    error = page.error[0].value.replace("\\", "")
+    assert error.startswith("report.docx is refused") and "LBW_MAX_XML_MB" in error
+    assert readers and all(name.startswith("lbw-library") for name in readers)
+    assert not (home / "library").exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf", "1e400"])
+@pytest.mark.parametrize(
+    "variable", ["LBW_MAX_XML_MB", "LBW_MAX_PARAGRAPHS", "LBW_MAX_READ_SECONDS"]
+)
+def test_a_nonsense_limit_is_refused_not_used(lbw, home, monkeypatch, variable, value):
+    note = home / "note.md"
+    note.write_text("# Bus times\n\nThe late bus leaves at 4:40 pm.\n")
+    monkeypatch.setenv(variable, value)
+    code, out, err = lbw("add", note, "--quiet")
+    assert code == 2 and not out
+    assert err.startswith(f"lbw: {variable}={value!r} is not a limit") and err.count("\n") == 1
+    assert not (home / "library").exists()

@@ -15,6 +15,12 @@ class InvalidHistory(LbwError):
     exit_code = 2
 
 
+class InvalidSetting(LbwError):
+    """A setting (an environment variable or `.env` line) with a value that cannot be used."""
+
+    exit_code = 2
+
+
 class IndexMissing(LbwError):
     exit_code = 3
 

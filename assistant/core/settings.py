@@ -2,7 +2,9 @@
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
 LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
-LBW_MAX_FILE_MB; for a language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
+LBW_MAX_FILE_MB; what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
+LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; for a
+language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
 LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE and the providers' own OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_HOST.
 
 A `.env` file in the working directory (or the file LBW_ENV_FILE names) fills in variables
@@ -12,11 +14,14 @@ the environment does not set. Secrets (API keys, the Chroma token) are fields wi
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from assistant.core.errors import InvalidSetting
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +40,20 @@ class Settings:
     # Documents users add (see ingest.userlib); None: a "library" folder beside the store.
     library_dir: Path | None = None
     max_file_mb: float = 50.0
+    # What one added file may expand to when read, and how long reading it may take
+    # (ingest.formats.limits): each must be a positive, finite number.
+    max_unpacked_mb: float = 200.0  # a DOCX's parts, inflated (declared and actually read)
+    max_xml_mb: float = 40.0  # a DOCX's XML parts, inflated (what the parser loads)
+    max_parts: int = 5000  # parts in a DOCX package
+    max_paragraphs: int = 50_000  # paragraphs (DOCX), block elements (HTML) or lines (text)
+    max_pages: int = 2000  # pages of a PDF
+    max_read_seconds: float = 120.0  # reading one file
+
+    def __post_init__(self) -> None:
+        for name in LIMITS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not _positive(value):
+                raise InvalidSetting(f"{name} must be a positive, finite number; it is {value!r}.")
 
     @property
     def user_library_dir(self) -> Path:
@@ -77,6 +96,40 @@ def _path(value: str) -> Path:
     return Path(value).expanduser()
 
 
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def _limit(kind: type[int] | type[float], variable: str) -> Callable[[str], Any]:
+    """A reader for a limit's variable: a positive, finite `kind`, or InvalidSetting."""
+
+    def read(text: str) -> int | float:
+        try:
+            value = kind(text.strip().replace("_", ""))
+        except ValueError:
+            value = None
+        if value is None or not _positive(value):
+            whole = "a whole number" if kind is int else "a number"
+            raise InvalidSetting(
+                f"{variable}={text!r} is not a limit: give {whole} above 0 (or unset it "
+                "for the default)."
+            )
+        return value
+
+    return read
+
+
+# Limits on reading one added file: (field, environment variable, type).
+LIMITS = {
+    "max_unpacked_mb": ("LBW_MAX_UNPACKED_MB", float),
+    "max_xml_mb": ("LBW_MAX_XML_MB", float),
+    "max_parts": ("LBW_MAX_PARTS", int),
+    "max_paragraphs": ("LBW_MAX_PARAGRAPHS", int),
+    "max_pages": ("LBW_MAX_PAGES", int),
+    "max_read_seconds": ("LBW_MAX_READ_SECONDS", float),
+}
+
+
 # (field, environment variable, how its text is read): unset or empty variables are skipped.
 _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("corpus_dir", "LBW_CORPUS_DIR", _path),
@@ -89,6 +142,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("model_path", "LBW_MODEL_PATH", Path),
     ("library_dir", "LBW_LIBRARY_DIR", _path),
     ("max_file_mb", "LBW_MAX_FILE_MB", float),
+    *((name, var, _limit(kind, var)) for name, (var, kind) in LIMITS.items()),
     ("llm", "LBW_LLM", lambda v: v.strip().lower()),
     ("llm_model", "LBW_LLM_MODEL", str.strip),
     ("llm_timeout", "LBW_LLM_TIMEOUT", float),

@@ -14,6 +14,7 @@ import zipfile
 
 from assistant.core.errors import InvalidDocument
 from ingest.formats.base import HeadingPath, ReadResult, meta_text, tidy
+from ingest.formats.limits import Budget
 
 ZIP_MAGIC = b"PK\x03\x04"
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
@@ -72,12 +73,14 @@ def _table_text(table) -> str:
     return "\n".join(rows)
 
 
-def read_docx(data: bytes, name: str) -> ReadResult:
+def read_docx(data: bytes, name: str, budget: Budget | None = None) -> ReadResult:
+    budget = budget or Budget(name)
     if not is_docx(data):
         raise InvalidDocument(
             f"{name} is not a Word document (.docx): it is not the zip package Word saves. "
             "Older .doc files need saving as .docx first."
         )
+    budget.check_package(data)  # sizes, parts and paragraphs, before the tree is loaded
     import docx
     from docx.table import Table
 
@@ -86,6 +89,8 @@ def read_docx(data: bytes, name: str) -> ReadResult:
         items = list(document.iter_inner_content())
         props = document.core_properties
         styles = _style_names(document)
+    except InvalidDocument:
+        raise
     except Exception as exc:  # noqa: BLE001 - python-docx and lxml raise many kinds
         raise InvalidDocument(
             f"{name} is a damaged Word document that cannot be read ({type(exc).__name__})."
@@ -93,7 +98,10 @@ def read_docx(data: bytes, name: str) -> ReadResult:
     heads = HeadingPath()
     blocks = []
     title = meta_text(props.title)
-    for item in items:
+    budget.tick()
+    for number, item in enumerate(items):
+        if number % 500 == 0:
+            budget.tick()
         if isinstance(item, Table):
             text = _table_text(item)
             if text:
