@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import InvalidDocument
+from assistant.core.safety import instruction_lines
 from assistant.core.settings import Settings
 from assistant.core.types import DocumentInfo
 from assistant.embedding.embedder import Embedder
@@ -81,6 +82,20 @@ class Candidate:
     sha256: str
     text_sha256: str
     title: str
+    withheld: list[str] = field(default_factory=list)  # lines that direct the assistant
+
+    def notes(self) -> list[str]:
+        """What the reader dropped or guessed, and what answers will never quote."""
+        notes = [f"{self.name}: {note}" for note in self.result.notes]
+        if self.withheld:
+            first = " ".join(self.withheld[0].split())
+            first = first if len(first) <= 80 else first[:79].rstrip() + "…"
+            notes.append(
+                f"{self.name}: {len(self.withheld)} passage(s) give instructions to the reader "
+                f"or the assistant (such as “{first}”); they stay in the document but are "
+                "withheld from answers and never quoted as evidence"
+            )
+        return notes
 
 
 @dataclass
@@ -183,6 +198,7 @@ def check_source(source: Source, settings: Settings, title: str | None = None) -
         sha256=sha256_bytes(source.data),
         text_sha256=text_digest(result),
         title=title or result.title or title_from_name(name),
+        withheld=[line for block in result.blocks for line in instruction_lines(block.text)],
     )
 
 
@@ -302,7 +318,7 @@ def add_documents(
             raise
         clear_pending(library_dir)
     counts = Counter(c.doc_id for c in prepared.chunks)
-    notes = [f"{c.name}: {note}" for c in candidates for note in c.result.notes]
+    notes = [note for c in candidates for note in c.notes()]
     return ChangeReport("added", [_listing(e, counts[e.id]) for e in added], report, notes)
 
 
