@@ -706,3 +706,100 @@ def test_directives_are_told_from_ordinary_prose(line, withheld):
     from assistant.core.safety import instruction_like
 
     assert instruction_like(line) is withheld
+
+
+# -- 5. every module the readers load comes from a declared dependency ----------------------
+READ_EVERY_FORMAT = """
+import json, sys
+before = set(sys.modules)
+import pkgutil, importlib
+import ingest.formats
+readers = [m.name for m in pkgutil.iter_modules(ingest.formats.__path__)]
+for name in readers:
+    importlib.import_module("ingest.formats." + name)
+from assistant.core.settings import Settings
+from ingest.manage import check_source, read_source_file
+settings = Settings()
+titles = {}
+for path in sys.argv[1:]:
+    titles[path] = check_source(read_source_file(path, settings), settings).result.title
+loaded = sorted({m.split(".")[0] for m in set(sys.modules) - before})
+print(json.dumps({"readers": readers, "titles": titles, "loaded": loaded}))
+"""
+
+
+def _declared_closure() -> set[str]:
+    """Every distribution the project's declared dependencies bring in, following installed
+    metadata; an extra counts only when it is spelled exactly as the package defines it (as
+    pip did before PEP 685), so a dependency that only arrives through a misspelled extra
+    (justext's lxml[html_clean] vs lxml's "html-clean") is not counted."""
+    import importlib.metadata as md
+    import re
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    todo = [(Requirement(r), "") for r in project["dependencies"]]
+    seen: set[str] = set()
+    while todo:
+        req, extra = todo.pop()
+        if req.marker is not None:
+            wanted = re.findall(r"extra\s*==\s*['\"]([^'\"]+)['\"]", str(req.marker))
+            if wanted and extra not in wanted:
+                continue
+            if not req.marker.evaluate({"extra": extra}):
+                continue
+        name = canonicalize_name(req.name)
+        try:
+            dist = md.distribution(req.name)
+        except md.PackageNotFoundError:
+            continue
+        for requested in [""] * (name not in seen) + sorted(req.extras):
+            todo += [(Requirement(r), requested) for r in dist.requires or []]
+        seen.add(name)
+    return seen
+
+
+def test_every_reader_loads_only_declared_dependencies(tmp_path):
+    """In a fresh process: every reader module imports, a small HTML page (justext's path
+    through lxml.html.clean) and one file of each other format are read the way `lbw add`
+    reads them, and every package that loaded belongs to a declared dependency."""
+    import importlib.metadata as md
+
+    from packaging.utils import canonicalize_name
+
+    files = {
+        "page.html": d.fact_html(),
+        "plan.pdf": d.fact_pdf(),
+        "memo.docx": d.fact_docx(),
+        "notes.md": d.fact_markdown(),
+        "todo.txt": "Café hours: 8–4.\n".encode("cp1252"),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LBW_")}
+    environ.update(PYTHONPATH=str(ROOT), LBW_ENV_FILE=os.devnull)
+    run = subprocess.run(
+        [sys.executable, "-c", READ_EVERY_FORMAT, *(str(tmp_path / n) for n in files)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert {"docx", "html", "markdown", "pdf", "text", "limits", "base"} <= set(result["readers"])
+    assert result["titles"][str(tmp_path / "page.html")]  # read through trafilatura
+    assert "lxml_html_clean" in result["loaded"]
+    owners = md.packages_distributions()
+    ours = {"assistant", "ingest", "eval", "tests"}
+    undeclared = {
+        module: owners.get(module)
+        for module in result["loaded"]
+        if module not in sys.stdlib_module_names and module not in ours
+        if not {canonicalize_name(o) for o in owners.get(module, [])} & _declared_closure()
+    }
+    # Compiled helpers with no distribution of their own (Cython's runtime) are not packages.
+    assert {m: o for m, o in undeclared.items() if o} == {}
