@@ -803,3 +803,70 @@ def test_every_reader_loads_only_declared_dependencies(tmp_path):
     }
     # Compiled helpers with no distribution of their own (Cython's runtime) are not packages.
     assert {m: o for m, o in undeclared.items() if o} == {}
+
+
+# -- 6. the first minutes as a new user ------------------------------------------------------
+def _install_is_quiet():
+    """setuptools reads the project metadata without a warning (a license table printed a
+    wall of deprecation notices on every `make run`)."""
+    import warnings
+
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dist = apply_configuration(Distribution(), ROOT / "pyproject.toml")
+    assert [str(w.message) for w in caught] == []
+    assert dist.metadata.license_expression == "MIT"
+
+
+def _viewer_toolbar():
+    """The served app's toolbar is a viewer's: no Deploy button, no developer menu."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from streamlit import config; config.get_config_options(force_reparse=True); "
+            "print(config.get_option('client.toolbarMode'))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.stdout.strip() == "viewer", run.stderr
+
+
+def _survey_says_no_shares_in_a_line():
+    """A tension whose text gives no shares gets a line, not a full-width bar of nothing."""
+    from streamlit.testing.v1 import AppTest
+
+    from assistant.framework.charts import NO_LEAN_SHARES
+    from tests.conftest import FakeAssistant
+
+    def page(bot):
+        from assistant.app.pages.survey import survey_page
+
+        survey_page(bot)
+
+    at = AppTest.from_function(page, args=(FakeAssistant(),), default_timeout=60).run()
+    assert not at.exception
+    charts = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    metas = [{str(t.get("meta")) for t in chart["data"]} for chart in charts]
+    locus, pace = metas  # the sample: tension 1 gives no shares, tension 2 does
+    assert not {"lean_a", "middle", "lean_b"} & locus and "median" in locus
+    assert {"lean_a", "middle", "lean_b"} <= pace
+    assert [m.value for m in at.markdown].count(NO_LEAN_SHARES) == 1
+
+
+FIRST_MINUTES = {
+    "make run prints no setuptools warnings": _install_is_quiet,
+    "leaders see a viewer's toolbar": _viewer_toolbar,
+    "the Survey page says 'no shares' in a line": _survey_says_no_shares_in_a_line,
+}
+
+
+@pytest.mark.parametrize("check", list(FIRST_MINUTES))
+def test_first_minutes_as_a_new_user(check):
+    FIRST_MINUTES[check]()
