@@ -369,6 +369,18 @@ def test_a_manifest_changed_by_hand_is_not_overwritten_with_the_index_record(set
     assert "Renamed by hand" in {r["title"] for r in list_documents(settings)}
 
 
+def test_a_library_an_earlier_lbw_made_is_taken_on(settings):
+    """No marker yet, but a manifest and only its files: lbw made it, so it is marked and used."""
+    library = settings.user_library_dir
+    (library / MARKER).unlink()
+    before = {p.name: p.read_bytes() for p in library.iterdir() if p.is_file()}
+    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    assert (library / MARKER).is_file()
+    assert {
+        p.name: p.read_bytes() for p in library.iterdir() if p.is_file() and p.name != MARKER
+    } == before
+
+
 def test_files_a_killed_add_wrote_are_deleted_and_nothing_else(settings):
     """Recovery deletes only files named in lbw's journal; a file lbw never wrote makes the
     change refuse (it is not lbw's to delete) and stays as it was."""
