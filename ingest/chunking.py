@@ -12,6 +12,7 @@ import hashlib
 import re
 
 from assistant.core.domain import find_systems
+from assistant.core.safety import instruction_like
 from assistant.core.types import Chunk
 from ingest.blocks import Block, ParsedDocument
 
@@ -30,8 +31,12 @@ def _words(text: str) -> int:
 
 
 def _split_long(text: str) -> list[str]:
-    """Split an over-long paragraph at sentence ends into pieces under MAX_WORDS."""
-    if _words(text) <= MAX_WORDS:
+    """Split an over-long paragraph at sentence ends into pieces under MAX_WORDS.
+
+    A paragraph that directs the reader's assistant (assistant.core.safety) stays whole: it
+    is withheld line by line, and a claim split off into a piece of its own would escape.
+    """
+    if _words(text) <= MAX_WORDS or instruction_like(text):
         return [text]
     pieces, current = [], ""
     for sentence in _SENTENCE.split(text):

@@ -19,6 +19,8 @@ Each change is one transaction:
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import stat
 import time
 from collections import Counter
@@ -27,11 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import InvalidDocument
+from assistant.core.safety import instruction_lines
 from assistant.core.settings import Settings
 from assistant.core.types import DocumentInfo
 from assistant.embedding.embedder import Embedder
 from assistant.storage.builds import open_live
 from ingest.formats import SAVE_AS, ReadResult, read_document
+from ingest.formats.limits import Limits
+from ingest.libfolder import claim_library_folder, clear_pending, write_pending, write_private
 from ingest.library import read_manifest
 from ingest.pipeline import (
     IngestReport,
@@ -77,6 +82,20 @@ class Candidate:
     sha256: str
     text_sha256: str
     title: str
+    withheld: list[str] = field(default_factory=list)  # lines that direct the assistant
+
+    def notes(self) -> list[str]:
+        """What the reader dropped or guessed, and what answers will never quote."""
+        notes = [f"{self.name}: {note}" for note in self.result.notes]
+        if self.withheld:
+            first = " ".join(self.withheld[0].split())
+            first = first if len(first) <= 80 else first[:79].rstrip() + "…"
+            notes.append(
+                f"{self.name}: {len(self.withheld)} passage(s) give instructions to the reader "
+                f"or the assistant (such as “{first}”); they stay in the document but are "
+                "withheld from answers and never quoted as evidence"
+            )
+        return notes
 
 
 @dataclass
@@ -106,27 +125,50 @@ def _too_large(name: str, size: int, settings: Settings) -> InvalidDocument:
 
 
 def read_source_file(path: str | Path, settings: Settings) -> Source:
-    """A file named on the command line: a regular file within the size limit."""
+    """A file named on the command line: a regular file (not a link) within the size limit.
+
+    A symbolic link is refused rather than followed: `lbw add x.txt` must add x.txt, not
+    whatever it points at (a link to /etc/shadow was indexed and served). The file is opened
+    without following links and checked on the open descriptor, so it cannot be swapped for
+    a link between the check and the read.
+    """
     p = Path(path)
     try:
-        info = p.stat()
+        info = p.lstat()
     except FileNotFoundError as exc:
         raise InvalidDocument(f"No such file: {path}") from exc
     except OSError as exc:
         raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise InvalidDocument(
+            f"{path} is a symbolic link; lbw adds only regular files, never what a link "
+            "points at. Add the file itself."
+        )
     if not stat.S_ISREG(info.st_mode):
         raise InvalidDocument(f"{path} is not a regular file (a folder, device or pipe).")
     limit = max_bytes(settings)
     if info.st_size > limit:
         raise _too_large(p.name, info.st_size, settings)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with p.open("rb") as fh:
-            data = fh.read(limit + 1)  # never more than the limit, whatever stat said
+        fd = os.open(p, flags)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # it became a link after the check
+            raise InvalidDocument(f"{path} is a symbolic link; add the file itself.") from exc
         raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
-    if len(data) > limit:
-        raise _too_large(p.name, len(data), settings)
-    return Source(p.name, data)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise InvalidDocument(f"{path} is not a regular file (a folder, device or pipe).")
+        chunks, size = [], 0
+        try:  # never more than the limit, whatever stat said (and no buffer of the limit)
+            while chunk := fh.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(p.name, size, settings)
+                chunks.append(chunk)
+        except OSError as exc:
+            raise InvalidDocument(f"Cannot read {path}: {exc.strerror}") from exc
+    return Source(p.name, b"".join(chunks))
 
 
 def clean_label(value: str | None, what: str, limit: int = MAX_TITLE) -> str | None:
@@ -148,7 +190,7 @@ def check_source(source: Source, settings: Settings, title: str | None = None) -
     name = check_file_name(source.name)
     if len(source.data) > max_bytes(settings):
         raise _too_large(name, len(source.data), settings)
-    result = read_document(name, source.data)
+    result = read_document(name, source.data, Limits.from_settings(settings))
     return Candidate(
         name=name,
         data=source.data,
@@ -156,6 +198,7 @@ def check_source(source: Source, settings: Settings, title: str | None = None) -
         sha256=sha256_bytes(source.data),
         text_sha256=text_digest(result),
         title=title or result.title or title_from_name(name),
+        withheld=[line for block in result.blocks for line in instruction_lines(block.text)],
     )
 
 
@@ -215,12 +258,6 @@ def _listing(entry: UserEntry, chunks: int | None) -> dict[str, Any]:
     }
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Create `path` with `data`; refuses to replace anything already there."""
-    with path.open("xb") as fh:
-        fh.write(data)
-
-
 def add_documents(
     settings: Settings,
     sources: list[Source],
@@ -241,7 +278,11 @@ def add_documents(
     )
     if title and len(sources) > 1:
         raise InvalidDocument("--title names one document: add the files one at a time.")
-    candidates = [check_source(s, settings, title) for s in sources]
+    candidates = []
+    for source in sources:
+        if on_progress is not None:
+            on_progress(0.0, f"Reading {source.name}")
+        candidates.append(check_source(source, settings, title))
     library_dir = settings.user_library_dir
     written: list[Path] = []
     with ingest_lock(Path(settings.store_dir)):
@@ -254,12 +295,11 @@ def add_documents(
         if library_dir.is_dir():
             taken |= {p.stem for p in library_dir.iterdir()}
         added: list[UserEntry] = []
-        try:
-            library_dir.mkdir(parents=True, exist_ok=True)
-            for cand in candidates:
-                doc_id = new_doc_id(cand.title, taken)
-                taken.add(doc_id)
-                entry = UserEntry(
+        for cand in candidates:
+            doc_id = new_doc_id(cand.title, taken)
+            taken.add(doc_id)
+            added.append(
+                UserEntry(
                     id=doc_id,
                     title=cand.title,
                     kind=kind or cand.result.kind or "document",
@@ -272,20 +312,26 @@ def add_documents(
                     source_name=cand.name,
                     text_sha256=cand.text_sha256,
                 )
+            )
+        claim_library_folder(library_dir)
+        write_pending(library_dir, [e.file for e in added])  # before any file is written
+        try:
+            for cand, entry in zip(candidates, added, strict=True):
                 path = stored_file(library_dir, entry)
-                _write_new(path, cand.data)
+                write_private(path, cand.data)
                 written.append(path)
                 save_reading(library_dir, cand.sha256, cand.result)
-                added.append(entry)
             prepared, report = _publish(
                 settings, entries + added, embedder, on_progress, progress=progress
             )
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
+            clear_pending(library_dir)
             raise
+        clear_pending(library_dir)
     counts = Counter(c.doc_id for c in prepared.chunks)
-    notes = [f"{c.name}: {note}" for c in candidates for note in c.result.notes]
+    notes = [note for c in candidates for note in c.notes()]
     return ChangeReport("added", [_listing(e, counts[e.id]) for e in added], report, notes)
 
 
@@ -335,12 +381,14 @@ def remove_document(
         recover_user_library(settings)
         entries = read_user_manifest(library_dir)
         entry = _user_entry(settings, entries, doc_id)
+        write_pending(library_dir, [entry.file])  # a crash after the publish still frees it
         _, report = _publish(
             settings, [e for e in entries if e.id != doc_id], embedder, on_progress
         )
         with contextlib.suppress(OSError):
             stored_file(library_dir, entry).unlink(missing_ok=True)
         forget_reading(library_dir, entry.sha256)
+        clear_pending(library_dir)
     return ChangeReport("removed", [_listing(entry, 0)], report)
 
 
@@ -373,7 +421,9 @@ def edit_document(
             entry.kind = kind
         if date is not None:
             entry.date = date
+        write_pending(library_dir, [])  # in flight: a crash after the publish rolls forward
         prepared, report = _publish(settings, entries, embedder, on_progress)
+        clear_pending(library_dir)
     counts = Counter(c.doc_id for c in prepared.chunks)
     return ChangeReport("edited", [_listing(entry, counts[entry.id])], report)
 

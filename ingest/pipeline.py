@@ -52,11 +52,10 @@ from assistant.storage.builds import (
 from assistant.storage.vectors import location, vectors_problem
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
-from ingest.formats import SAVE_AS
+from ingest.formats.limits import Limits
+from ingest.libfolder import change_in_flight, check_library_folder, delete_unreferenced
 from ingest.library import Library, load_library
 from ingest.userlib import (
-    CACHE,
-    MANIFEST,
     UserDocument,
     UserEntry,
     document_record,
@@ -114,7 +113,7 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
     library_dir = settings.user_library_dir
     if user_entries is None:
         user_entries = read_user_manifest(library_dir)
-    user_docs = load_user_documents(library_dir, user_entries)
+    user_docs = load_user_documents(library_dir, user_entries, Limits.from_settings(settings))
     bundled_ids = {info.id for info in library.documents}
     for doc in user_docs:
         if doc.entry.id in bundled_ids:
@@ -191,32 +190,32 @@ def recover_user_library(settings: Settings) -> None:
     """Bring the user library back in line with the live index after a crash; the caller
     holds ingest_lock.
 
-    A change is committed by its publish: the live build records the user library it was
-    built from. A process killed after the publish but before writing the manifest leaves
-    the manifest one change behind, so it is rolled forward to the build's record. Files a
-    killed `lbw add` copied in before publishing are referenced by neither, and are deleted.
+    First the folder must be lbw's own (ingest.libfolder): a folder lbw did not create, or
+    one holding files its manifest never listed, is refused and left untouched. A change is
+    committed by its publish: the live build records the user library it was built from. A
+    change killed after the publish but before writing the manifest (its journal is still
+    there) leaves the manifest one change behind, so it is rolled forward to the record. Files a killed change
+    wrote (or was letting go) are in the folder's journal; those no entry references are
+    deleted, and nothing else ever is.
     """
     library_dir = Path(settings.user_library_dir)
     recorded = None
     with contextlib.suppress(IndexMissing, OSError, ValueError):  # no live build: no record
         recorded = read_build_meta(live_build_path(settings)).get("user_library")
-    entries = read_user_manifest(library_dir)
-    if recorded is not None and [e.to_dict() for e in entries] != recorded:
-        live = [UserEntry.from_dict(d) for d in recorded]
-        if all(stored_file(library_dir, e).is_file() for e in live):
-            write_user_manifest(library_dir, live)
-            entries = live
-    if library_dir.is_dir():
-        keep = {e.file for e in entries} | {MANIFEST, CACHE}
-        saved_as = set(SAVE_AS.values())  # only the kinds of file `lbw add` writes
-        for path in library_dir.iterdir():
-            if (
-                path.name not in keep
-                and path.suffix in saved_as
-                and not path.name.startswith(".")
-                and path.is_file()
-            ):
-                path.unlink(missing_ok=True)
+    live = [UserEntry.from_dict(d) for d in recorded or []]
+    entries = check_library_folder(library_dir, also_ours={e.file for e in live})
+    # Only a change in flight (its journal is there) is rolled forward: otherwise the manifest
+    # is the truth, and a library edited by hand, or another library folder, is never
+    # overwritten with what the index recorded.
+    if (
+        change_in_flight(library_dir)
+        and recorded is not None
+        and [e.to_dict() for e in entries] != recorded
+        and all(stored_file(library_dir, e).is_file() for e in live)
+    ):
+        write_user_manifest(library_dir, live)
+        entries = live
+    delete_unreferenced(library_dir, {e.file for e in entries})
 
 
 def run_ingest(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -28,6 +29,7 @@ from assistant.core.types import DocumentInfo
 from assistant.storage.builds import write_text_atomic
 from ingest.blocks import Block, ParsedDocument, render
 from ingest.formats import READER_VERSION, ReadResult, read_document
+from ingest.formats.limits import Limits
 
 MANIFEST = "manifest.json"
 CACHE = ".cache"
@@ -181,22 +183,30 @@ def _result_from_json(text: str) -> ReadResult:
     return ReadResult(blocks=blocks, **data)
 
 
-def read_stored(library_dir: Path, entry: UserEntry) -> ReadResult:
-    """What the reader makes of a stored file, from the cache when the file is unchanged."""
+def read_stored(library_dir: Path, entry: UserEntry, limits: Limits | None = None) -> ReadResult:
+    """What the reader makes of a stored file (within `limits`), from the cache when the
+    file is unchanged."""
     path = stored_file(library_dir, entry)
-    try:
-        data = path.read_bytes()
+    try:  # never through a link: the stored copy is the file lbw wrote, or nothing
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fh:
+            data = fh.read()
     except FileNotFoundError as exc:
         raise IngestError(
             f"The added document {entry.id!r} is missing its file {path}; restore the file "
             f"or remove the document with `lbw remove {entry.id}`."
+        ) from exc
+    except OSError as exc:
+        raise IngestError(
+            f"The added document {entry.id!r} cannot be read from {path} ({exc.strerror}: "
+            "lbw reads only the regular file it stored, never a link put in its place); "
+            f"restore the file or remove the document with `lbw remove {entry.id}`."
         ) from exc
     sha = sha256_bytes(data)
     cache = _cache_path(library_dir, sha)
     if cache.is_file():
         with contextlib.suppress(Exception):  # an unreadable cache is only a slower read
             return _result_from_json(cache.read_text(encoding="utf-8"))
-    result = read_document(entry.file, data)
+    result = read_document(entry.file, data, limits)
     save_reading(library_dir, sha, result)
     return result
 
@@ -219,11 +229,13 @@ def to_parsed(entry: UserEntry, result: ReadResult) -> ParsedDocument:
     return parsed
 
 
-def load_user_documents(library_dir: Path, entries: list[UserEntry]) -> list[UserDocument]:
+def load_user_documents(
+    library_dir: Path, entries: list[UserEntry], limits: Limits | None = None
+) -> list[UserDocument]:
     return [
         UserDocument(entry, to_parsed(entry, result))
         for entry in entries
-        for result in [read_stored(library_dir, entry)]
+        for result in [read_stored(library_dir, entry, limits)]
     ]
 
 

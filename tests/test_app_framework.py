@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from assistant.app import view as ui
+from assistant.framework.charts import NO_LEAN_SHARES
 from tests.test_app import SCRIPT, assert_no_raw_html
 
 pytestmark = pytest.mark.app
@@ -207,7 +208,9 @@ def test_one_chart_per_finding_with_median_and_mean(survey, fake_assistant):
     ]
     locus, pace = (traces(f) for f in charts(survey))
     assert locus['"median"']["x"] == [3] and locus['"mean"']["x"] == [2.8]
-    assert locus['"middle"']["name"] == "Not reported"  # the paper gives no lean for tension 1
+    # The paper gives no lean for tension 1: a line says so, and no bar of "Not reported".
+    assert '"middle"' not in locus and '"lean_a"' not in locus
+    assert [m.value for m in survey.markdown].count(NO_LEAN_SHARES) == 1
     assert pace['"median"']["x"] == [4] and pace['"mean"']["x"] == [3.6]
     assert pace['"lean_a"']["x"] == [16.0] and pace['"lean_b"']["x"] == [58.0]
 

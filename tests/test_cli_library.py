@@ -51,6 +51,7 @@ def test_add_docs_ask_remove_round_trip(lbw, files, tmp_path, monkeypatch):
     # Stored beside the store under generated names, never where the given path pointed.
     library = tmp_path / "data" / "library"
     assert sorted(p.name for p in library.iterdir() if p.is_file()) == [
+        ".lbw-library",  # the marker: lbw made this folder
         "harbor-point-transport-memo.docx",
         "manifest.json",
         "marlowe-valley-strategic-plan-2025-2028.pdf",

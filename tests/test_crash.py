@@ -27,6 +27,7 @@ from assistant.embedding.onnx import load_query_embedder
 from assistant.service import Assistant
 from assistant.storage.builds import builds_dir, current_build_id, live_build_path, read_build_files
 from assistant.storage.vectors import ChromaStore, chroma_client
+from ingest.libfolder import MARKER
 from ingest.userlib import read_user_manifest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -220,6 +221,6 @@ def test_sigkill_at_random_points_never_breaks_the_live_index(tiny, tmp_path):
     # No file a killed add copied in is left behind.
     library = settings.user_library_dir
     stored = {p.name for p in library.iterdir() if p.is_file()}
-    assert stored == {e.file for e in entries} | {"manifest.json"}
+    assert stored == {e.file for e in entries} | {"manifest.json", MARKER}
     hits = Assistant(settings, embedder).retrieve("When does the district library close?", k=1)
     assert hits[0].title == "Library hours"

@@ -10,7 +10,12 @@ import pytest
 
 from assistant.app import example_table as et
 from assistant.core.domain import TENSION_BY_ID
-from assistant.framework.charts import cited_markdown, survey_citations, survey_figure
+from assistant.framework.charts import (
+    cited_markdown,
+    has_lean_shares,
+    survey_citations,
+    survey_figure,
+)
 from ingest.catalog import _lead_span
 from tests.fakes import CATALOG_SAMPLE
 
@@ -138,9 +143,13 @@ def test_pace_chart_carries_the_shares_median_and_mean(findings):
 def test_chart_never_estimates_a_share_the_text_does_not_give(findings):
     locus = findings["locus-of-control"]
     fig = survey_figure(locus, TENSION_BY_ID["locus-of-control"])
-    assert not [t for t in fig.data if t.meta in ("lean_a", "lean_b")]
-    assert (trace(fig, "middle").name, list(trace(fig, "middle").x)) == ("Not reported", [100.0])
+    # No shares at all: no lean row (no full-width "Not reported" bar); the scale comes first.
+    assert not has_lean_shares(locus)
+    assert not [t for t in fig.data if t.meta in ("lean_a", "middle", "lean_b")]
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0].startswith("Self-rating") and not any("lean" in t for t in titles)
     assert list(trace(fig, "median").x) == [3] and list(trace(fig, "mean").x) == [2.8]
+    assert fig.layout.xaxis.ticktext[0] == "1 Centralized"
 
     one_side = dict(findings["pace"], lean_a=None)
     middle = trace(survey_figure(one_side, TENSION_BY_ID["pace"]), "middle")

@@ -15,6 +15,7 @@ from assistant.core.settings import Settings
 from assistant.service import load_assistant
 from assistant.storage.builds import builds_dir, current_build_id, live_build_path, read_build_files
 from ingest import manage
+from ingest.libfolder import MARKER, PENDING, write_pending
 from ingest.manage import (
     Source,
     add_documents,
@@ -333,31 +334,67 @@ def test_a_kill_between_publish_and_manifest_write_is_rolled_forward(settings, t
     never heard of it. Listing shows what is served; the next change writes it down."""
     library = settings.user_library_dir
     before = (library / "manifest.json").read_bytes()
+    old = {e["id"] for e in json.loads(before)["documents"]}
     add_documents(settings, [Source("plan.html", d.fact_html())], embedder=HashingEmbedder())
-    added = {e.id for e in read_user_manifest(library)} - {
-        e["id"] for e in json.loads(before)["documents"]
-    }
-    (library / "manifest.json").write_bytes(before)  # as if the manifest write never ran
+    new = [e for e in read_user_manifest(library) if e.id not in old]
+    added = {e.id for e in new}
+    # As if killed after the publish: the manifest write never ran, and the add's journal
+    # (written before its files were) is still there.
+    (library / "manifest.json").write_bytes(before)
+    write_pending(library, [e.file for e in new])
     assert added and added <= {r["id"] for r in list_documents(settings)}
     assert not added & {e.id for e in read_user_manifest(library)}
     run_ingest(settings, embedder=HashingEmbedder(), progress=False)
     assert added <= {e.id for e in read_user_manifest(library)}
+    assert not (library / PENDING).exists()
     # Nothing was dropped on the way: the document still has its passages.
     listed = {r["id"]: r["chunks"] for r in list_documents(settings)}
     assert all(listed[i] for i in added)
 
 
-def test_files_left_by_a_killed_add_are_deleted_by_the_next_change(settings):
+def test_a_manifest_changed_by_hand_is_not_overwritten_with_the_index_record(settings):
+    """No change in flight (no journal): the manifest is the truth and the next ingest
+    follows it, rather than writing back what the index served."""
+    library = settings.user_library_dir
+    manifest = json.loads((library / "manifest.json").read_text(encoding="utf-8"))
+    manifest["documents"][0]["title"] = "Renamed by hand"
+    (library / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    assert [e.title for e in read_user_manifest(library)] == ["Renamed by hand"]
+    assert "Renamed by hand" in {r["title"] for r in list_documents(settings)}
+
+
+def test_a_library_an_earlier_lbw_made_is_taken_on(settings):
+    """No marker yet, but a manifest and only its files: lbw made it, so it is marked and used."""
+    library = settings.user_library_dir
+    (library / MARKER).unlink()
+    before = {p.name: p.read_bytes() for p in library.iterdir() if p.is_file()}
+    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    assert (library / MARKER).is_file()
+    assert {
+        p.name: p.read_bytes() for p in library.iterdir() if p.is_file() and p.name != MARKER
+    } == before
+
+
+def test_files_a_killed_add_wrote_are_deleted_and_nothing_else(settings):
+    """Recovery deletes only files named in lbw's journal; a file lbw never wrote makes the
+    change refuse (it is not lbw's to delete) and stays as it was."""
     library = settings.user_library_dir
     stray = library / "half-added-plan.pdf"
     stray.write_bytes(b"%PDF-1.4 killed before the publish")
-    foreign = library / "README.notes"  # not a kind of file `lbw add` writes: left alone
-    foreign.write_text("mine", encoding="utf-8")
+    write_pending(library, [stray.name])  # the journal an add writes before its files
     kept = sorted(p.name for p in library.iterdir() if p.is_file() and p != stray)
-    remove_document(settings, read_user_manifest(library)[0].id)
-    assert not stray.exists() and foreign.exists()
+    foreign = library / "my-own-notes.md"
+    foreign.write_text("mine", encoding="utf-8")
+    doc_id = read_user_manifest(library)[0].id
+    with pytest.raises(IngestError, match="never listed: my-own-notes.md"):
+        remove_document(settings, doc_id)
+    assert stray.exists() and foreign.read_text(encoding="utf-8") == "mine"
+    foreign.unlink()  # the user moves it out; the change goes through and clears the journal
+    remove_document(settings, doc_id)
+    assert not stray.exists() and not (library / PENDING).exists()
     left = sorted(p.name for p in library.iterdir() if p.is_file())
-    assert set(left) < set(kept) and "manifest.json" in left
+    assert set(left) < set(kept) and "manifest.json" in left and MARKER in left
 
 
 def test_a_second_writer_is_turned_away(settings):

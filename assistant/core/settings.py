@@ -2,7 +2,9 @@
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
 LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
-LBW_MAX_FILE_MB; for a language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
+LBW_MAX_FILE_MB; what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
+LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; for a
+language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
 LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE, LBW_MAX_ANSWER_CHARS and the providers' own
 OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_HOST.
 
@@ -43,6 +45,21 @@ class Settings:
     # Documents users add (see ingest.userlib); None: a "library" folder beside the store.
     library_dir: Path | None = None
     max_file_mb: float = 50.0
+    # What one added file may expand to when read, and how long reading it may take
+    # (ingest.formats.limits): each must be a positive, finite number.
+    max_unpacked_mb: float = 200.0  # a DOCX's parts, inflated (declared and actually read)
+    max_xml_mb: float = 40.0  # a DOCX's XML parts, inflated (what the parser loads)
+    max_parts: int = 5000  # parts in a DOCX package
+    max_paragraphs: int = 50_000  # paragraphs (DOCX), block elements (HTML) or lines (text)
+    max_pages: int = 2000  # pages of a PDF
+    max_read_seconds: float = 120.0  # reading one file
+
+    def __post_init__(self) -> None:
+        for name, _, _ in LIMITS:
+            value = getattr(self, name)
+            positive = isinstance(value, int | float) and math.isfinite(value) and value > 0
+            if isinstance(value, bool) or not positive:
+                raise InvalidSetting(f"{name} must be a positive, finite number; it is {value!r}.")
 
     @property
     def user_library_dir(self) -> Path:
@@ -144,6 +161,17 @@ def number(lo: float, hi: float, low_open: bool = False) -> Callable[[str], floa
     return read
 
 
+# Limits on reading one added file (ingest.formats.limits): (field, variable, reader).
+LIMITS = (
+    ("max_unpacked_mb", "LBW_MAX_UNPACKED_MB", number(0, 1_000_000, low_open=True)),
+    ("max_xml_mb", "LBW_MAX_XML_MB", number(0, 1_000_000, low_open=True)),
+    ("max_parts", "LBW_MAX_PARTS", whole(1, 10**9)),
+    ("max_paragraphs", "LBW_MAX_PARAGRAPHS", whole(1, 10**9)),
+    ("max_pages", "LBW_MAX_PAGES", whole(1, 10**9)),
+    ("max_read_seconds", "LBW_MAX_READ_SECONDS", number(0, 86_400, low_open=True)),
+)
+
+
 # (field, environment variable, how its text is read): unset or empty variables are skipped.
 _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("corpus_dir", "LBW_CORPUS_DIR", _folder),
@@ -156,6 +184,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("model_path", "LBW_MODEL_PATH", Path),
     ("library_dir", "LBW_LIBRARY_DIR", _folder),
     ("max_file_mb", "LBW_MAX_FILE_MB", number(0, 10_000, low_open=True)),
+    *LIMITS,
     ("llm", "LBW_LLM", lambda v: v.strip().lower()),
     ("llm_model", "LBW_LLM_MODEL", str.strip),
     ("llm_timeout", "LBW_LLM_TIMEOUT", number(0, 3600, low_open=True)),

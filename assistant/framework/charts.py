@@ -5,7 +5,9 @@ shares toward each pole, the rest in the middle or not reported), the median and
 1-5 scale with the tension's poles at its ends, and the shares that called the tension a
 top-priority challenge and devoted resources to it. Only figures the catalog read from the
 text are drawn: a share the text does not give is counted as "not reported", never
-estimated, and a garbled figure is drawn as both of its readings.
+estimated; when it gives no lean share at all, the lean row is left out (the page says so in
+a line: a full-width bar of "not reported" charts nothing); and a garbled figure is drawn as
+both of its readings.
 
 `survey_citations` lists each figure with the verbatim sentence it was read from, each
 pattern sentence, and numbers the passages they sit in, so the page can show `[n]` markers
@@ -144,25 +146,38 @@ def cited_markdown(item: Cited) -> str:
     return "- " + " ".join(parts)
 
 
+NO_LEAN_SHARES = (
+    "The text gives no shares of systems leaning toward either approach on this tension, so "
+    "no chart of them is drawn."
+)
+
+
+def has_lean_shares(finding: Finding) -> bool:
+    """Whether the text gives a share leaning toward either pole (else the lean row is
+    left out and the page says so in a line, rather than drawing a bar of nothing)."""
+    return finding.get("lean_a") is not None or finding.get("lean_b") is not None
+
+
 def survey_figure(finding: Finding, tension: Tension) -> go.Figure:
     """The chart of one finding (see the module docstring). Each trace's `meta` names the
-    catalog field it draws ("lean_a", "middle", "median", ...)."""
+    catalog field it draws ("lean_a", "middle", "median", ...). Without lean shares the
+    chart has two rows: the scale, and priority and resources."""
+    rows = [
+        (_lean_row, "Where systems lean (share of systems)"),
+        (_scale_row, "Self-rating from 1 to 5: median and mean"),
+        (_priority_row, "Priority and resources (share of systems)"),
+    ][0 if has_lean_shares(finding) else 1 :]
     fig = make_subplots(
-        rows=3,
+        rows=len(rows),
         cols=1,
         vertical_spacing=0.2,
-        subplot_titles=(
-            "Where systems lean (share of systems)",
-            "Self-rating from 1 to 5: median and mean",
-            "Priority and resources (share of systems)",
-        ),
+        subplot_titles=[title for _, title in rows],
     )
-    _lean_row(fig, finding, tension)
-    _scale_row(fig, finding, tension)
-    _priority_row(fig, finding)
+    for row, (draw, _) in enumerate(rows, start=1):
+        draw(fig, finding, tension, row)
     fig.update_layout(
         barmode="stack",
-        height=420,
+        height=140 * len(rows),
         margin={"l": 10, "r": 10, "t": 80, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.12, "x": 0},
         showlegend=True,
@@ -170,16 +185,11 @@ def survey_figure(finding: Finding, tension: Tension) -> go.Figure:
     return fig
 
 
-def _lean_row(fig: go.Figure, finding: Finding, tension: Tension) -> None:
+def _lean_row(fig: go.Figure, finding: Finding, tension: Tension, row: int) -> None:
     a, b = finding.get("lean_a"), finding.get("lean_b")
     known = [v for v in (a, b) if v is not None]
     middle = max(0.0, 1.0 - sum(known))
-    if len(known) == 2:
-        middle_name = "In the middle"
-    elif known:
-        middle_name = "In the middle or not reported"
-    else:
-        middle_name = "Not reported"
+    middle_name = "In the middle" if len(known) == 2 else "In the middle or not reported"
     segments = [
         ("lean_a", tension.pole_a, a, POLE_A_COLOUR),
         ("middle", middle_name, middle, MIDDLE_COLOUR),
@@ -200,14 +210,14 @@ def _lean_row(fig: go.Figure, finding: Finding, tension: Tension) -> None:
                 textposition="inside",
                 hovertemplate=f"{name}: %{{x}}%<extra></extra>",
             ),
-            row=1,
+            row=row,
             col=1,
         )
-    fig.update_xaxes(range=[0, 100], ticksuffix="%", row=1, col=1)
-    fig.update_yaxes(visible=False, row=1, col=1)
+    fig.update_xaxes(range=[0, 100], ticksuffix="%", row=row, col=1)
+    fig.update_yaxes(visible=False, row=row, col=1)
 
 
-def _scale_row(fig: go.Figure, finding: Finding, tension: Tension) -> None:
+def _scale_row(fig: go.Figure, finding: Finding, tension: Tension, row: int) -> None:
     fig.add_trace(
         go.Scatter(
             x=[1, 5],
@@ -218,7 +228,7 @@ def _scale_row(fig: go.Figure, finding: Finding, tension: Tension) -> None:
             showlegend=False,
             meta="scale",
         ),
-        row=2,
+        row=row,
         col=1,
     )
     markers = (
@@ -241,20 +251,20 @@ def _scale_row(fig: go.Figure, finding: Finding, tension: Tension) -> None:
                 textposition=position,
                 hovertemplate=f"{word}: %{{x}}<extra></extra>",
             ),
-            row=2,
+            row=row,
             col=1,
         )
     fig.update_xaxes(
         range=[0.3, 5.7],
         tickvals=[1, 2, 3, 4, 5],
         ticktext=[f"1 {tension.pole_a}", "2", "3", "4", f"5 {tension.pole_b}"],
-        row=2,
+        row=row,
         col=1,
     )
-    fig.update_yaxes(visible=False, range=[-1, 1], row=2, col=1)
+    fig.update_yaxes(visible=False, range=[-1, 1], row=row, col=1)
 
 
-def _priority_row(fig: go.Figure, finding: Finding) -> None:
+def _priority_row(fig: go.Figure, finding: Finding, tension: Tension, row: int) -> None:
     bars = [
         (field, label, finding.get(field))
         for field, label in (
@@ -277,7 +287,7 @@ def _priority_row(fig: go.Figure, finding: Finding) -> None:
                 showlegend=False,
                 hovertemplate="%{y}: %{x}%<extra></extra>",
             ),
-            row=3,
+            row=row,
             col=1,
         )
     readings = finding.get("devoted_resources_readings") or []
@@ -295,7 +305,7 @@ def _priority_row(fig: go.Figure, finding: Finding) -> None:
                 textposition="top center",
                 showlegend=False,
             ),
-            row=3,
+            row=row,
             col=1,
         )
-    fig.update_xaxes(range=[0, 100], ticksuffix="%", row=3, col=1)
+    fig.update_xaxes(range=[0, 100], ticksuffix="%", row=row, col=1)

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 
 from assistant.core.errors import InvalidDocument
 from ingest.formats.base import ReadResult, promote_title
+from ingest.formats.limits import Budget, Limits
 
 # Bump when a reader's output changes, so cached readings are not reused.
 READER_VERSION = 1
@@ -57,37 +58,43 @@ def detect_format(name: str, data: bytes) -> str:
     return by_name
 
 
-def read_document(name: str, data: bytes) -> ReadResult:
-    """Read one file; `name` is used only for its extension and in messages."""
+def read_document(name: str, data: bytes, limits: Limits | None = None) -> ReadResult:
+    """Read one file within `limits` (ingest.formats.limits; default: the default limits);
+    `name` is used only for its extension and in messages."""
     if not data.strip():
         raise InvalidDocument(f"{name} is empty: there is nothing to add.")
+    budget = Budget(name, limits)
+    if data.startswith(b"PK\x03\x04"):
+        budget.check_entry_count(data)  # before detect_format opens the zip
     fmt = detect_format(name, data)
     if fmt == "pdf":
         from ingest.formats.pdf import read_pdf
 
-        result = read_pdf(data, name)
+        result = read_pdf(data, name, budget)
     elif fmt == "docx":
         from ingest.formats.docx import read_docx
 
-        result = read_docx(data, name)
+        result = read_docx(data, name, budget)
     else:
         from ingest.formats.text import decode
 
         text = decode(data, name)
+        budget.tick()
         if not text.strip():
             raise InvalidDocument(f"{name} is empty: there is nothing to add.")
         if fmt == "html":
             from ingest.formats.html import read_html
 
-            result = read_html(data, name, text)
+            result = read_html(data, name, text, budget)
         elif fmt == "markdown":
             from ingest.formats.markdown import read_markdown
 
-            result = read_markdown(text)
+            result = read_markdown(text, budget)
         else:
             from ingest.formats.text import read_text
 
-            result = read_text(text)
+            result = read_text(text, budget)
+    budget.tick()
     if not any(b.text.strip() for b in result.blocks):
         raise InvalidDocument(f"{name} has no readable text.")
     return promote_title(result)

@@ -12,6 +12,7 @@ import re
 
 from assistant.core.errors import InvalidDocument
 from ingest.formats.base import HeadingPath, ReadResult, meta_text, tidy
+from ingest.formats.limits import Budget, count_html_blocks
 
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
@@ -37,8 +38,10 @@ def _table(el) -> str:
     return "\n".join(rows)
 
 
-def read_html(data: bytes, name: str, text: str) -> ReadResult:
+def read_html(data: bytes, name: str, text: str, budget: Budget | None = None) -> ReadResult:
     """`text` is the page decoded (by the caller's charset detection)."""
+    budget = budget or Budget(name)
+    count_html_blocks(data, budget)  # before the page is parsed
     import trafilatura
     from lxml import etree
 
@@ -57,6 +60,7 @@ def read_html(data: bytes, name: str, text: str) -> ReadResult:
         raise InvalidDocument(
             f"{name} is HTML that cannot be read ({type(exc).__name__})."
         ) from exc
+    budget.tick()
     scripts = len(_SCRIPT.findall(data))
     if not xml:
         extra = f" (it holds {scripts} script(s), which are never run)" if scripts else ""
@@ -65,7 +69,9 @@ def read_html(data: bytes, name: str, text: str) -> ReadResult:
     heads = HeadingPath()
     blocks = []
     main = root.find("main")
-    for el in main if main is not None else root:
+    for number, el in enumerate(main if main is not None else root):
+        if number % 1000 == 0:
+            budget.tick()
         tag = el.tag
         if tag == "head":
             level = int((el.get("rend") or "h2").lstrip("h") or 2)

@@ -9,20 +9,27 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 
 from ingest.formats.base import HeadingPath, ReadResult, tidy
+from ingest.formats.limits import Budget, count_lines
 
 _WHOLE = {"table_open": "table", "fence": "code", "code_block": "code"}
 
 
-def read_markdown(text: str) -> ReadResult:
+def read_markdown(text: str, budget: Budget | None = None) -> ReadResult:
+    budget = budget or Budget("the Markdown file")
+    count_lines(text, budget)  # before it is parsed
     text = tidy(text, keep_indent=True)
+    budget.tick()
     md = MarkdownIt("commonmark").enable("table")
     lines = text.split("\n")
     tokens = md.parse(text)
+    budget.tick()
     heads = HeadingPath()
     blocks = []
     title = None
     i = 0
     while i < len(tokens):
+        if i % 2000 == 0:
+            budget.tick()
         tok = tokens[i]
         if tok.type == "heading_open":
             level = int(tok.tag[1])

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from assistant.core.errors import InvalidDocument
 from assistant.core.text import squash
 from ingest.formats.base import HeadingPath, ReadResult, meta_text, tidy
+from ingest.formats.limits import Budget
 
 MAGIC = b"%PDF-"
 _TERMINAL = tuple('.?!:;”"’)…')
@@ -49,11 +50,16 @@ class Page:
     lines: list[Line] = field(default_factory=list)
 
 
-def _collect_lines(page) -> list[Line]:
+def _collect_lines(page, budget: Budget) -> list[Line]:
     """Lines of one page with their baseline and the largest font size on them."""
     lines: list[Line] = [Line()]
+    calls = 0
 
     def visit(text, cm, tm, _font, font_size):
+        nonlocal calls
+        calls += 1
+        if calls % 5000 == 0:
+            budget.tick()  # a page of a million fragments
         if not text:
             return
         scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3]) or 1.0
@@ -256,7 +262,8 @@ def _date(value) -> str | None:
         return None
 
 
-def read_pdf(data: bytes, name: str) -> ReadResult:
+def read_pdf(data: bytes, name: str, budget: Budget | None = None) -> ReadResult:
+    budget = budget or Budget(name)
     if MAGIC not in data[:1024]:
         raise InvalidDocument(
             f"{name} is not a PDF: the file does not start with the PDF signature "
@@ -278,11 +285,14 @@ def read_pdf(data: bytes, name: str) -> ReadResult:
                     "copy (for example, print it to PDF) and add that instead."
                 )
         count = len(reader.pages)
+        budget.count_pages(count)  # before any page is read
         labels = list(reader.page_labels) if count else []
-        pages = [
-            Page(labels[i] if i < len(labels) else str(i + 1), _collect_lines(p))
-            for i, p in enumerate(reader.pages)
-        ]
+        pages = []
+        for i, page in enumerate(reader.pages):
+            budget.tick()
+            pages.append(
+                Page(labels[i] if i < len(labels) else str(i + 1), _collect_lines(page, budget))
+            )
         outline = _outline(reader)
         info = reader.metadata or {}
     except InvalidDocument:
@@ -299,6 +309,7 @@ def read_pdf(data: bytes, name: str) -> ReadResult:
             f"{name} is a scanned PDF with no text layer: there is no text to read. "
             "Run OCR on it first (for example with ocrmypdf) and add the result."
         )
+    budget.tick()
     dropped = _drop_furniture(pages)
     blocks = _structure(pages, outline)
     if not blocks:

@@ -13,6 +13,7 @@ import codecs
 
 from assistant.core.errors import InvalidDocument
 from ingest.formats.base import ReadResult, tidy
+from ingest.formats.limits import Budget, count_lines
 from ingest.generic import parse_generic
 
 _BOMS = (
@@ -54,6 +55,10 @@ def decode(data: bytes, name: str) -> str:
     return str(western or best)
 
 
-def read_text(text: str) -> ReadResult:
-    parsed = parse_generic("doc", "", tidy(text))
+def read_text(text: str, budget: Budget | None = None) -> ReadResult:
+    budget = budget or Budget("the text file")
+    count_lines(text, budget)  # before it is parsed
+    text = tidy(text)
+    budget.tick()
+    parsed = parse_generic("doc", "", text)
     return ReadResult("text", parsed.blocks)

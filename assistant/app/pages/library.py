@@ -1,17 +1,20 @@
 """The Library page: read every document, add your own, retitle or remove them, re-index.
 
 Uploads go through exactly the checks of `lbw add` (ingest.manage.add_documents: name,
-size limit, format, text, duplicates), and every change publishes a new index atomically,
-so a refused file or a failed change leaves the library as it was. Progress comes from the
-ingest's progress callback. Text from documents and file names is shown with `st.text` or
+size limit, what the file expands to, format, text, duplicates), and every change publishes
+a new index atomically, so a refused file or a failed change leaves the library as it was.
+Changes run on a worker thread, off the page's; progress comes from the ingest's progress
+callback. Text from documents and file names is shown with `st.text` or
 escaped (messages too: they quote file names and titles), never rendered as HTML.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import streamlit as st
@@ -22,6 +25,8 @@ from assistant.core.errors import LbwError
 log = logging.getLogger("lbw.app.library")
 FLASH = "library_flash"
 FAILED = "The change could not be made; it has been logged and the library is as it was."
+# Library changes run here, off the pages' threads (one writer at a time holds the ingest lock).
+_WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lbw-library")
 
 
 def library_page(bot) -> None:
@@ -75,14 +80,24 @@ def show_flash() -> None:
 
 
 def run_change(label: str, change: Callable[[Callable[[float, str], None]], str]) -> None:
-    """Run one library change with a progress bar; on success reload the page to show it."""
+    """Run one library change with a progress bar; on success reload the page to show it.
+
+    The change (reading uploads, embedding, publishing) runs on a worker thread, off the
+    page's own: the page only draws the progress the worker reports, so reading a file never
+    holds the page's thread, and each file's reading stays within its limits
+    (ingest.formats.limits) whatever the page does.
+    """
     bar = st.progress(0.0, text=label)
-
-    def on_progress(fraction: float, message: str) -> None:
-        bar.progress(fraction, text=message)
-
+    updates: queue.SimpleQueue[tuple[float, str]] = queue.SimpleQueue()
+    future = _WORKERS.submit(change, lambda fraction, message: updates.put((fraction, message)))
+    while not (future.done() and updates.empty()):
+        try:
+            fraction, message = updates.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        bar.progress(fraction, text=ui.escape_markdown(message))  # it may name a file
     try:
-        message = change(on_progress)
+        message = future.result()
     except LbwError as exc:
         bar.empty()
         st.error(ui.escape_markdown(str(exc)))  # it quotes file names and titles

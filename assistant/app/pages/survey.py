@@ -15,7 +15,13 @@ import streamlit as st
 from assistant.app import view as ui
 from assistant.app.pages.passage import show_passage
 from assistant.core.domain import TENSION_BY_ID
-from assistant.framework.charts import cited_markdown, survey_citations, survey_figure
+from assistant.framework.charts import (
+    NO_LEAN_SHARES,
+    cited_markdown,
+    has_lean_shares,
+    survey_citations,
+    survey_figure,
+)
 
 log = logging.getLogger("lbw.app.survey")
 
@@ -47,6 +53,8 @@ def show_finding(bot, finding: dict) -> None:
     tension = TENSION_BY_ID[finding["tension"]]
     st.subheader(ui.escape_markdown(tension.numbered))
     st.caption(ui.escape_markdown(tension.question))
+    if not has_lean_shares(finding):
+        st.markdown(NO_LEAN_SHARES)
     st.plotly_chart(
         survey_figure(finding, tension),
         key=f"survey-chart-{tension.id}",
