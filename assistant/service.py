@@ -21,7 +21,8 @@ from assistant.answer.scope import ScopeDecision
 from assistant.answer.stream import AnswerStream
 from assistant.core import catalog as framework
 from assistant.core.catalog import Catalog, Example, Finding, Question
-from assistant.core.errors import InvalidHistory
+from assistant.core.errors import InvalidHistory, InvalidQuestion
+from assistant.core.safety import instruction_like
 from assistant.core.settings import Settings
 from assistant.core.types import Answer, Chunk, Filters, Passage, Turn
 from assistant.embedding.embedder import Embedder
@@ -137,12 +138,24 @@ class Assistant:
         question = clean_question(question, self.settings.max_question_chars)
         turns = validate_history(history)
         standalone = (composer or self.composer).rewrite(question, turns) if turns else None
+        if standalone:
+            standalone = self._checked_rewrite(standalone)
         index = self.index
         if standalone:
             plan = plan_query(standalone, [], index.documents)
         else:
             plan = plan_query(question, turns, index.documents)
         return plan, index
+
+    def _checked_rewrite(self, rewrite: str) -> str | None:
+        """A model's rewrite of a follow-up passes the checks a typed question passes, and
+        must not carry instructions ("ignore previous instructions"); else the follow-up is
+        planned from the history by rule."""
+        try:
+            rewrite = clean_question(rewrite, self.settings.max_question_chars)
+        except InvalidQuestion:
+            return None
+        return None if instruction_like(rewrite) else rewrite
 
     def _noting_rewrite(self, answer: Answer, question: str) -> Answer:
         """Record the standalone question the answer was retrieved for, if it was rewritten."""

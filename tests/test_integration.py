@@ -182,3 +182,21 @@ def test_questions_for_my_cabinet_as_a_follow_up(bot, previous, followup, tensio
         for q in framework.questions(catalog, tid):
             assert q["text"] in answer.answer, (tid, q["text"])
             assert q["passage_id"] in cited
+
+
+# -- the scope decision on the calibrated model ------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Write me a Python function that sorts a list of names.", "not_in_library"),
+        ("What's a good recipe for banana bread?", "not_in_library"),
+        ("How many leaders took the Look Both Ways survey?", "answered"),
+        ("How did others handle need vs readiness?", "answered"),
+        ("Give me a year-by-year timeline for getting all our schools there.", "partial"),
+    ],
+)
+def test_scope_on_the_real_model(bot, question, expected):
+    answer = bot.ask(question)
+    assert answer.to_dict()["scope"] == expected
+    assert answer.in_scope is (expected != "not_in_library")
+    assert bool(answer.citations) is (expected != "not_in_library")

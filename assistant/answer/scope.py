@@ -77,6 +77,8 @@ def precheck(plan: QueryPlan, index: LoadedIndex) -> ScopeDecision | None:
         return ScopeDecision(
             NOT_IN_LIBRARY, f"The library never mentions {listed}. {NOT_IN_LIBRARY_TEXT}"
         )
+    if BUY_ASK.search(question) and _named_thing(question, index):
+        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS)
     if PRICE_ASK.search(question) and _named_thing(question, index):
         return ScopeDecision(
             NOT_IN_LIBRARY,
@@ -218,6 +220,12 @@ def missing_parts(question: str, closest: list[str]) -> str:
     return "The library " + "; it ".join(gaps) + ". Here is the closest material it has."
 
 
+# "Should we buy Acme?": whether to buy a named product is a product pick, whoever names it
+# (a document a user added may praise one; the library recommends none).
+BUY_ASK = re.compile(
+    r"\b(?:should|must|do|would|can)\b[^?.]{0,40}\b(?:buy|purchase|adopt|license|subscribe to)\b",
+    re.IGNORECASE,
+)
 PRICE_ASK = re.compile(
     r"\b(?:charges?|pric(?:e|es|ed|ing)|licen[cs]e (?:fee|cost)|subscription)\b|"
     r"\bhow much (?:does|do|did|is|are|would)\b[^?.]{0,40}\bcost\b",
@@ -234,8 +242,11 @@ def _named_thing(question: str, index: LoadedIndex, systems_too: bool = False) -
     for m in _NAME.finditer(question):
         if _SENTENCE_START.search(question[: m.start()]):
             continue
-        low = m.group(0).lower()
+        word = m.group(0)
+        low = word.lower()
         if low in CALENDAR or low in STOP or low in own:
+            continue
+        if word.isupper() and len(word.rstrip("s")) <= 4:  # HS, PD, LMS: kinds, not names
             continue
         if any(low in s.split() for s in systems):
             continue
