@@ -174,8 +174,9 @@ class Assistant:
         return self.index.by_id.get(chunk_id)
 
     def chunks(self) -> dict[str, Chunk]:
-        """Every passage of the live index by id (discussion prompts look up quoted words)."""
-        return self.index.by_id
+        """Every indexed passage (chunk) of the live index by id; `chunk(id)` also finds the
+        sections retrieval shows in their place."""
+        return self.index.retriever.chunks
 
     # -- the framework as data (built by ingest.catalog) ------------------------------
     def catalog(self) -> Catalog:

@@ -477,7 +477,8 @@ def test_a_nonsense_limit_is_refused_not_used(lbw, home, monkeypatch, variable, 
     monkeypatch.setenv(variable, value)
     code, out, err = lbw("add", note, "--quiet")
     assert code == 2 and not out
-    assert err.startswith(f"lbw: {variable}={value!r} is not a limit") and err.count("\n") == 1
+    assert err.startswith(f"lbw: {variable}={value!r} is not accepted: give a")
+    assert err.count("\n") == 1
     assert not (home / "library").exists()
 
 

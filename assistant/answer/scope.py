@@ -118,7 +118,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     # A figure about one named system, product or programme that the library does not state
     # is not in the library; a figure asked in general is partly answered.
     named = bool(plan.systems) or _named_thing(plan.question, index, systems_too=True)
-    if asks_figure(plan.question) and not has_figure(sentences) and named:
+    if asks_figure(plan.question) and not has_figure(sentences, plan.question) and named:
         return ScopeDecision(
             NOT_IN_LIBRARY, f"The library does not give that figure. {NOT_IN_LIBRARY_TEXT}", windows
         )
@@ -196,16 +196,37 @@ def asks_figure(question: str) -> bool:
 
 
 QUANTITY = re.compile(
-    r"\$\s?\d|\d+(?:\.\d+)?\s?%|\b\d[\d,.]*\s+(?:percent|dollars|million|students|schools|"
-    r"teachers|leaders|systems|districts|respondents|years|months|weeks|days|hours|classrooms)\b|"
-    r"\b(?:median|mean|average)\b",
+    r"\$\s?\d|\d+(?:\.\d+)?\s?%|\b\d[\d,.]*\s+(?:[\w-]+\s+){0,2}(?:percent|dollars|million|"
+    r"students|schools|teachers|leaders|systems|districts|respondents|years|months|weeks|days|"
+    r"hours|classrooms)\b|\b(?:median|mean|average)\b",
+    re.IGNORECASE,
+)
+MONEY_ASK = re.compile(
+    r"\b(?:cost\w*|pric\w+|budget\w*|pa(?:y|id|ying)|charg\w+|spen[dt]\w*|fund\w*|tuition|"
+    r"salar\w+|dollars?)\b",
+    re.IGNORECASE,
+)
+MONEY = re.compile(r"\$\s?\d|\b\d[\d,.]*\s*(?:dollars|million|billion|k)\b", re.IGNORECASE)
+RESULT_ASK = re.compile(r"\b(?:scores?|rates?|results|outcomes|achievement|gains?)\b", re.I)
+RESULT = re.compile(
+    r"\d+(?:\.\d+)?\s?%[^.]{0,60}\b(?:scores?|rates?|achievement|proficien\w+|gains?)\b|"
+    r"\b(?:scores?|rates?|achievement|proficien\w+|gains?)\b[^.]{0,60}\d+(?:\.\d+)?\s?%",
     re.IGNORECASE,
 )
 
 
-def has_figure(sentences: list[str]) -> bool:
-    """Whether any sentence states a quantity (a sum, a share, a count of something)."""
-    return any(QUANTITY.search(s) for s in sentences)
+def has_figure(sentences: list[str], question: str = "") -> bool:
+    """Whether any sentence states the kind of figure asked for: a sum for a money question,
+    a score or rate for a results question, else any quantity (a share, a count)."""
+    if MONEY_ASK.search(question):
+        kind = MONEY
+    elif (
+        RESULT_ASK.search(question) and OUTCOME_ASK.search(question) or FIGURE_NOUN.search(question)
+    ):
+        kind = RESULT
+    else:
+        kind = QUANTITY
+    return any(kind.search(s) for s in sentences)
 
 
 def missing_parts(question: str, closest: list[str]) -> str:
@@ -213,7 +234,7 @@ def missing_parts(question: str, closest: list[str]) -> str:
     (`closest`: the library's sentences nearest the question; a figure is there when one
     of them states a number)."""
     gaps = [say for pattern, say in MISSING if pattern.search(question)]
-    if FIGURE_ASK.search(question) and not has_figure(closest):
+    if FIGURE_ASK.search(question) and not has_figure(closest, question):
         gaps.append("gives no figures for this")
     if not gaps:
         return ""
