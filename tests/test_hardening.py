@@ -31,7 +31,11 @@ from ingest.libfolder import MARKER
 from ingest.manage import Source, add_documents
 from ingest.pipeline import run_ingest
 from tests import documents as d
+
 from tests.fakes import HashingEmbedder
+
+# Attacks: hostile files, bombs, injected documents, fresh-process reads.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "root:$6$saltsalt$0123456789abcdefSECRETHASH:19000:0:99999:7:::"
@@ -720,6 +724,7 @@ for name in readers:
     importlib.import_module("ingest.formats." + name)
 from assistant.core.settings import Settings
 from ingest.manage import check_source, read_source_file
+
 settings = Settings()
 titles = {}
 for path in sys.argv[1:]:

@@ -27,6 +27,9 @@ from assistant.llm import LLMComposer
 from assistant.service import Assistant, load_assistant
 from tests.fakes import FakeChatModel, HashingEmbedder, prompt_passages
 
+# Attacks: a Chroma server stopped mid-run, damaged and read-only stores.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How do districts decide where to pilot?"
 

@@ -29,6 +29,8 @@ from ingest.userlib import read_user_manifest
 from tests import documents as d
 from tests.fakes import ExplodingEmbedder, HashingEmbedder
 
+pytestmark = pytest.mark.slow  # full ingests for every add, edit and remove
+
 FIXED_QUESTION = "How did districts decide where to pilot?"
 MD_QUESTION = "How often does the Oakhaven leadership team meet?"
 
