@@ -31,7 +31,6 @@ from ingest.libfolder import MARKER
 from ingest.manage import Source, add_documents
 from ingest.pipeline import run_ingest
 from tests import documents as d
-
 from tests.fakes import HashingEmbedder
 
 # Attacks: hostile files, bombs, injected documents, fresh-process reads.
