@@ -159,3 +159,15 @@ def test_catalog_commands_reject_bad_filters_and_a_missing_index(lbw, monkeypatc
     monkeypatch.setenv("LBW_STORE_DIR", str(tmp_path / "nothing"))
     code, out, err = lbw("survey", "--json")
     assert code == 3 and out == "" and "lbw ingest" in err
+
+
+def test_ask_full_prints_more_from_the_library(lbw):
+    question = "How did districts handle need vs readiness?"
+    code, out, _ = lbw("ask", question, "--json")
+    more = json.loads(out)["more"]
+    assert code == 0 and "### Why Prioritize Need" in more
+    code, short, _ = lbw("ask", question)
+    assert code == 0 and "### Why Prioritize Need" not in short and "--full" in short
+    code, full, _ = lbw("ask", question, "--full")
+    assert code == 0 and "More from the library:" in full and more in full
+    assert full.index("More from the library:") < full.index("Sources:")

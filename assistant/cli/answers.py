@@ -109,6 +109,11 @@ def cmd_ask(args) -> int:
         sys.stdout.write(shown)
     if not shown.endswith("\n"):
         print()
+    if answer.more:
+        if args.full:
+            print(f"\nMore from the library:\n\n{answer.more}")
+        else:
+            print("\n(More from the library: ask again with --full.)")
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
@@ -146,4 +151,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--model", help="language model name (default: LBW_LLM_MODEL)")
         if name == "retrieve":
             p.add_argument("-k", type=int, default=None, help="number of passages (default 8)")
+        else:
+            p.add_argument(
+                "--full",
+                action="store_true",
+                help='also print the fuller layout, "More from the library" (--json always '
+                'has it, as "more")',
+            )
         p.set_defaults(func=func)
