@@ -7,6 +7,7 @@ unchanged library returns in well under two seconds.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 
@@ -109,18 +110,22 @@ def cmd_ask(args) -> int:
         sys.stdout.write(shown)
     if not shown.endswith("\n"):
         print()
-    if answer.more:
-        if args.full:
-            print(f"\nMore from the library:\n\n{answer.more}")
-        else:
-            print("\n(More from the library: ask again with --full.)")
-    if answer.citations:
+    printed = answer.answer
+    if answer.more and args.full:
+        print(f"\nMore from the library:\n\n{answer.more}")
+        printed += answer.more
+    # The sources of what was printed ("More from the library" may cite more).
+    numbers = {int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", printed)}
+    sources = [c for c in answer.citations if c.n in numbers]
+    if sources:
         print("\nSources:")
-        for c in answer.citations:
+        for c in sources:
             pages = f", pp. {c.pages}" if c.pages else ""
             print(f"[{c.n}] {c.title} — {c.section}{pages}")
     if note := verification_note(answer):
         print(f"\n({note})")
+    if answer.more and not args.full:
+        print("\n(More from the library: ask again with --full.)")
     return 0
 
 
