@@ -31,7 +31,7 @@ _AND_ASKS = re.compile(
     r"does|is|are|was|were|can|could|should|would|will|has|have)\b)",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"(?<=[.?!])\s+|\n+")
+_SENTENCE = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.?!])\s+|\n+")
 NUMBER = re.compile(
     r"\b(?:how (?:many|much|long|big|large|often)|what (?:percent\w*|share|fraction|proportion|"
     r"number|ratio)|percent\w*|numbers?|figures?|statistic\w*|median|average|ratio|rate)\b|%",
@@ -41,8 +41,8 @@ OTHERS = re.compile(
     r"\b(?:other (?:districts?|systems?|schools?|leaders?|networks?)|others|any(?:body|one)|"
     r"any (?:\w+ )?(?:districts?|systems?|networks?|examples?)|has (?:any|some)\w*|"
     r"who (?:has|have|did)|which (?:districts?|systems?|schools?|networks?)|"
-    r"(?:districts?|systems?) (?:that|who)|examples?|how (?:did|do|have) (?:other |big |small |"
-    r"large |rural |urban )?(?:districts|systems|leaders|networks|others)|actually done|"
+    r"(?:districts?|systems?) (?:that|who)|examples?|how (?:did |do |have )?(?:other |big |small |"
+    r"large |rural |urban )?(?:districts|systems|leaders|networks|others)\b|actually done|"
     r"(?:done|tried) (?:this|that|it))\b",
     re.IGNORECASE,
 )

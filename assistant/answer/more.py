@@ -151,7 +151,14 @@ def survey_block(tension_id: str, index: LoadedIndex, cites: Citations, allowed:
     return "### What the survey says\n" + "\n".join(lines) if lines else ""
 
 
-def lessons_block(tension_id: str, index: LoadedIndex, cites: Citations, allowed: Allowed) -> str:
+def lessons_block(
+    tension_id: str,
+    index: LoadedIndex,
+    cites: Citations,
+    allowed: Allowed,
+    heading: str = "### Lessons learned",
+) -> str:
+    """A tension's lessons learned, the first sentence of each."""
     chunk = _first(index, lambda c: c.kind == "lessons" and c.tension == tension_id)
     if not chunk or not allowed(chunk):
         return ""
@@ -161,7 +168,7 @@ def lessons_block(tension_id: str, index: LoadedIndex, cites: Citations, allowed
             firsts[unit.line] = unit
     if not firsts:
         return ""
-    return "### Lessons learned\n" + "\n".join(f"- {cited([[u]], cites)}" for u in firsts.values())
+    return f"{heading}\n" + "\n".join(f"- {cited([[u]], cites)}" for u in firsts.values())
 
 
 def questions_block(

@@ -44,6 +44,8 @@ from assistant.retrieval.library import LoadedIndex, Retrieved
 
 CORE_WORDS = 200
 DIRECT_WORDS = 110
+LINES_WITHIN = 0.12  # a district line asked for is this close to the closest one
+SIDE_FIRST = 0.08  # how much nearer a side not yet shown counts, for a tension question
 _NUMBER = re.compile(
     r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"hundred|thousand|half|dozen)\b",
@@ -112,6 +114,7 @@ class Writer:
         self.used: set[str] = set()  # unit texts the core shows
         self._judge: Judge | None = None
         self.best = float("-inf")  # the direct answer's best score
+        self.names = re.findall(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", self.plan.question)
         self.tension = found.tension or (self.plan.tensions[0] if self.plan.tensions else None)
         self.system = self._one_system()
 
@@ -128,8 +131,14 @@ class Writer:
             unit.prose
             and not unit.question
             and self.allowed(unit.chunk)
+            and not (unit.frame and not self._names_asked(unit))
             and not (self.previous and normalize(unit.text) in self.previous)
         )
+
+    def _names_asked(self, unit: Unit) -> bool:
+        """True when the unit names someone or something the question names (front and back
+        matter, such as the authors page, answers only a question about what it names)."""
+        return any(name in unit.text for name in self.names)
 
     def passage_units(self) -> list[Unit]:
         return [u for c in self.ranked for u in units_of(self.index, c) if self.fit(u)]
@@ -155,6 +164,14 @@ class Writer:
         if self.plan.intent == "reflection":
             blocks.append(self.reflection())
             return self._trim(blocks)
+        if "lessons" in self.plan.kinds and self.tension and not self.system:
+            heading = _heading(f"Lessons learned on {TENSION_BY_ID[self.tension].label}")
+            lessons = more.lessons_block(
+                self.tension, self.index, self.cites, self.allowed, heading
+            )
+            if lessons:
+                blocks.append(lessons)
+                return self._trim(blocks)
         if self.system:
             pool = self.system_units(self.system)
             evidence = self.district_examples
@@ -163,7 +180,9 @@ class Writer:
             evidence = self.district_lines
         if self.asked.number:
             pool = self._figures(pool)
-        direct = self.direct(pool)
+        # Asked for examples, the direct answer is short and the district lines say more.
+        wants = self.asked.others or self.plan.intent == "tension"
+        direct = self.direct(pool, most=2 if wants and not self.system else 4)
         if direct:
             blocks.append(direct)
         lines = [] if self.asked.number and not self.system else evidence()
@@ -181,7 +200,7 @@ class Writer:
             return pool
         best_all = self.judge.score(self.judge.shortlist(pool))[:1]
         best_num = self.judge.score(self.judge.shortlist(numbers))[:1]
-        if best_all and best_num and best_num[0].score >= best_all[0].score - 0.1:
+        if best_all and best_num and best_num[0].score >= best_all[0].score - 0.15:
             return numbers
         return pool
 
@@ -267,7 +286,10 @@ class Writer:
                     continue
                 group = [before, pick.unit]
             shared = len(find_systems(" ".join(u.text for u in group))) > 1
-            score = pick.score - (0.05 if shared else 0.0)
+            # A line is one district's, and short: a sentence naming others too, a pair, or
+            # a long sentence counts a little less.
+            size = sum(u.words for u in group)
+            score = pick.score - (0.05 if shared else 0.0) - (0.03 if size > 35 else 0.0)
             if score > best[0]:
                 best = (score, group)
         return best
@@ -281,9 +303,12 @@ class Writer:
             return []
         stories = self._candidate_stories()
         limit = 4 if wants else 2
-        # Close enough: about as near the question as the direct answer's best sentence
-        # (nearer still when the question did not ask for examples).
-        bar = self.best - (0.12 if wants else 0.03)
+        # Close enough: asked for, within LINES_WITHIN of the closest district; not asked
+        # for, about as near the question as the direct answer's best sentence.
+        firsts = [self._story_pick(s)[0] for s in stories]
+        if not firsts:
+            return []
+        bar = max(firsts) - LINES_WITHIN if wants else self.best - 0.03
         chosen: list[tuple[float, Story, list[Unit]]] = []
         sides: set[str] = set()
         while len(chosen) < limit:
@@ -293,9 +318,13 @@ class Writer:
                 if story.system in taken:
                     continue
                 score, group = self._story_pick(story)
+                floor = bar
                 if plan.intent == "tension" and story.example["side"] not in sides:
-                    score += 0.05  # both sides (and the combinations) before a second of one
-                if group and score >= bar and (best is None or score > best[0]):
+                    # Each side (and the combinations) before a second of one, even a little
+                    # further from the question: a tension question asks for both.
+                    score += SIDE_FIRST
+                    floor = bar - SIDE_FIRST
+                if group and score >= floor and (best is None or score > best[0]):
                     best = (score, story, group)
             if best is None:
                 break
@@ -360,20 +389,43 @@ class Writer:
         chunks = [c for c in self.ranked if c.kind == "reflection" and self.allowed(c)]
         if not chunks:
             return self.fallback()
-        picks = self.judge.score(
-            self.judge.shortlist([u for c in chunks for u in more.list_items(self.index, c)])
-        )
-        chunk = picks[0].unit.chunk if picks else chunks[0]
-        items = more.list_items(self.index, chunk)
-        title = chunk.section.split(" > ")[-1]
+        chunks = self._guide(chunks)
+        title = chunks[0].section.split(" > ")[-1]
         lines, room = [], CORE_WORDS - word_count(title) - 2
-        for unit in items:
-            if unit.words > room:
-                break
-            lines.append(f"- {cited([[unit]], self.cites)}")
-            room -= unit.words
-            self.used.add(unit.text)
+        for chunk in chunks:
+            head = chunk.section.split(" > ")[-1]
+            if head != title and room > 20:
+                lines.append(f"- *{inline(head)}*")
+            for unit in more.list_items(self.index, chunk):
+                if unit.words > room:
+                    break
+                lines.append(f"- {cited([[unit]], self.cites)}")
+                room -= unit.words
+                self.used.add(unit.text)
         return f"{_heading(title)}\n" + "\n".join(lines)
+
+    def _guide(self, chunks: list[Chunk]) -> list[Chunk]:
+        """The reflection passages to show: those of a section the question names ("the
+        Laying the Foundation guide"), else the best-ranked one's; with the passages of that
+        section and its subsections, in the library's order."""
+        asked = self.plan.question.lower()
+        every = [c for c in self.index.chunks if c.kind == "reflection" and self.allowed(c)]
+
+        def named(section: str) -> str | None:
+            """The longest part of the section path the question names, as a path prefix."""
+            path = section.split(" > ")
+            for depth in range(len(path), 0, -1):
+                names = [path[depth - 1], *path[depth - 1].split(": ")[1:]]
+                if any(len(n) >= 8 and n.lower() in asked for n in names):
+                    return " > ".join(path[:depth])
+            return None
+
+        for chunk in every:
+            root = named(chunk.section)
+            if root:
+                return [c for c in every if c.section.startswith(root)]
+        root = chunks[0].section
+        return [c for c in every if c.section.startswith(root)] or chunks[:1]
 
     def _system_tensions(self) -> list[str]:
         found = framework.examples(self.index.catalog, system=self.plan.systems[0])

@@ -141,10 +141,8 @@ def neighbour(index: LoadedIndex, unit: Unit) -> Unit | None:
     if unit.position == 0:
         return None
     before = units_of(index, unit.chunk)[unit.position - 1]
-    if before.line != unit.line or before.words < 3 or before.question:
+    if before.line != unit.line or not before.prose or before.question or before.frame:
         return None  # not a sentence of the same paragraph, or a rhetorical question
-    if not before.text.rstrip('”’")').endswith((".", "!", ":", ",")):
-        return None
     return before
 
 

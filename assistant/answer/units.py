@@ -37,16 +37,21 @@ from assistant.retrieval.library import LoadedIndex
 MIN_WORDS = 6
 MAX_WORDS = 70
 _BULLET = re.compile(r"^\s*(?:[-•*]|\d{1,2}[.)])\s+")
-_END = re.compile(r"[.!?…][”’\")]*$|[”’\"]\)?[.!?]?$")
-_START = re.compile(r"^[“\"(‘']?[A-Z0-9$]")
+_END = re.compile(r"[.!?…][”’\")]*$")
+_START = re.compile(r"^[¹²³⁴⁵⁶⁷⁸⁹]?[“\"(‘']?[A-Z0-9$]")  # a footnote may open with its mark
 # Captions, chart labels and web boilerplate, by their form.
+_VISUAL = r"(?:image|chart|graph|figure|table|boxplot|map|photo|infographic|diagram)s?"
 _NOT_PROSE = re.compile(
-    r"Quick Facts|\(n\s*=\s*\d+\)|Participant rating|\b(?:image|chart|graph|figure|table|map|"
-    r"photo|infographic)s?\s+(?:below|above)\b|\b(?:below|above)\s*[:.]?\s*$|"
+    r"Quick Facts|\(n\s*=\s*\d+\)|Participant rating|"
+    rf"\b{_VISUAL}\s+(?:below|above)\b|"
+    r"\b(?:below|above)\s*[:.]?\s*$|\bthe following\b|"  # points at what is not shown
     r"originally (?:posted|published)|www\.|https?://|\S+@\S+\.\w+|^Please share|"
-    r"^Learn more|^Web Version|^Image credit|^Source:|^Photo|[:;]\s*$",
+    r"^Learn more|^Web Version|^Image credit|^Source:|^Photo|[:;]\s*$|"
+    r"could not have been written without|special thanks|^thank you to|"  # acknowledgements
+    r"^[\w/ -]{1,40}:\s.*;",  # a table row: "Teacher Benefit: this; that"
     re.IGNORECASE,
 )
+ITEM_WORDS = 9  # a list item without end punctuation needs this many words to be a sentence
 # Sections that frame a document rather than say anything about the question.
 _FRAME = re.compile(
     r"about the authors?|acknowledg|^contents$|table of contents|^the learning accelerator$",
@@ -74,6 +79,7 @@ class Unit:
     question: bool  # ends with a question mark
     leans: bool  # needs the unit before it to make sense
     item: bool = False  # a list item (it may end without punctuation)
+    frame: bool = False  # from front or back matter (the authors page): shown only when asked
 
     @property
     def words(self) -> int:
@@ -127,26 +133,28 @@ def split_units(chunk: Chunk) -> list[Unit]:
                 start += bullet.end()
             text = line[start:end].strip()
             if text:
-                ok = not broken and not hidden and not frame
+                ok = not broken and not hidden
                 item = bool(_BULLET.match(line)) and i == 0
-                out.append(_unit(text, chunk, len(out), number, ok, item))
+                out.append(_unit(text, chunk, len(out), number, ok, item, frame))
             i = j + 1
     return out
 
 
-def _unit(text: str, chunk: Chunk, position: int, line: int, ok: bool, item: bool) -> Unit:
+def _unit(
+    text: str, chunk: Chunk, position: int, line: int, ok: bool, item: bool, frame: bool
+) -> Unit:
     words = len(text.split())
     question = text.rstrip('”’")').endswith("?")
     prose = (
         ok
         and MIN_WORDS <= words <= MAX_WORDS
         and bool(_START.match(text))
-        and (item or bool(_END.search(text)))
+        and (bool(_END.search(text)) or (item and words >= ITEM_WORDS))
         and not _NOT_PROSE.search(text)
         and not (text.startswith("(") and text.endswith(")"))
     )
     leans = bool(_LEANS.match(text)) or _bare_quote(text)
-    return Unit(text, chunk, position, line, prose, question, leans, item)
+    return Unit(text, chunk, position, line, prose, question, leans, item, frame)
 
 
 def unit_cache(index: LoadedIndex) -> dict[str, list[Unit]]:
