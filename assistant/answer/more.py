@@ -30,15 +30,10 @@ from assistant.retrieval.library import LoadedIndex
 Allowed = Callable[[Chunk], bool]
 
 
-def story_line(
-    story: Story,
-    units: list[Unit],
-    cites: Citations,
-    head: str | None = None,
-    shown: str = "",
-) -> str:
-    """One district bullet: its label, its own sentences, its leader's words (unless they
-    are already `shown`), one marker."""
+def story_line(story: Story, units: list[Unit], head: str | None = None, shown: str = "") -> str:
+    """One district bullet without its marker: its label, its own sentences, its leader's
+    words (unless they are already `shown`). The caller cites `story.chunk` after it once
+    the line is kept, so numbers follow the order of what is shown."""
     lead = head or label(story.system, story.chunk)
     text = " ".join(inline(u.text) for u in units)
     quote = story.quote
@@ -46,7 +41,11 @@ def story_line(
     if quote and squash(quote.strip('“”"')) not in said:
         words = f"{inline(quote)} — {inline(story.leader)}" if story.leader else inline(quote)
         text = f"{text} {words}" if text else words
-    return f"- **{inline(lead)}**: {text} {cites.cite(story.chunk)}"
+    return f"- **{inline(lead)}**: {text}"
+
+
+def cited_line(story: Story, units: list[Unit], cites: Citations, head: str | None = None) -> str:
+    return f"{story_line(story, units, head)} {cites.cite(story.chunk)}"
 
 
 def _story_units(story: Story, n: int = 2) -> list[Unit]:
@@ -88,7 +87,7 @@ def tension_layout(tension_id: str, index: LoadedIndex, cites: Citations, allowe
                 units = _story_units(story)
                 if units or story.quote:
                     lines.append(
-                        story_line(
+                        cited_line(
                             story, units, cites, f"{label(system, story.chunk)} — {e['title']}"
                         )
                     )
@@ -112,7 +111,7 @@ def district_layout(system: str, index: LoadedIndex, cites: Citations, allowed: 
         if units or story.quote:
             head = f"{label(system, story.chunk)} — {story.example['title']}"
             by_tension.setdefault(story.example["tension"], []).append(
-                story_line(story, units, cites, head)
+                cited_line(story, units, cites, head)
             )
     for tension_id, lines in by_tension.items():
         out.append(f"### {TENSION_BY_ID[tension_id].label}\n" + "\n".join(lines))

@@ -42,6 +42,7 @@ from assistant.core.text import normalize, terms
 from assistant.core.types import Answer, Chunk
 from assistant.retrieval.library import LoadedIndex, Retrieved
 
+Line = tuple[str, Chunk | None]  # an evidence line before it is cited, and what it cites
 CORE_WORDS = 200
 DIRECT_WORDS = 110
 LINES_WITHIN = 0.12  # a district line asked for is this close to the closest one
@@ -294,7 +295,7 @@ class Writer:
                 best = (score, group)
         return best
 
-    def district_lines(self) -> list[str]:
+    def district_lines(self) -> list[Line]:
         """How other districts handled it: one line per district that did it, each in its
         own sentences (none the direct answer already shows)."""
         asked, plan = self.asked, self.plan
@@ -331,17 +332,17 @@ class Writer:
             chosen.append(best)
             sides.add(best[1].example["side"])
             self._use([best[2]])
-        lines = []
+        lines: list[Line] = []
         shown = " ".join(self.used)
         for _, story, group in chosen:
             head = label(story.system, story.chunk)
             if plan.intent == "tension":
                 side = TENSION_BY_ID[story.example["tension"]].side_label(story.example["side"])
                 head = f"{head} ({side})"
-            lines.append(more.story_line(story, group, self.cites, head, shown))
-        return [_heading("How districts handled it"), *lines] if lines else []
+            lines.append((more.story_line(story, group, head, shown), story.chunk))
+        return [(_heading("How districts handled it"), None), *lines] if lines else []
 
-    def district_examples(self) -> list[str]:
+    def district_examples(self) -> list[Line]:
         """One system's examples, closest to the question first."""
         system = self.system
         assert system is not None
@@ -351,25 +352,26 @@ class Writer:
                 score, group = self._story_pick(story)
                 scored.append((score, story, group))
         scored.sort(key=lambda x: -x[0])
-        lines = []
+        lines: list[Line] = []
         shown = " ".join(self.used)
         for score, story, group in scored[:3]:
             if not group or (lines and score < self.best - 0.15):
                 continue
             self._use([group])
             head = f"{label(system, story.chunk)} — {story.example['title']}"
-            lines.append(more.story_line(story, group, self.cites, head, shown))
-        return [_heading(f"What {label(system)} did"), *lines] if lines else []
+            lines.append((more.story_line(story, group, head, shown), story.chunk))
+        return [(_heading(f"What {label(system)} did"), None), *lines] if lines else []
 
-    def _fit_lines(self, lines: list[str], blocks: list[str]) -> str:
-        """The evidence lines that fit the word limit after the blocks before them."""
+    def _fit_lines(self, lines: list[Line], blocks: list[str]) -> str:
+        """The evidence lines that fit the word limit after the blocks before them, each
+        cited only once it is kept."""
         room = CORE_WORDS - sum(word_count(b) for b in blocks)
-        heading, body = lines[0], []
+        (heading, _), body = lines[0], []
         room -= word_count(heading)
-        for line in lines[1:]:
-            if word_count(line) <= room:
-                body.append(line)
-                room -= word_count(line)
+        for text, chunk in lines[1:]:
+            if word_count(text) <= room and chunk is not None:
+                body.append(f"{text} {self.cites.cite(chunk)}")
+                room -= word_count(text)
         return heading + "\n" + "\n".join(body) if body else ""
 
     # -- questions for a team ---------------------------------------------------------------
