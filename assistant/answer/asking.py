@@ -86,7 +86,7 @@ def split_parts(question: str) -> list[str]:
     parts: list[str] = []
     for sentence in asking:
         pieces = [p.strip(" ,") for p in _AND_ASKS.split(sentence) if p.strip(" ,")]
-        parts += [p for p in pieces if len(terms(p, drop_generic=True)) >= 1]
+        parts += [p for p in pieces if terms(p)]
     return parts if len(parts) > 1 else [question]
 
 

@@ -16,6 +16,7 @@ working notes (which figure is whose) are never shown.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from assistant.answer.citations import Citations
 from assistant.answer.districts import Districts, Story, label
@@ -184,15 +185,22 @@ def questions_block(
 
 
 def list_items(index: LoadedIndex, chunk: Chunk) -> list[Unit]:
-    """A list passage's items (a question, or an instruction), each whole."""
-    out, lines = [], set()
+    """A list passage's items (a question, or an instruction), each whole: an item of
+    several sentences ("What would X look like? What about Y?") is one unit."""
+    by_line: dict[int, list[Unit]] = {}
     for unit in units_of(index, chunk):
-        if unit.line in lines:
+        by_line.setdefault(unit.line, []).append(unit)
+    out = []
+    for units in by_line.values():
+        fit = [u for u in units if u.prose or (u.question and u.words >= 4)]
+        if not fit:
             continue
-        whole = unit.prose or (unit.question and unit.words >= 4)
-        if whole:
-            lines.add(unit.line)
-            out.append(unit)
+        whole = " ".join(u.text for u in units)
+        if all(u.prose or u.question for u in units) and len(units) > 1 and whole in chunk.text:
+            first = units[0]
+            out.append(replace(first, text=whole, question=units[-1].question))
+        else:
+            out.append(fit[0])
     return out
 
 

@@ -32,6 +32,7 @@ from assistant.answer.asking import Asked
 from assistant.answer.citations import Citations
 from assistant.answer.composer import Composer
 from assistant.answer.districts import Districts, Story, label
+from assistant.answer.evidence import ATTRIBUTES
 from assistant.answer.layout import cited, inline, word_count
 from assistant.answer.picking import Judge, Pick, choose, neighbour
 from assistant.answer.scope import PARTIAL, ScopeDecision
@@ -46,7 +47,6 @@ Line = tuple[str, Chunk | None]  # an evidence line before it is cited, and what
 CORE_WORDS = 200
 DIRECT_WORDS = 110
 LINES_WITHIN = 0.12  # a district line asked for is this close to the closest one
-SIDE_FIRST = 0.08  # how much nearer a side not yet shown counts, for a tension question
 _NUMBER = re.compile(
     r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"hundred|thousand|half|dozen)\b",
@@ -118,6 +118,8 @@ class Writer:
         self.names = re.findall(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", self.plan.question)
         self.tension = found.tension or (self.plan.tensions[0] if self.plan.tensions else None)
         self.system = self._one_system()
+        # One district's answer leans only on that district's sentences.
+        self.own = {u.text for u in self.system_units(self.system)} if self.system else None
 
     @property
     def judge(self) -> Judge:
@@ -214,7 +216,7 @@ class Writer:
         if not asked.multi:
             picks = judge.score(shortlist)
             self.best = picks[0].score if picks else self.best
-            groups = choose(judge, picks, most, DIRECT_WORDS, self.used)
+            groups = choose(judge, picks, most, DIRECT_WORDS, self.used, own=self.own)
             self._use(groups)
             return cited(groups, self.cites, figures=asked.number)
         paragraphs = []
@@ -230,7 +232,7 @@ class Writer:
                     paragraphs.append(f"The library does not answer this part: *{inline(part)}*")
                 continue
             words = DIRECT_WORDS // len(asked.parts) + 20
-            groups = choose(judge, picks, each, words, self.used)
+            groups = choose(judge, picks, each, words, self.used, own=self.own)
             self._use(groups)
             if groups:
                 paragraphs.append(
@@ -246,7 +248,7 @@ class Writer:
             return True
         top = picks[:8]
         if asking.asks_figure(part) and not any(
-            re.search(r"\d", p.unit.text) and p.lexical >= 0.3 for p in top
+            re.search(r"\d", p.unit.text) and ATTRIBUTES.search(p.unit.text) for p in top
         ):
             return True
         if asking.OTHERS.search(part):  # "has anybody done that?": the district lines say
@@ -311,27 +313,29 @@ class Writer:
             return []
         bar = max(firsts) - LINES_WITHIN if wants else self.best - 0.03
         chosen: list[tuple[float, Story, list[Unit]]] = []
-        sides: set[str] = set()
-        while len(chosen) < limit:
-            best: tuple[float, Story, list[Unit]] | None = None
+
+        def closest(among: list[Story], floor: float) -> tuple[float, Story, list[Unit]] | None:
             taken = {s.system for _, s, _ in chosen}
-            for story in stories:
+            best = None
+            for story in among:
                 if story.system in taken:
                     continue
                 score, group = self._story_pick(story)
-                floor = bar
-                if plan.intent == "tension" and story.example["side"] not in sides:
-                    # Each side (and the combinations) before a second of one, even a little
-                    # further from the question: a tension question asks for both.
-                    score += SIDE_FIRST
-                    floor = bar - SIDE_FIRST
                 if group and score >= floor and (best is None or score > best[0]):
                     best = (score, story, group)
-            if best is None:
-                break
-            chosen.append(best)
-            sides.add(best[1].example["side"])
-            self._use([best[2]])
+            return best
+
+        # A tension question asks for both sides: the closest example of each side (and of
+        # the combinations) first, however far; then the closest others.
+        sides = ("a", "b", "combine") if plan.intent == "tension" else ()
+        for side in sides:
+            pick = closest([s for s in stories if s.example["side"] == side], float("-inf"))
+            if pick:
+                chosen.append(pick)
+                self._use([pick[2]])
+        while len(chosen) < limit and (pick := closest(stories, bar)):
+            chosen.append(pick)
+            self._use([pick[2]])
         lines: list[Line] = []
         shown = " ".join(self.used)
         for _, story, group in chosen:

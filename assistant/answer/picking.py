@@ -153,8 +153,10 @@ def choose(
     words: int,
     used: set[str],
     floor: float = 0.15,
+    own: set[str] | None = None,
 ) -> list[list[Unit]]:
-    """Up to `most` units (each with the neighbour it leans on), best first: the second
+    """Up to `most` units (each with the neighbour it leans on, which must be in `own` when
+    given), best first: the second
     within `floor` + 0.1 of the best, the rest within `floor`; no near-duplicates, none
     already `used`, within `words`."""
     out: list[list[Unit]] = []
@@ -170,8 +172,8 @@ def choose(
         group = [unit]
         if unit.leans:
             before = neighbour(judge.index, unit)
-            if before is None:
-                continue
+            if before is None or (own is not None and before.text not in own):
+                continue  # no sentence to lean on, or another district's
             if before.text not in used and not any(before.text == c.text for c in chosen):
                 group = [before, unit]
         if any(judge.alike(u, c) >= NEAR_DUPLICATE for u in group for c in chosen):

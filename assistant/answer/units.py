@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.core.domain import find_systems
 from assistant.core.safety import instruction_like, visible
 from assistant.core.text import split_sentences
 from assistant.core.types import Chunk
@@ -58,11 +59,13 @@ _FRAME = re.compile(
     re.IGNORECASE,
 )
 # A unit that leans on the one before it (a quotation leans unless its speaker follows it).
-_LEANS = re.compile(
-    r"^(?:(?:this|that|these|those|they|them|their|it|its|he|she|his|her|such|however|"
-    r"but|and|also|similarly|conversely|instead|still|yet|so|then|thus|as a result|in both "
-    r"cases|for example|for instance|another|other|the district|the school|both|each|"
-    r"here|there|otherwise|likewise|in addition|additionally|again|once)\b)",
+_POINTS_BACK = re.compile(
+    r"^(?:this|that|these|those|they|them|their|it|its|he|she|his|her|such)\b", re.IGNORECASE
+)
+_CONNECTS = re.compile(
+    r"^(?:however|but|and|also|similarly|conversely|instead|still|yet|so|then|thus|as a result|"
+    r"in both cases|for example|for instance|another|other|the district|the school|both|each|"
+    r"here|there|otherwise|likewise|in addition|additionally|again|once)\b",
     re.IGNORECASE,
 )
 
@@ -153,7 +156,13 @@ def _unit(
         and not _NOT_PROSE.search(text)
         and not (text.startswith("(") and text.endswith(")"))
     )
-    leans = bool(_LEANS.match(text)) or _bare_quote(text)
+    # A pronoun needs the sentence it points back to; a connective ("Similarly, ...") only
+    # when the sentence does not name its own subject (a school system).
+    leans = (
+        bool(_POINTS_BACK.match(text))
+        or (bool(_CONNECTS.match(text)) and not find_systems(text))
+        or _bare_quote(text)
+    )
     return Unit(text, chunk, position, line, prose, question, leans, item, frame)
 
 
