@@ -302,16 +302,16 @@ class Writer:
         own sentences (none the direct answer already shows)."""
         asked, plan = self.asked, self.plan
         wants = asked.others or plan.intent == "tension" or len(asked.systems) > 1
-        if not wants and not self.tension:
-            return []
+        if not wants and (not self.tension or plan.followup):
+            return []  # a follow-up stays on the earlier subject
         stories = self._candidate_stories()
         limit = 4 if wants else 2
         # Close enough: asked for, within LINES_WITHIN of the closest district; not asked
-        # for, about as near the question as the direct answer's best sentence.
+        # for, as near the question as the direct answer's best sentence.
         firsts = [self._story_pick(s)[0] for s in stories]
         if not firsts:
             return []
-        bar = max(firsts) - LINES_WITHIN if wants else self.best - 0.03
+        bar = max(firsts) - LINES_WITHIN if wants else self.best
         chosen: list[tuple[float, Story, list[Unit]]] = []
 
         def closest(among: list[Story], floor: float) -> tuple[float, Story, list[Unit]] | None:
