@@ -60,14 +60,14 @@ class OfflineComposer(Composer):
     def compose(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> Answer:
         writer = Writer(found, index, scope)
         core = writer.core()
-        extra = writer.more()
+        extra = writer.fuller()
         return Answer(found.plan.question, core, True, writer.cites.items, self.name, more=extra)
 
-    def more(self, found: Retrieved, index: LoadedIndex, cites: Citations) -> str:
+    def fuller(self, found: Retrieved, index: LoadedIndex, cites: Citations) -> str:
         """The fuller layout alone, numbered after `cites` (the language-model composer
         offers it under its own answer)."""
         writer = Writer(found, index, ScopeDecision("answered"), cites)
-        return writer.more()
+        return writer.fuller()
 
 
 class Passages(Citations):
@@ -463,7 +463,8 @@ class Writer:
         return "\n\n".join(b for b in blocks if b.strip()).strip()
 
     # -- more from the library -------------------------------------------------------------
-    def more(self) -> str:
+    def fuller(self) -> str:
+        """The text of "More from the library" (the layouts are in assistant.answer.more)."""
         parts = []
         if self.plan.intent == "reflection":
             tensions = [self.tension] if self.tension else []

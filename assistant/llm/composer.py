@@ -180,7 +180,7 @@ class LLMComposer(Composer):
             cites.cite(chunk)
         # "More from the library" is the offline composer's fuller layout, numbered on from
         # the model's citations: verbatim library text, so it needs no check.
-        more = self.offline.more(found, index, cites)
+        more = self.offline.fuller(found, index, cites)
         return Answer(
             found.plan.question,
             f"{lead}\n\n{checker.text}" if lead else checker.text,
