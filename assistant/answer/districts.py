@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.answer.units import Unit, unit_cache, units_of
 from assistant.core.catalog import Example
@@ -60,6 +61,12 @@ class Districts:
         )
 
 
+@lru_cache(maxsize=16384)
+def named(text: str) -> tuple[str, ...]:
+    """The systems a sentence names (assistant.core.domain.find_systems, kept per text)."""
+    return tuple(find_systems(text))
+
+
 def leader_system(example: Example) -> str | None:
     """The system the example's leader speaks for."""
     found = find_systems(example.get("leader_system") or "") or find_systems(
@@ -76,9 +83,9 @@ def owners(units: list[Unit], single: str | None = None) -> list[list[str]]:
     for unit in units:
         if unit.line != line:
             line, current = unit.line, [single] if single else []
-        named = find_systems(unit.text)
-        if named:
-            current = named
+        names = named(unit.text)
+        if names:
+            current = list(names)
         out.append(list(current))
     return out
 

@@ -31,14 +31,14 @@ from assistant.answer import asking, more
 from assistant.answer.asking import Asked
 from assistant.answer.citations import Citations
 from assistant.answer.composer import Composer
-from assistant.answer.districts import Districts, Story, label
+from assistant.answer.districts import Districts, Story, label, named
 from assistant.answer.evidence import ATTRIBUTES
 from assistant.answer.layout import cited, inline, word_count
 from assistant.answer.picking import Judge, Pick, choose, neighbour
 from assistant.answer.scope import PARTIAL, ScopeDecision
 from assistant.answer.units import Unit, source_chunks, units_of
 from assistant.core import catalog as framework
-from assistant.core.domain import TENSION_BY_ID, find_systems
+from assistant.core.domain import TENSION_BY_ID
 from assistant.core.text import normalize, terms
 from assistant.core.types import Answer, Chunk
 from assistant.retrieval.library import LoadedIndex, Retrieved
@@ -114,6 +114,7 @@ class Writer:
         self.districts = Districts.of(index)
         self.used: set[str] = set()  # unit texts the core shows
         self._judge: Judge | None = None
+        self._picks: dict[tuple[str, str, int], tuple[float, list[Unit]]] = {}
         self.best = float("-inf")  # the direct answer's best score
         self.names = re.findall(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", self.plan.question)
         self.tension = found.tension or (self.plan.tensions[0] if self.plan.tensions else None)
@@ -277,7 +278,13 @@ class Writer:
     def _story_pick(self, story: Story) -> tuple[float, list[Unit]]:
         """A story's best sentence for the question (with its own neighbour), and its score.
         A sentence that names other systems too counts a little less: a line is one
-        district's."""
+        district's. (Kept until the answer shows more sentences.)"""
+        key = (story.example["id"], story.system, len(self.used))
+        if key not in self._picks:
+            self._picks[key] = self._pick_in(story)
+        return self._picks[key]
+
+    def _pick_in(self, story: Story) -> tuple[float, list[Unit]]:
         units = [u for u in story.units if self.fit(u) and u.text not in self.used]
         own = {u.text for u in story.units}
         best: tuple[float, list[Unit]] = (float("-inf"), [])
@@ -288,7 +295,7 @@ class Writer:
                 if before is None or before.text not in own or before.text in self.used:
                     continue
                 group = [before, pick.unit]
-            shared = len(find_systems(" ".join(u.text for u in group))) > 1
+            shared = len({n for u in group for n in named(u.text)}) > 1
             # A line is one district's, and short: a sentence naming others too, a pair, or
             # a long sentence counts a little less.
             size = sum(u.words for u in group)

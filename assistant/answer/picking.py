@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -37,6 +38,12 @@ class Pick:
     score: float
     cos: float  # to the whole question (or the part it was picked for)
     lexical: float
+
+
+@lru_cache(maxsize=16384)
+def stems(text: str) -> frozenset[str]:
+    """A sentence's word stems (sentences recur across questions; stemming is the cost)."""
+    return frozenset(terms(text))
 
 
 class Judge:
@@ -72,7 +79,7 @@ class Judge:
         total = sum(weights.values())
         if not total:
             return 0.0
-        have = set(terms(unit.text))
+        have = stems(unit.text)
         return sum(w for t, w in weights.items() if t in have) / total
 
     def prior(self, unit: Unit) -> float:
