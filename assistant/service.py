@@ -29,7 +29,7 @@ from assistant.embedding.embedder import Embedder
 from assistant.embedding.onnx import load_query_embedder
 from assistant.retrieval.hybrid import to_passage
 from assistant.retrieval.library import LoadedIndex, Retrieved, open_index
-from assistant.retrieval.query import QueryPlan, clean_question, plan_query
+from assistant.retrieval.query import QueryPlan, clean_question, last_answer, plan_query
 from assistant.storage.builds import current_build_id, live_build_path
 
 
@@ -143,6 +143,7 @@ class Assistant:
         index = self.index
         if standalone:
             plan = plan_query(standalone, [], index.documents)
+            plan.previous_answer = last_answer(turns)
         else:
             plan = plan_query(question, turns, index.documents)
         return plan, index

@@ -162,6 +162,7 @@ class FakeAssistant(Assistant):
         self.error: Exception | None = None
         self.answered_by = "offline"
         self.verification = Verification()
+        self.more = ""  # the answer's "More from the library"
         self.composers: list[Composer | None] = []
         self.asked: list[tuple[str, list[Turn], Filters | None]] = []
         self.warmed = 0
@@ -225,6 +226,7 @@ class FakeAssistant(Assistant):
             [citation],
             self.answered_by,
             self.verification,
+            more=self.more,
         )
 
     def ask_stream(

@@ -84,6 +84,18 @@ def test_question_shows_answer_and_citation(app, fake):
     assert not any(b.key and b.key.startswith("starter-") for b in at.button)
 
 
+def test_more_from_the_library_is_an_expander_not_part_of_the_answer(app, fake):
+    at = ask(app.run(), "How do districts choose where to pilot?")
+    assert [e.label for e in at.expander if e.label == "More from the library"] == []
+    fake.more = "### Why Prioritize Readiness\n- Fulton assessed every school. [1]"
+    at = ask(at, "And the other side?")
+    more = [e for e in at.expander if e.label == "More from the library"]
+    assert len(more) == 1 and not more[0].proto.expanded
+    assert any("Fulton assessed every school. [1]" in m.value for m in more[0].markdown)
+    answers = [m.value for m in at.markdown if m.value.startswith("Some districts")]
+    assert answers and all("Fulton assessed" not in a for a in answers)
+
+
 def test_follow_up_sends_history(app, fake):
     at = ask(app.run(), "How do districts choose where to pilot?")
     at = ask(at, "What did they learn?")

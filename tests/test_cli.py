@@ -16,7 +16,7 @@ def test_ask_json_shape_and_markers_map_to_verbatim_citations(lbw, store):
     for c in doc["citations"]:
         assert set(c) >= {"n", "id", "doc_id", "title", "section", "text"}
         assert c["text"] in docs[c["doc_id"]]["text"]
-        assert f"[{c['n']}]" in doc["answer"]
+        assert f"[{c['n']}]" in doc["answer"] + doc.get("more", "")
 
 
 def test_top_k_setting_bounds_the_passages_an_answer_draws_on(lbw, monkeypatch):
@@ -159,3 +159,15 @@ def test_catalog_commands_reject_bad_filters_and_a_missing_index(lbw, monkeypatc
     monkeypatch.setenv("LBW_STORE_DIR", str(tmp_path / "nothing"))
     code, out, err = lbw("survey", "--json")
     assert code == 3 and out == "" and "lbw ingest" in err
+
+
+def test_ask_full_prints_more_from_the_library(lbw):
+    question = "How did districts handle need vs readiness?"
+    code, out, _ = lbw("ask", question, "--json")
+    more = json.loads(out)["more"]
+    assert code == 0 and "### Why Prioritize Need" in more
+    code, short, _ = lbw("ask", question)
+    assert code == 0 and "### Why Prioritize Need" not in short and "--full" in short
+    code, full, _ = lbw("ask", question, "--full")
+    assert code == 0 and "More from the library:" in full and more in full
+    assert full.index("More from the library:") < full.index("Sources:")

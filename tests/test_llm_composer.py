@@ -59,8 +59,10 @@ def good_reply(first: int = 2, second: int = 1):
 
 def assert_sound(answer: Answer, bot) -> None:
     """Citations are verbatim library passages, numbered 1..n in order of first use, and
-    every marker in the text has one (and every citation is used)."""
-    used = [int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", answer.answer)]
+    every marker in the text has one (and every citation is used): the answer, then "More
+    from the library", which numbers on from it."""
+    text = f"{answer.answer}\n\n{answer.more}"
+    used = [int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", text)]
     assert (
         list(dict.fromkeys(used))
         == [c.n for c in answer.citations]
@@ -82,9 +84,11 @@ def test_good_answer_is_kept_with_citations_renumbered(bot):
     assert answer.verification.unsupported == () and answer.verification.removed_markers == ()
     assert answer.verification.model == "fake:scripted" and answer.verification.reason is None
     assert_sound(answer, bot)
-    # The model's [3] is the answer's [1], its [1] the answer's [2]; nothing else is listed.
+    # The model's [3] is the answer's [1], its [1] the answer's [2]; only "More from the
+    # library" (numbered on from them) cites more.
     ps = prompt_passages(comp.model.calls[0]["messages"])
-    assert [c.text for c in answer.citations] == [ps[3], ps[1]]
+    assert [c.text for c in answer.citations[:2]] == [ps[3], ps[1]]
+    assert "[3]" not in answer.answer and "### Why Prioritize Need" in answer.more
     assert f"{sentence_of(ps[3])} [1]" in answer.answer
     assert comp.model.calls[0]["stream"] is False
     doc = answer.to_dict()["verification"]
@@ -113,7 +117,7 @@ def test_bogus_citation_numbers_are_removed_and_reported(bot):
     assert f"{said['first']} [1]\n" in answer.answer
     # The sentence whose only marker was bogus stays, uncited: it is its passage's own words.
     assert f"\n{said['second']}\n" in answer.answer
-    assert [c.n for c in answer.citations] == [1, 2]
+    assert [c.n for c in answer.citations if f"[{c.n}]" in answer.answer] == [1, 2]
     assert_sound(answer, bot)
 
 
@@ -196,6 +200,25 @@ def test_questions_the_library_does_not_answer_never_reach_the_model(bot):
     answer = bot.ask("What does an Edgenuity licence cost per student?", composer=comp)
     assert not answer.in_scope and answer.citations == [] and comp.model.calls == []
     assert "does not answer" in answer.verification.reason
+
+
+def test_a_partial_answer_opens_with_what_the_library_lacks_and_keeps_the_layout(bot):
+    from assistant.answer.scope import PARTIAL, ScopeDecision
+
+    missing = "The library gives no cost figures for readiness assessments."
+    plan, index = bot.plan(QUESTION)
+    found = index.retrieve(plan, 8)
+    comp = composer(good_reply())
+    answer = comp.compose(found, index, ScopeDecision(PARTIAL, missing=missing))
+    assert answer.answered_by == "llm" and answer.answer.startswith(missing + "\n\n")
+    prompt = comp.model.prompt()
+    assert missing in prompt and "do not repeat it" in prompt
+    assert "most 200 words" in comp.model.calls[0]["messages"][0].content
+    assert answer.more  # the fuller layout is offered under a model's answer too
+    assert_sound(answer, bot)
+    stream = composer(good_reply()).stream(found, index, ScopeDecision(PARTIAL, missing=missing))
+    pieces = list(stream)
+    assert pieces[0].startswith(missing) and "".join(pieces).strip() == stream.result().answer
 
 
 # -- streaming ----------------------------------------------------------------------------------

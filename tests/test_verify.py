@@ -282,7 +282,8 @@ def bot(store, corpus_dir):
 )
 def test_verbatim_offline_answers_pass_the_check_unchanged(bot, question, history):
     """The check is strict, not blind: sentences copied from their passages all pass, and
-    renumbering the composer's markers gives back the same numbers."""
+    renumbering the composer's markers gives back the same numbers (the answer, then "More
+    from the library", which numbers on from it)."""
     answer = bot.ask(question, history)
     assert answer.in_scope and answer.citations
     index = bot.index
@@ -290,7 +291,8 @@ def test_verbatim_offline_answers_pass_the_check_unchanged(bot, question, histor
         (c.text for c in index.chunks),
         [n for d in index.documents.values() for n in (d["title"], d.get("publisher")) if n],
     )
-    checker, text = check(words, [index.by_id[c.id] for c in answer.citations], answer.answer)
+    whole = f"{answer.answer}\n\n{answer.more}".strip()
+    checker, text = check(words, [index.by_id[c.id] for c in answer.citations], whole)
     assert checker.unsupported == [] and checker.removed_markers == []
-    assert text == answer.answer
+    assert text == whole
     assert [c.id for c in checker.cited] == [c.id for c in answer.citations]

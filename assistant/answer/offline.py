@@ -1,302 +1,498 @@
-"""Composing answers. The offline composer needs no language model: it assembles the
-answer from verbatim sentences of retrieved passages, laid out by what the question is
-about, and every sentence it uses carries the [n] of the passage it came from.
+"""The offline composer: an answer built around the question asked, from verbatim library
+sentences, with no language model.
 
-Layouts:
-- a tension: both sides' examples (system, what they did, the leader's words), the
-  combinations, what the survey says, lessons, questions for the team;
-- a school system: its examples across tensions;
-- survey numbers, reflection questions: the figures / questions themselves;
-- anything else: the best-matching sentences.
-When no passage covers the question (assistant.core.text.library_answers) the answer says
-so and cites nothing.
+The core answer (at most CORE_WORDS words):
+1. for a partial answer, the scope step's sentence on what the library does not cover;
+2. the direct answer: two to four sentences chosen by meaning (assistant.answer.picking),
+   each with the neighbour it leans on and the [n] of its passage; a multi-part question
+   gets each part answered in turn, or said to be absent from the library;
+3. only the evidence the question calls for (assistant.answer.asking):
+   - one school system: that system's examples, in its own sentences and its leader's words;
+   - "how did others handle X", a tension, or a situation the examples speak to: the
+     districts that did X, one line each;
+   - "X without Y": only examples nearer X than Y;
+   - a number: the figures in their sentences (no more evidence);
+   - questions for a team: the library's reflection questions.
+The fuller layout (a tension's both sides, survey, lessons and questions; a system across
+the tensions) goes to `Answer.more`, "More from the library" (assistant.answer.more).
+
+A follow-up is answered from its own words, about the subject the conversation carries
+(the planner's systems and tension), and never repeats a sentence of the previous answer.
+
+Trade-off: every sentence is the library's own, so the answer can be trusted word for word
+but cannot summarise; what it cannot say in the library's words it leaves to the sources.
 """
 
 from __future__ import annotations
 
 import re
 
+from assistant.answer import asking, more
+from assistant.answer.asking import Asked
 from assistant.answer.citations import Citations
 from assistant.answer.composer import Composer
-from assistant.answer.scope import ScopeDecision
+from assistant.answer.districts import Districts, Story, label, named
+from assistant.answer.evidence import ATTRIBUTES
+from assistant.answer.layout import cited, inline, word_count
+from assistant.answer.picking import Judge, Pick, choose, neighbour
+from assistant.answer.scope import PARTIAL, ScopeDecision
+from assistant.answer.units import Unit, source_chunks, units_of
 from assistant.core import catalog as framework
-from assistant.core.catalog import Example
-from assistant.core.domain import SYSTEM_BY_NAME, TENSION_BY_ID
-from assistant.core.text import split_sentences
+from assistant.core.domain import TENSION_BY_ID
+from assistant.core.text import normalize, terms
 from assistant.core.types import Answer, Chunk
 from assistant.retrieval.library import LoadedIndex, Retrieved
-from assistant.retrieval.slate import Scored
+
+Line = tuple[str, Chunk | None]  # an evidence line before it is cited, and what it cites
+CORE_WORDS = 200
+DIRECT_WORDS = 110
+LINES_WITHIN = 0.12  # a district line asked for is this close to the closest one
+_NUMBER = re.compile(
+    r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"hundred|thousand|half|dozen)\b",
+    re.IGNORECASE,
+)
 
 
 class OfflineComposer(Composer):
     name = "offline"
 
     def compose(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> Answer:
-        plan, windows, tension = found.plan, scope.windows, found.tension
+        writer = Writer(found, index, scope)
+        core = writer.core()
+        extra = writer.fuller()
+        return Answer(found.plan.question, core, True, writer.cites.items, self.name, more=extra)
+
+    def fuller(self, found: Retrieved, index: LoadedIndex, cites: Citations) -> str:
+        """The fuller layout alone, numbered after `cites` (the language-model composer
+        offers it under its own answer)."""
+        writer = Writer(found, index, ScopeDecision("answered"), cites)
+        return writer.fuller()
+
+
+class Passages(Citations):
+    """Citations that name the retrieved passage a sentence was read in (what the answer
+    was written from), else the library passage it comes from; numbered by the Citations
+    they wrap, so a language model's answer and this text share one numbering."""
+
+    def __init__(self, cites: Citations, shown: dict[str, Chunk]):
+        self.inner = cites
+        self.shown = shown
+
+    @property
+    def items(self):  # type: ignore[override]
+        return self.inner.items
+
+    def number(self, chunk: Chunk) -> int:
+        return self.inner.number(self.shown.get(chunk.id, chunk))
+
+
+class Writer:
+    """Writes one answer: the core, then "More from the library"."""
+
+    def __init__(
+        self,
+        found: Retrieved,
+        index: LoadedIndex,
+        scope: ScopeDecision,
+        cites: Citations | None = None,
+    ):
+        self.found, self.index, self.scope = found, index, scope
+        self.plan = found.plan
+        self.asked: Asked = asking.read(self.plan)
+        self.ranked: list[Chunk] = []
+        shown: dict[str, Chunk] = {}
+        for s in found.chosen:
+            for chunk in source_chunks(index, s.chunk):
+                if chunk.id not in shown:
+                    shown[chunk.id] = s.chunk
+                    self.ranked.append(chunk)
+        self.cites = Passages(cites or Citations(), shown)
         filters = found.filters
-        cites = Citations()
-        allowed = (lambda c: filters.allows(c.metadata())) if filters else (lambda c: True)
-        if plan.intent == "reflection":
-            body = self._reflection(plan, tension, found.ranked, index, cites, allowed)
-        elif plan.intent == "survey":
-            body = self._survey(windows, index, cites, tension, allowed)
-        elif plan.intent == "tension" and tension:
-            body = self._tension(tension, index, cites, allowed)
-        elif plan.intent == "system" and plan.systems:
-            body = self._system(plan.systems[0], windows, index, cites, allowed)
-        else:
-            body = self._fact(windows, index, cites)
-            if tension and plan.intent == "fact":
-                body += "\n\n" + self._related_examples(tension, found.chosen, cites)
-        if scope.missing:  # partly answered: say first what the library does not hold
-            body = f"{scope.missing}\n\n{body.strip()}"
-        return Answer(plan.question, body.strip(), True, cites.items, self.name)
+        self.allowed = (lambda c: filters.allows(c.metadata())) if filters else (lambda c: True)
+        self.previous = normalize(self.plan.previous_answer or "") if self.plan.followup else ""
+        self.districts = Districts.of(index)
+        self.used: set[str] = set()  # unit texts the core shows
+        self._judge: Judge | None = None
+        self._picks: dict[tuple[str, str, int], tuple[float, list[Unit]]] = {}
+        self.best = float("-inf")  # the direct answer's best score
+        self.names = re.findall(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", self.plan.question)
+        self.tension = found.tension or (self.plan.tensions[0] if self.plan.tensions else None)
+        self.system = self._one_system()
+        # One district's answer leans only on that district's sentences.
+        self.own = {u.text for u in self.system_units(self.system)} if self.system else None
 
-    # -- layouts -------------------------------------------------------------------------
-    def _fact(self, windows, index, cites: Citations, limit: int = 3) -> str:
-        lines, seen = [], set()
-        best = windows[0].coverage if windows else 0
-        for w in windows:
-            if len(lines) >= limit or w.coverage < 0.5 * best:
-                break
-            if w.sentence in seen or len(w.sentence) < 25:
-                continue
-            seen.add(w.sentence)
-            lines.append(f"{_inline(w.sentence)} {cites.cite(index.by_id[w.chunk_id])}")
-        return "\n\n".join(lines)
+    @property
+    def judge(self) -> Judge:
+        if self._judge is None:
+            self._judge = Judge(self.index, self.plan, self.asked)
+            self._judge.rank = {c.id: i for i, c in enumerate(self.ranked)}
+        return self._judge
 
-    def _tension(self, tension_id: str, index, cites: Citations, allowed) -> str:
-        t = TENSION_BY_ID[tension_id]
-        out = [f"**{t.label}** — {t.question}"]
-        intro = _first_chunk(
-            index, lambda c: c.tension == tension_id and c.kind == "narrative" and not c.side
+    # -- what may be quoted ---------------------------------------------------------------
+    def fit(self, unit: Unit) -> bool:
+        return (
+            unit.prose
+            and not unit.question
+            and self.allowed(unit.chunk)
+            and not (unit.frame and not self._names_asked(unit))
+            and not (self.previous and normalize(unit.text) in self.previous)
         )
-        if intro and allowed(intro):
-            out.append(f"{_first_sentences(intro.text, 2)} {cites.cite(intro)}")
-        examples = [e for e in index.catalog.get("examples", []) if e["tension"] == tension_id]
-        for side in ("a", "b", "combine"):
-            items = [e for e in examples if e["side"] == side]
-            lines = [
-                self._example_line(e, index, cites) for e in items if _chunk_ok(e, index, allowed)
-            ]
-            if lines:
-                heading = f"Why {t.side_label(side)}" if side != "combine" else "Combining both"
-                out.append(f"### {heading}\n" + "\n".join(lines))
-        out.append(self._survey_block(tension_id, index, cites, allowed))
-        out.append(self._lessons_block(tension_id, index, cites, allowed))
-        out.append(self._questions_block(tension_id, index, cites, allowed))
-        return "\n\n".join(part for part in out if part)
 
-    def _system(self, system: str, windows, index, cites: Citations, allowed) -> str:
-        info = SYSTEM_BY_NAME.get(system)
-        name = f"{system}, {info.state}" if info and info.state else system
-        examples = [
-            e
-            for e in index.catalog.get("examples", [])
-            if system in e.get("systems", []) and _chunk_ok(e, index, allowed)
-        ]
-        out = [f"**What the library says about {name}**"]
-        by_tension: dict[str, list[str]] = {}
-        for e in examples:
-            by_tension.setdefault(e["tension"], []).append(
-                self._example_line(e, index, cites, with_system=False)
-            )
-        for tension_id, lines in by_tension.items():
-            t = TENSION_BY_ID[tension_id]
-            out.append(f"### {t.label}\n" + "\n".join(lines))
-        mentions = self._mentions(system, windows, index, allowed)
-        if mentions:
-            out.append(
-                "### Other mentions\n"
-                + "\n".join(
-                    f"- {_inline(sentence)} {cites.cite(chunk)}" for sentence, chunk in mentions
-                )
-            )
-        if len(out) == 1:
-            return self._fact(windows, index, cites)
-        return "\n\n".join(out)
+    def _names_asked(self, unit: Unit) -> bool:
+        """True when the unit names someone or something the question names (front and back
+        matter, such as the authors page, answers only a question about what it names)."""
+        return any(name in unit.text for name in self.names)
 
-    @staticmethod
-    def _mentions(system: str, windows, index, allowed, limit: int = 4) -> list[tuple[str, Chunk]]:
-        """Sentences outside the system's own examples that name it: the retrieved ones
-        first, then the rest of the library, so an answer gathers everything said of it."""
-        info = SYSTEM_BY_NAME.get(system)
-        aliases = info.aliases if info else (system,)
-        pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(a)}(?![\w-])" for a in aliases))
-        out: list[tuple[str, Chunk]] = []
-        seen: set[str] = set()
-        candidates = [(w.sentence, index.by_id[w.chunk_id]) for w in windows] + [
-            (sentence, chunk)
-            for chunk in index.chunks
-            if system in chunk.systems
-            for sentence in split_sentences(chunk.text)
-        ]
-        for sentence, chunk in candidates:
-            if len(out) >= limit:
-                break
-            if chunk.kind == "example" or not allowed(chunk) or sentence in seen:
+    def passage_units(self) -> list[Unit]:
+        return [u for c in self.ranked for u in units_of(self.index, c) if self.fit(u)]
+
+    def system_units(self, system: str) -> list[Unit]:
+        own = [u for s in self.districts.stories.get(system, []) for u in s.units]
+        own += self.districts.mentions.get(system, [])
+        return [u for u in dict.fromkeys(own) if self.fit(u)]
+
+    def _one_system(self) -> str | None:
+        systems = self.asked.systems
+        if len(systems) == 1 and (
+            self.districts.stories.get(systems[0]) or self.districts.mentions.get(systems[0])
+        ):
+            return systems[0]
+        return None
+
+    # -- the core answer -------------------------------------------------------------------
+    def core(self) -> str:
+        blocks: list[str] = []
+        if self.scope.outcome == PARTIAL and self.scope.missing:
+            blocks.append(inline(self.scope.missing))
+        if self.plan.intent == "reflection":
+            blocks.append(self.reflection())
+            return self._trim(blocks)
+        if "lessons" in self.plan.kinds and self.tension and not self.system:
+            heading = _heading(f"Lessons learned on {TENSION_BY_ID[self.tension].label}")
+            lessons = more.lessons_block(
+                self.tension, self.index, self.cites, self.allowed, heading
+            )
+            if lessons:
+                blocks.append(lessons)
+                return self._trim(blocks)
+        if self.system:
+            pool = self.system_units(self.system)
+            evidence = self.district_examples
+        else:
+            pool = self.passage_units()
+            evidence = self.district_lines
+        if self.asked.number:
+            pool = self._figures(pool)
+        # Asked for examples, the direct answer is short and the district lines say more.
+        wants = self.asked.others or self.plan.intent == "tension"
+        direct = self.direct(pool, most=2 if wants and not self.system else 4)
+        if direct:
+            blocks.append(direct)
+        lines = [] if self.asked.number and not self.system else evidence()
+        if lines:
+            blocks.append(self._fit_lines(lines, blocks))
+        if not direct and not lines:
+            blocks.append(self.fallback())
+        return self._trim(blocks)
+
+    def _figures(self, pool: list[Unit]) -> list[Unit]:
+        """For a question that asks for a figure: the sentences that give one, when any of
+        them is about as close to the question as the best sentence at all."""
+        numbers = [u for u in pool if _NUMBER.search(u.text)]
+        if not numbers:
+            return pool
+        best_all = self.judge.score(self.judge.shortlist(pool))[:1]
+        best_num = self.judge.score(self.judge.shortlist(numbers))[:1]
+        if best_all and best_num and best_num[0].score >= best_all[0].score - 0.15:
+            return numbers
+        return pool
+
+    def direct(self, pool: list[Unit], most: int = 4) -> str:
+        judge = self.judge
+        shortlist = judge.shortlist([u for u in pool if u.text not in self.used])
+        if not shortlist:
+            return ""
+        asked = self.asked
+        if not asked.multi:
+            picks = judge.score(shortlist)
+            self.best = picks[0].score if picks else self.best
+            groups = choose(judge, picks, most, DIRECT_WORDS, self.used, own=self.own)
+            self._use(groups)
+            return cited(groups, self.cites, figures=asked.number)
+        paragraphs = []
+        each = max(1, min(2, most // len(asked.parts)))
+        for i, part in enumerate(asked.parts):
+            if asking.asks_others(part) and len(asked.parts) > 1:
+                continue  # the district lines answer it
+            picks = judge.score(shortlist, part=i)
+            if picks:
+                self.best = max(self.best, picks[0].score)
+            if self._absent(part, picks):
+                if not self.scope.missing:
+                    paragraphs.append(f"The library does not answer this part: *{inline(part)}*")
                 continue
-            if system in chunk.systems and pattern.search(sentence) and len(sentence) > 40:
-                seen.add(sentence)
-                out.append((sentence, chunk))
+            words = DIRECT_WORDS // len(asked.parts) + 20
+            groups = choose(judge, picks, each, words, self.used, own=self.own)
+            self._use(groups)
+            if groups:
+                paragraphs.append(
+                    cited(groups, self.cites, figures=bool(asking.NUMBER.search(part)))
+                )
+        return "\n\n".join(paragraphs)
+
+    def _absent(self, part: str, picks: list[Pick]) -> bool:
+        """True when nothing in the passages answers this part: it asks for a price, rate or
+        score and no close sentence gives a figure, or it says enough to be looked for (three
+        words of its own) and no sentence is near it at all."""
+        if not picks:
+            return True
+        top = picks[:8]
+        if asking.asks_figure(part) and not any(
+            re.search(r"\d", p.unit.text) and ATTRIBUTES.search(p.unit.text) for p in top
+        ):
+            return True
+        if asking.OTHERS.search(part):  # "has anybody done that?": the district lines say
+            return False
+        own = set(terms(part, drop_generic=True)) - set(terms(" ".join(self.plan.systems)))
+        return len(own) >= 3 and top[0].cos < 0.2 and top[0].lexical < 0.2
+
+    def _use(self, groups: list[list[Unit]]) -> None:
+        self.used.update(u.text for g in groups for u in g)
+
+    # -- evidence: districts --------------------------------------------------------------
+    def _candidate_stories(self) -> list[Story]:
+        near = {c.id for c in self.ranked}
+        wanted = set(self.asked.systems) if len(self.asked.systems) > 1 else None
+        out = []
+        for system, stories in self.districts.stories.items():
+            if wanted is not None and system not in wanted:
+                continue
+            for story in stories:
+                tension = story.example["tension"]
+                relevant = story.chunk.id in near or (tension == self.tension and self.tension)
+                if relevant and self.allowed(story.chunk) and story.units:
+                    out.append(story)
         return out
 
-    def _survey(self, windows, index, cites, tension_id, allowed) -> str:
-        numeric = [w for w in windows if w.has_number and index.by_id[w.chunk_id].kind == "survey"]
-        numeric = numeric or [w for w in windows if w.has_number]
-        lines, seen = [], set()
-        for w in numeric:
-            if len(lines) >= 3 or w.sentence in seen:
+    def _story_pick(self, story: Story) -> tuple[float, list[Unit]]:
+        """A story's best sentence for the question (with its own neighbour), and its score.
+        A sentence that names other systems too counts a little less: a line is one
+        district's. (Kept until the answer shows more sentences.)"""
+        key = (story.example["id"], story.system, len(self.used))
+        if key not in self._picks:
+            self._picks[key] = self._pick_in(story)
+        return self._picks[key]
+
+    def _pick_in(self, story: Story) -> tuple[float, list[Unit]]:
+        units = [u for u in story.units if self.fit(u) and u.text not in self.used]
+        own = {u.text for u in story.units}
+        best: tuple[float, list[Unit]] = (float("-inf"), [])
+        for pick in self.judge.score(units):
+            group = [pick.unit]
+            if pick.unit.leans:
+                before = neighbour(self.index, pick.unit)
+                if before is None or before.text not in own or before.text in self.used:
+                    continue
+                group = [before, pick.unit]
+            shared = len({n for u in group for n in named(u.text)}) > 1
+            # A line is one district's, and short: a sentence naming others too, a pair, or
+            # a long sentence counts a little less.
+            size = sum(u.words for u in group)
+            score = pick.score - (0.05 if shared else 0.0) - (0.03 if size > 35 else 0.0)
+            if score > best[0]:
+                best = (score, group)
+        return best
+
+    def district_lines(self) -> list[Line]:
+        """How other districts handled it: one line per district that did it, each in its
+        own sentences (none the direct answer already shows)."""
+        asked, plan = self.asked, self.plan
+        wants = asked.others or plan.intent == "tension" or len(asked.systems) > 1
+        if not wants and (not self.tension or plan.followup):
+            return []  # a follow-up stays on the earlier subject
+        stories = self._candidate_stories()
+        limit = 4 if wants else 2
+        # Close enough: asked for, within LINES_WITHIN of the closest district; not asked
+        # for, as near the question as the direct answer's best sentence.
+        firsts = [self._story_pick(s)[0] for s in stories]
+        if not firsts:
+            return []
+        bar = max(firsts) - LINES_WITHIN if wants else self.best
+        chosen: list[tuple[float, Story, list[Unit]]] = []
+
+        def closest(among: list[Story], floor: float) -> tuple[float, Story, list[Unit]] | None:
+            taken = {s.system for _, s, _ in chosen}
+            best = None
+            for story in among:
+                if story.system in taken:
+                    continue
+                score, group = self._story_pick(story)
+                if group and score >= floor and (best is None or score > best[0]):
+                    best = (score, story, group)
+            return best
+
+        # A tension question asks for both sides: the closest example of each side (and of
+        # the combinations) first, however far; then the closest others.
+        sides = ("a", "b", "combine") if plan.intent == "tension" else ()
+        for side in sides:
+            pick = closest([s for s in stories if s.example["side"] == side], float("-inf"))
+            if pick:
+                chosen.append(pick)
+                self._use([pick[2]])
+        while len(chosen) < limit and (pick := closest(stories, bar)):
+            chosen.append(pick)
+            self._use([pick[2]])
+        lines: list[Line] = []
+        shown = " ".join(self.used)
+        for _, story, group in chosen:
+            head = label(story.system, story.chunk)
+            if plan.intent == "tension":
+                side = TENSION_BY_ID[story.example["tension"]].side_label(story.example["side"])
+                head = f"{head} ({side})"
+            lines.append((more.story_line(story, group, head, shown), story.chunk))
+        return [(_heading("How districts handled it"), None), *lines] if lines else []
+
+    def district_examples(self) -> list[Line]:
+        """One system's examples, closest to the question first."""
+        system = self.system
+        assert system is not None
+        scored = []
+        for story in self.districts.stories.get(system, []):
+            if self.allowed(story.chunk):
+                score, group = self._story_pick(story)
+                scored.append((score, story, group))
+        scored.sort(key=lambda x: -x[0])
+        lines: list[Line] = []
+        shown = " ".join(self.used)
+        for score, story, group in scored[:3]:
+            if not group or (lines and score < self.best - 0.15):
                 continue
-            seen.add(w.sentence)
-            lines.append(
-                f"- {_inline(_strip_bullet(w.sentence))} {cites.cite(index.by_id[w.chunk_id])}"
-            )
-        body = (
-            "**From the Look Both Ways survey of system leaders:**\n" + "\n".join(lines)
-            if lines
-            else ""
-        )
-        if tension_id and not lines:
-            body = self._survey_block(tension_id, index, cites, allowed)
-        return body or self._fact(windows, index, cites)
+            self._use([group])
+            head = f"{label(system, story.chunk)} — {story.example['title']}"
+            lines.append((more.story_line(story, group, head, shown), story.chunk))
+        return [(_heading(f"What {label(system)} did"), None), *lines] if lines else []
 
-    def _reflection(self, plan, tension_id, ranked: list[Scored], index, cites, allowed) -> str:
-        if tension_id:
-            parts = [
-                f"**Questions for your team on {TENSION_BY_ID[tension_id].label}**",
-                self._questions_block(tension_id, index, cites, allowed, heading=False),
-                self._lessons_block(tension_id, index, cites, allowed),
-            ]
-            return "\n\n".join(p for p in parts if p)
-        if plan.systems:  # "questions for my cabinet about this" after asking about a system
-            seen = dict.fromkeys(
-                e["tension"] for e in framework.examples(index.catalog, system=plan.systems[0])
-            )
-            blocks = [
-                f"**Questions for your team on {TENSION_BY_ID[t].label}**\n\n"
-                + self._questions_block(t, index, cites, allowed, heading=False)
-                for t in list(seen)[:3]
-            ]
-            if blocks:
-                return "\n\n".join(blocks)
-        chunks = [s.chunk for s in ranked if s.chunk.kind == "reflection"][:2]
-        out = ["**Reflection questions from the library:**"]
+    def _fit_lines(self, lines: list[Line], blocks: list[str]) -> str:
+        """The evidence lines that fit the word limit after the blocks before them, each
+        cited only once it is kept."""
+        room = CORE_WORDS - sum(word_count(b) for b in blocks)
+        (heading, _), body = lines[0], []
+        room -= word_count(heading)
+        for text, chunk in lines[1:]:
+            if word_count(text) <= room and chunk is not None:
+                body.append(f"{text} {self.cites.cite(chunk)}")
+                room -= word_count(text)
+        return heading + "\n" + "\n".join(body) if body else ""
+
+    # -- questions for a team ---------------------------------------------------------------
+    def reflection(self) -> str:
+        tension = self.found.tension or (self.plan.tensions[0] if self.plan.tensions else None)
+        if tension:
+            block = more.questions_block(tension, self.index, self.cites, self.allowed, False)
+            if block:
+                return f"{_heading('Questions for your team on ' + TENSION_BY_ID[tension].label)}\n{block}"
+        if self.plan.systems:  # "questions for my cabinet about this" after a system
+            tensions = self._system_tensions()
+            if tensions:
+                t = tensions[0]
+                block = more.questions_block(t, self.index, self.cites, self.allowed, False)
+                if block:
+                    return f"{_heading('Questions for your team on ' + TENSION_BY_ID[t].label)}\n{block}"
+        chunks = [c for c in self.ranked if c.kind == "reflection" and self.allowed(c)]
+        if not chunks:
+            return self.fallback()
+        chunks = self._guide(chunks)
+        title = chunks[0].section.split(" > ")[-1]
+        lines, room = [], CORE_WORDS - word_count(title) - 2
         for chunk in chunks:
-            items = _list_items(chunk.text) or [_first_sentences(chunk.text, 2)]
-            out.append(
-                f"*{chunk.section.split(' > ')[-1]}* {cites.cite(chunk)}\n"
-                + "\n".join(f"- {i}" for i in items[:6])
-            )
-        return "\n\n".join(out)
+            head = chunk.section.split(" > ")[-1]
+            if head != title and room > 20:
+                lines.append(f"- *{inline(head)}*")
+            for unit in more.list_items(self.index, chunk):
+                if unit.words > room:
+                    break
+                lines.append(f"- {cited([[unit]], self.cites)}")
+                room -= unit.words
+                self.used.add(unit.text)
+        return f"{_heading(title)}\n" + "\n".join(lines)
 
-    # -- blocks ----------------------------------------------------------------------------
-    def _example_line(self, e: Example, index, cites: Citations, with_system: bool = True) -> str:
-        chunk = index.by_id[e["passage_id"]]
-        system = e.get("system") or (e["systems"][0] if e.get("systems") else "")
-        if system and e.get("state") and with_system and f", {e['state']}" in chunk.text:
-            system = f"{system}, {e['state']}"  # only a state the cited passage itself gives
-        lead = f"{system} — {e['title']}" if with_system and system else e["title"]
-        story = _first_sentences(e["text"], 2)
-        quote = f" {_inline(e['quote'])} — {_inline(e['leader'])}" if e.get("quote") else ""
-        return f"- **{_inline(lead)}.** {_inline(story)}{quote} {cites.cite(chunk)}"
+    def _guide(self, chunks: list[Chunk]) -> list[Chunk]:
+        """The reflection passages to show: those of a section the question names ("the
+        Laying the Foundation guide"), else the best-ranked one's; with the passages of that
+        section and its subsections, in the library's order."""
+        asked = self.plan.question.lower()
+        every = [c for c in self.index.chunks if c.kind == "reflection" and self.allowed(c)]
 
-    def _survey_block(self, tension_id, index, cites, allowed) -> str:
-        """The survey's figures for a tension, then the patterns by kind of system and any
-        disagreement between sources (from the catalog), each sentence cited."""
-        chunks = [
-            c for c in index.chunks if c.kind == "survey" and c.tension == tension_id and allowed(c)
-        ]
-        lines, used = [], set()
-        for chunk in chunks:
-            for s in split_sentences(chunk.text):
-                if re.search(r"\d+%|median|average rating", s, re.IGNORECASE) and len(lines) < 4:
-                    used.add(s)
-                    lines.append(f"- {_inline(_strip_bullet(s))} {cites.cite(chunk)}")
-        finding = next(iter(framework.findings(index.catalog, tension_id)), None)
-        if finding:
-            for pattern in finding.get("patterns", [])[:3]:
-                chunk = next((c for c in chunks if pattern in c.text), None)
-                if chunk and not any(pattern in u or u in pattern for u in used):
-                    used.add(pattern)
-                    lines.append(f"- {_inline(pattern)} {cites.cite(chunk)}")
-            for note in finding.get("notes", []):
-                sources = [
-                    index.by_id.get(src.get("passage_id") or "")
-                    for src in finding.get("sources", {}).values()
-                    if src.get("text") and src["text"] in note
-                ]
-                marks = " ".join(cites.cite(c) for c in sources if c is not None and allowed(c))
-                if marks:
-                    lines.append(f"- *Note:* {_inline(note)} {marks}")
-        return "### What the survey says\n" + "\n".join(lines) if lines else ""
+        def named(section: str) -> str | None:
+            """The longest part of the section path the question names, as a path prefix."""
+            path = section.split(" > ")
+            for depth in range(len(path), 0, -1):
+                names = [path[depth - 1], *path[depth - 1].split(": ")[1:]]
+                if any(len(n) >= 8 and n.lower() in asked for n in names):
+                    return " > ".join(path[:depth])
+            return None
 
-    def _lessons_block(self, tension_id, index, cites, allowed) -> str:
-        chunk = _first_chunk(index, lambda c: c.kind == "lessons" and c.tension == tension_id)
-        if not chunk or not allowed(chunk):
-            return ""
+        for chunk in every:
+            root = named(chunk.section)
+            if root:
+                return [c for c in every if c.section.startswith(root)]
+        root = chunks[0].section
+        return [c for c in every if c.section.startswith(root)] or chunks[:1]
+
+    def _system_tensions(self) -> list[str]:
+        found = framework.examples(self.index.catalog, system=self.plan.systems[0])
+        return list(dict.fromkeys(e["tension"] for e in found))[:3]
+
+    def fallback(self) -> str:
+        """When no sentence answers: the closest sentences of the passages, else the
+        questions the passages pose (a list of questions for a team), else nothing."""
+        judge = self.judge
+        units = [u for u in self.passage_units() if u.text not in self.used]
+        groups = choose(judge, judge.score(judge.shortlist(units)), 3, DIRECT_WORDS, self.used)
+        self._use(groups)
+        if groups:
+            return cited(groups, self.cites)
         items = [
-            _first_sentences(re.sub(r"^\d+\.\s*", "", line), 1)
-            for line in chunk.text.split("\n")
-            if line.strip()
-        ]
-        return "### Lessons learned\n" + "\n".join(
-            f"- {_inline(i)} {cites.cite(chunk)}" for i in items
-        )
-
-    def _questions_block(self, tension_id, index, cites, allowed, heading: bool = True) -> str:
-        chunk = _first_chunk(index, lambda c: c.kind == "reflection" and c.tension == tension_id)
-        if not chunk or not allowed(chunk):
+            u
+            for c in self.ranked
+            if self.allowed(c)
+            for u in more.list_items(self.index, c)
+            if u.question and u.text not in self.used
+        ][:5]
+        if not items:
             return ""
-        items = _list_items(chunk.text)
-        body = "\n".join(f"- {_inline(i)} {cites.cite(chunk)}" for i in items)
-        return ("### Questions for your team\n" if heading else "") + body
+        self.used.update(u.text for u in items)
+        lines = "\n".join(f"- {cited([[u]], self.cites)}" for u in items)
+        return f"{_heading('Questions the library asks on this')}\n{lines}"
 
-    def _related_examples(self, tension_id, chosen: list[Scored], cites) -> str:
-        examples = [
-            s.chunk for s in chosen if s.chunk.kind == "example" and s.chunk.tension == tension_id
-        ][:3]
-        if not examples:
-            return ""
-        t = TENSION_BY_ID[tension_id]
-        lines = []
-        for chunk in examples:
-            parts = chunk.text.split("\n\n")
-            title, story = (
-                (parts[2], "\n\n".join(parts[3:]))
-                if len(parts) >= 4
-                else (chunk.section, chunk.text)
-            )
-            lines.append(
-                f"- **{_inline(title)}.** {_inline(_first_sentences(story, 1))} {cites.cite(chunk)}"
-            )
-        return f"**How other systems handled it** ({t.label}):\n" + "\n".join(lines)
+    def _trim(self, blocks: list[str]) -> str:
+        return "\n\n".join(b for b in blocks if b.strip()).strip()
 
-
-# -- text helpers --------------------------------------------------------------------------
-def _chunk_ok(example: Example, index, allowed) -> bool:
-    chunk = index.by_id.get(example.get("passage_id") or "")
-    return chunk is not None and allowed(chunk)
-
-
-def _first_chunk(index, predicate) -> Chunk | None:
-    return next((c for c in index.chunks if predicate(c)), None)
+    # -- more from the library -------------------------------------------------------------
+    def fuller(self) -> str:
+        """The text of "More from the library" (the layouts are in assistant.answer.more)."""
+        parts = []
+        if self.plan.intent == "reflection":
+            tensions = [self.tension] if self.tension else []
+            if not tensions and self.plan.systems:
+                tensions = self._system_tensions()
+            for t in tensions:
+                parts.append(f"**Questions for your team on {TENSION_BY_ID[t].label}**")
+                parts.append(more.questions_block(t, self.index, self.cites, self.allowed, False))
+                parts.append(more.lessons_block(t, self.index, self.cites, self.allowed))
+        elif self.system:
+            parts.append(more.district_layout(self.system, self.index, self.cites, self.allowed))
+        elif self.tension:
+            parts.append(more.tension_layout(self.tension, self.index, self.cites, self.allowed))
+        else:
+            judge = self.judge
+            units = [u for u in self.passage_units() if u.text not in self.used]
+            groups = choose(judge, judge.score(judge.shortlist(units)), 5, 200, self.used, 0.3)
+            if groups:
+                parts.append("\n".join(f"- {cited([g], self.cites)}" for g in groups))
+        return "\n\n".join(p for p in parts if p).strip()
 
 
-def _first_sentences(text: str, n: int) -> str:
-    return " ".join(split_sentences(text)[:n])
-
-
-def _list_items(text: str) -> list[str]:
-    items = [re.sub(r"^\s*(?:[-•]|\d+\.)\s*", "", line).strip() for line in text.split("\n")]
-    return [i for i in items if i]
-
-
-def _strip_bullet(text: str) -> str:
-    return re.sub(r"^\s*[-•]\s*", "", text)
-
-
-def _inline(text: str) -> str:
-    """Verbatim text made safe inside one Markdown line: no line breaks, no stray markup."""
-    text = " ".join(text.split())
-    return re.sub(r"([*_`<>#\[\]])", r"\\\1", text)
+def _heading(text: str) -> str:
+    return f"**{inline(text)}**"

@@ -8,6 +8,7 @@ a second) to check that the vectors are where the settings say and whole.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -109,13 +110,22 @@ def cmd_ask(args) -> int:
         sys.stdout.write(shown)
     if not shown.endswith("\n"):
         print()
-    if answer.citations:
+    printed = answer.answer
+    if answer.more and args.full:
+        print(f"\nMore from the library:\n\n{answer.more}")
+        printed += answer.more
+    # The sources of what was printed ("More from the library" may cite more).
+    numbers = {int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", printed)}
+    sources = [c for c in answer.citations if c.n in numbers]
+    if sources:
         print("\nSources:")
-        for c in answer.citations:
+        for c in sources:
             pages = f", pp. {c.pages}" if c.pages else ""
             print(f"[{c.n}] {c.title} — {c.section}{pages}")
     if note := verification_note(answer):
         print(f"\n({note})")
+    if answer.more and not args.full:
+        print("\n(More from the library: ask again with --full.)")
     return 0
 
 
@@ -222,5 +232,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "retrieve":
             p.add_argument(
                 "-k", type=positive_k, default=None, help="number of passages (default 8)"
+            )
+        else:
+            p.add_argument(
+                "--full",
+                action="store_true",
+                help='also print the fuller layout, "More from the library" (--json always '
+                'has it, as "more")',
             )
         p.set_defaults(func=func)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.answer.citations import Citations
 from assistant.answer.composer import Composer
 from assistant.answer.offline import OfflineComposer
-from assistant.answer.scope import ScopeDecision
+from assistant.answer.scope import PARTIAL, ScopeDecision
 from assistant.answer.stream import AnswerStream
 from assistant.core.inputs import capped
 from assistant.core.settings import Settings
@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
+
+
+def opening(scope: ScopeDecision) -> str:
+    """What a partial answer opens with: the scope step's sentence on what is missing."""
+    return scope.missing if scope.outcome == PARTIAL and scope.missing else ""
 
 
 class ModelTimeout(Exception):
@@ -118,7 +123,7 @@ class LLMComposer(Composer):
         self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision, stream: bool
     ) -> AnswerStream:
         passages = [s.chunk for s in found.chosen]
-        messages = prompts.answer_messages(found.plan.question, passages)
+        messages = prompts.answer_messages(found.plan.question, passages, opening(scope))
         pieces = self._write(found, index, scope, passages, messages, stream)
         return AnswerStream(pieces, self.name)
 
@@ -139,6 +144,8 @@ class LLMComposer(Composer):
         sentinel = prompts.NOT_IN_LIBRARY
         head = ""  # the reply's start, held until it cannot be the not-in-library reply
         started = False
+        lead = opening(scope)  # a partial answer opens with what the library lacks
+        pending = f"{lead}\n\n" if lead else ""
         try:
             for piece in capped(self._pieces(messages, stream), self.max_answer_chars):
                 if not started:
@@ -152,12 +159,14 @@ class LLMComposer(Composer):
                         )
                     started, piece = True, head
                 if shown := checker.feed(piece):
-                    yield shown
+                    yield pending + shown
+                    pending = ""
             # A whole reply shorter than the sentinel and a start of it is ordinary text.
             if not started and head.strip() and (shown := checker.feed(head)):
-                yield shown
+                yield pending + shown
+                pending = ""
             if shown := checker.finish():
-                yield shown
+                yield pending + shown
         except Exception as exc:
             reason = describe(exc, self.timeout)
             log.warning("Answering with the offline composer: %s", reason)
@@ -173,15 +182,19 @@ class LLMComposer(Composer):
         cites = Citations()
         for chunk in checker.cited:
             cites.cite(chunk)
+        # "More from the library" is the offline composer's fuller layout, numbered on from
+        # the model's citations: verbatim library text, so it needs no check.
+        more = self.offline.fuller(found, index, cites)
         return Answer(
             found.plan.question,
-            checker.text,
+            f"{lead}\n\n{checker.text}" if lead else checker.text,
             True,
             cites.items,
             self.name,
             Verification(
                 tuple(checker.removed_markers), tuple(checker.unsupported), None, self.label
             ),
+            more=more,
         )
 
     def _fallback(self, offline: Answer, reason: str, checker: AnswerChecker | None = None):

@@ -46,9 +46,19 @@ def format_passages(passages: Sequence[Chunk]) -> str:
     return "\n\n".join(blocks)
 
 
-def answer_messages(question: str, passages: Sequence[Chunk]) -> list[BaseMessage]:
+def answer_messages(
+    question: str, passages: Sequence[Chunk], missing: str = ""
+) -> list[BaseMessage]:
+    """The answer prompt; `missing` (a partial answer) is what the library does not cover,
+    which the answer opens with, so the model answers only the rest."""
+    note = (
+        f"\nThe library does not cover part of this question: {defuse(missing)} That sentence "
+        "is shown before your answer; do not repeat it. Answer what the passages do cover.\n"
+        if missing
+        else ""
+    )
     user = template("answer_user").format(
-        passages=format_passages(passages), question=defuse(question)
+        passages=format_passages(passages), question=defuse(question), note=note
     )
     return [SystemMessage(template("answer_system")), HumanMessage(user)]
 

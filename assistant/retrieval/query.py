@@ -67,6 +67,8 @@ class QueryPlan:
     followup: bool = False
     previous_question: str | None = None
     doc_ids: list[str] = field(default_factory=list)
+    # The last answer shown, so a follow-up's answer does not repeat it.
+    previous_answer: str | None = None
 
 
 def find_documents(text: str, documents: dict[str, dict]) -> list[str]:
@@ -186,5 +188,19 @@ def plan_query(
     else:
         intent = "fact"
     return QueryPlan(
-        question, search_text, tensions, systems, kinds, intent, followup, previous, doc_ids
+        question,
+        search_text,
+        tensions,
+        systems,
+        kinds,
+        intent,
+        followup,
+        previous,
+        doc_ids,
+        last_answer(history),
     )
+
+
+def last_answer(history: Sequence[Turn]) -> str | None:
+    """The last assistant turn of a conversation, if any."""
+    return next((t.content for t in reversed(history) if t.role == "assistant"), None)

@@ -1,0 +1,113 @@
+"""What a question calls for: its parts, and the kind of evidence each wants.
+
+Read from the question's form, never from its topic, so the rules hold for any question:
+- parts: each question of a multi-part question ("How long does it take, and how do I make
+  it last?"): its sentences that ask something, split again at "and how/what/did ...";
+  statements around them ("We have 90 schools.") are context, not parts;
+- a number: "how many", "what share", "%", "how long", a price or a rate;
+- others: "has anybody done that?", "how did other districts ...", "which systems ...";
+- X without Y: "how do we get buy-in without forcing it?" (Y is what the examples must not
+  argue for);
+- the school systems it names (a follow-up's are carried over by the planner).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.answer.evidence import ATTRIBUTES
+from assistant.core.text import terms
+from assistant.retrieval.query import QueryPlan
+
+_ASKS = re.compile(
+    r"^(?:how|what|what's|whats|which|who|whom|whose|why|when|where|whether|is|are|was|were|"
+    r"do|does|did|can|could|should|would|will|has|have|had|any|anything|tell|give|show|list|"
+    r"explain|describe|walk)\b",
+    re.IGNORECASE,
+)
+_AND_ASKS = re.compile(
+    r"(?:,\s*|\s+)(?:and|or|plus)\s+(?=(?:how|what|which|who|why|when|where|whether|did|do|"
+    r"does|is|are|was|were|can|could|should|would|will|has|have)\b)",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.?!])\s+|\n+")
+NUMBER = re.compile(
+    r"\b(?:how (?:many|much|long|big|large|often)|what (?:percent\w*|share|fraction|proportion|"
+    r"number|ratio)|percent\w*|numbers?|figures?|statistic\w*|median|average|ratio|rate)\b|%",
+    re.IGNORECASE,
+)
+OTHERS = re.compile(
+    r"\b(?:other (?:districts?|systems?|schools?|leaders?|networks?)|others|any(?:body|one)|"
+    r"any (?:\w+ )?(?:districts?|systems?|networks?|examples?)|has (?:any|some)\w*|"
+    r"who (?:has|have|did)|which (?:districts?|systems?|schools?|networks?)|"
+    r"(?:districts?|systems?) (?:that|who)|examples?|how (?:did |do |have )?(?:other |big |small |"
+    r"large |rural |urban )?(?:districts|systems|leaders|networks|others)\b|actually done|"
+    r"(?:done|tried) (?:this|that|it))\b",
+    re.IGNORECASE,
+)
+WITHOUT = re.compile(r"\b(?:without|but not|while avoiding|rather than)\b", re.IGNORECASE)
+
+
+@dataclass
+class Asked:
+    """The question read for composing (see the module docstring)."""
+
+    question: str
+    parts: list[str]
+    number: bool = False
+    others: bool = False
+    without: tuple[str, str] | None = None  # (X, Y)
+    systems: list[str] = field(default_factory=list)
+    followup: bool = False
+
+    @property
+    def multi(self) -> bool:
+        return len(self.parts) > 1
+
+
+def read(plan: QueryPlan) -> Asked:
+    question = plan.question
+    return Asked(
+        question,
+        split_parts(question),
+        bool(NUMBER.search(question) or ATTRIBUTES.search(question)) or plan.intent == "survey",
+        bool(OTHERS.search(question)),
+        without(question),
+        list(plan.systems),
+        plan.followup,
+    )
+
+
+def split_parts(question: str) -> list[str]:
+    """The questions a question asks, in order (the whole question when it asks one)."""
+    sentences = [s.strip() for s in _SENTENCE.split(question) if s.strip()]
+    asking = [s for s in sentences if s.endswith("?") or _ASKS.match(s)]
+    parts: list[str] = []
+    for sentence in asking:
+        pieces = [p.strip(" ,") for p in _AND_ASKS.split(sentence) if p.strip(" ,")]
+        parts += [p for p in pieces if terms(p)]
+    return parts if len(parts) > 1 else [question]
+
+
+def without(question: str) -> tuple[str, str] | None:
+    """(what to achieve, what to avoid) for "X without Y", else None."""
+    for part in split_parts(question):
+        m = WITHOUT.search(part)
+        if not m:
+            continue
+        x, y = part[: m.start()].strip(" ,"), part[m.end() :].strip(" ,?.")
+        if len(terms(x, drop_generic=True)) >= 1 and terms(y):
+            return x, y
+    return None
+
+
+def asks_others(part: str) -> bool:
+    """True for a part that only asks whether others did it ("Has anybody done that?"):
+    the district lines answer it."""
+    return bool(OTHERS.search(part)) and len(terms(part, drop_generic=True)) < 4
+
+
+def asks_figure(part: str) -> bool:
+    """True when the part asks for a price, rate or other attribute only a figure answers."""
+    return bool(ATTRIBUTES.search(part))
