@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from assistant.answer.evidence import Window, best_windows, reading
 from assistant.core.domain import SYSTEMS
 from assistant.core.text import STOP, TermStats, terms
 from assistant.core.types import Answer
@@ -43,12 +42,10 @@ NO_PRODUCT_PICKS = (
 
 @dataclass
 class ScopeDecision:
-    """Whether the library answers the question, and the sentence windows it was judged on
-    (the offline composer quotes from the same windows)."""
+    """Whether the library answers the question, and for a partial answer what is missing."""
 
     outcome: str  # ANSWERED | PARTIAL | NOT_IN_LIBRARY
     message: str = ""  # what a refusal says
-    windows: list[Window] = field(default_factory=list)
     # PARTIAL: one sentence naming what the library does not cover ("The library does not
     # rank the seven tensions by difficulty."); the answer opens with it.
     missing: str = ""
@@ -102,30 +99,26 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     outcome results, laws or contract language): partly answered, opened by what is missing.
     """
     plan = found.plan
-    coverage_text = plan.question + (" " + " ".join(plan.systems) if plan.followup else "")
-    windows = best_windows(
-        coverage_text, [reading(s.chunk) for s in found.chosen], index.term_stats
-    )
     if not found.chosen:
-        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT, windows)
+        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT)
     dense = max((s.dense for s in found.ranked[:3]), default=0.0)
     closest = closest_sentences(plan, found, index)
     sentence = closest[0][0] if closest else 0.0
     floor = index.retriever.embedder.relevance_floor
     if floor and dense < floor[0] and sentence < floor[1]:
-        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT, windows)
+        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT)
     sentences = [s for _, s in closest]
     # A figure about one named system, product or programme that the library does not state
     # is not in the library; a figure asked in general is partly answered.
     named = bool(plan.systems) or _named_thing(plan.question, index, systems_too=True)
     if asks_figure(plan.question) and not has_figure(sentences, plan.question) and named:
         return ScopeDecision(
-            NOT_IN_LIBRARY, f"The library does not give that figure. {NOT_IN_LIBRARY_TEXT}", windows
+            NOT_IN_LIBRARY, f"The library does not give that figure. {NOT_IN_LIBRARY_TEXT}"
         )
     missing = missing_parts(plan.question, sentences)
     if missing:
-        return ScopeDecision(PARTIAL, "", windows, missing)
-    return ScopeDecision(ANSWERED, "", windows)
+        return ScopeDecision(PARTIAL, "", missing)
+    return ScopeDecision(ANSWERED)
 
 
 def closest_sentences(
