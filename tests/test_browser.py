@@ -193,8 +193,10 @@ def test_ask_open_a_citation_follow_up_and_keep_conversations_apart(
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 10_000
 
-    # Open the first citation: its passage is shown verbatim, as text.
-    citation = answer.get_by_test_id("stExpander").first
+    # Open the first citation (the expanders after "More from the library"): its passage is
+    # shown verbatim, as text.
+    first = page.locator("summary", has_text="[1] ")
+    citation = answer.get_by_test_id("stExpander").filter(has=first).first
     citation.locator("summary").click()
     passage = citation.get_by_test_id("stText").first
     passage.wait_for()
