@@ -75,7 +75,8 @@ def check_answer(bot: Assistant, answer: Answer, reference: Answer | None = None
     and (given a reference answered alone) the very same answer."""
     if not answer.in_scope or not answer.citations:
         raise AssertionError(f"no cited answer to {answer.question!r}")
-    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    # Every citation is marked in the answer or in its "More from the library" layout.
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer + answer.more)}
     if markers != {c.n for c in answer.citations}:
         raise AssertionError(f"markers {markers} do not match citations for {answer.question!r}")
     for c in answer.citations:

@@ -40,7 +40,7 @@ def bot(planted_settings):
 
 
 def assert_sound(answer, bot) -> None:
-    used = [int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", answer.answer)]
+    used = [int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", answer.answer + answer.more)]
     assert list(dict.fromkeys(used)) == [c.n for c in answer.citations]
     for c in answer.citations:
         assert c.text == bot.index.by_id[c.id].text

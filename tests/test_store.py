@@ -77,7 +77,7 @@ def test_ingest_publish_and_prune_on_each_store(store_settings, corpus_dir, tmp_
     assert answer.in_scope and answer.citations
     for c in answer.citations:
         assert c.text in bot.document_text(c.doc_id)
-    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)} == {
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer + answer.more)} == {
         c.n for c in answer.citations
     }
 
