@@ -7,11 +7,9 @@ a half-written library.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from assistant.answer import scope as scoping
@@ -221,16 +219,6 @@ def validate_history(history: Sequence[Any] | None) -> list[Turn]:
             )
         turns.append(Turn(item["role"], item["content"]))
     return turns
-
-
-def read_history_file(path: str | Path) -> list[Turn]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidHistory(f"History file not found: {path}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidHistory(f"History file {path} is not valid JSON: {exc}") from exc
-    return validate_history(data)
 
 
 def load_assistant(
