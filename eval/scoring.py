@@ -16,7 +16,8 @@ Trade-offs, stated once:
 - The stock recipe runs in the same process with the same embedder instance, so the comparison
   measures chunking and retrieval, not the model. It has no answers, only retrieval figures.
 - `run_sets` loads the model, the index and the stock recipe once for all sets; each question
-  is retrieved and answered once per run, and `--pairs` reuses those results.
+  is retrieved and answered once per run, and `--pairs` reuses those results (a `--baseline`
+  file is read and matched before the model loads, so a bad one fails at once).
 """
 
 from __future__ import annotations
@@ -434,16 +435,28 @@ def run_sets(
     include_stock: bool = True,
     pairs_dir: str | Path | None = None,
     seed: int = 0,
+    baseline: str | Path | None = None,
+    allow_missing_baseline: bool = False,
 ) -> dict[str, Any]:
     """Score several named sets (name -> files) in one process: model, index, stock built once.
 
     Returns {"k", "sets": {name: one set's report}, "gap": tune - test or None, "pairs"}.
-    With `pairs_dir`, blind grading pairs for every question are written there (eval.pairs).
+    With `pairs_dir`, blind grading pairs for every question are written there (eval.pairs);
+    with `baseline` too (another version's `lbw ask --batch --json`), each pair has that
+    version's answer as a third candidate. A baseline that lacks questions is refused before
+    the model loads, unless `allow_missing_baseline`.
     """
     from assistant.embedding.embedder import load_default_embedder
     from assistant.service import load_assistant
 
     loaded = {name: load_set(paths) for name, paths in sets.items()}  # bad files stop us early
+    matched = None
+    if baseline is not None:
+        from eval.pairs import BaselineError, read_baseline
+
+        if pairs_dir is None:
+            raise BaselineError("--baseline goes with --pairs DIR.")
+        matched = read_baseline(baseline, loaded, allow_missing=allow_missing_baseline)
     embedder = embedder or load_default_embedder(settings.model_path)
     bot = load_assistant(settings, embedder=embedder)
     retrieve, ask = Memo(bot.retrieve), Memo(bot.ask)
@@ -472,7 +485,15 @@ def run_sets(
             ask=ask,
             retrieve=lambda q, h: retrieve(q, h, k=top_k)[:3],
             seed=seed,
+            baseline=None if matched is None else matched["answers"],
         )
+        if matched is not None:
+            result["pairs"]["baseline"] = {
+                "file": matched["file"],
+                "matched": len(matched["answers"]),
+                "missing": [f"{s}/{i}" for s, i in matched["missing"]],
+                "errors": matched["errors"],
+            }
     return result
 
 
@@ -484,6 +505,8 @@ def run_eval(
     include_stock: bool = True,
     pairs_dir: str | Path | None = None,
     seed: int = 0,
+    baseline: str | Path | None = None,
+    allow_missing_baseline: bool = False,
 ) -> dict[str, Any]:
     """Score our assistant (retrieval and answers) on one file and, beside it, the stock recipe."""
     result = run_sets(
@@ -494,6 +517,8 @@ def run_eval(
         include_stock=include_stock,
         pairs_dir=pairs_dir,
         seed=seed,
+        baseline=baseline,
+        allow_missing_baseline=allow_missing_baseline,
     )
     report = result["sets"]["set"]
     report["questions_path"] = str(questions_path)

@@ -12,8 +12,19 @@ import numpy as np
 import pytest
 
 from assistant.core.types import Answer, Citation, Passage, Turn
-from eval import check_evidence
-from eval.pairs import write_pairs
+from eval import check_evidence, tally
+from eval.pairs import (
+    GRADING_BASELINE,
+    PERMUTATIONS,
+    BaselineError,
+    batch_lines,
+    composed_candidate,
+    load_baseline,
+    match_baseline,
+    read_baseline,
+    three_way_order,
+    write_pairs,
+)
 from eval.questions import load_set, named_sets
 from eval.report import format_report, format_sets
 from eval.scoring import (
@@ -907,6 +918,353 @@ def test_pairs_from_a_run_show_the_top_three_passages(tmp_path, tiny_bot, tiny_s
             shown == (TINY_RETRIEVED[record["question"]] + ["filler 0", "filler 1", "filler 2"])[:3]
         )
     assert records[1]["missing"] == "no cost figures" and records[1]["scope"] == "partial"
+
+
+def test_three_way_order_is_seeded_and_covers_all_six_orders():
+    ids = [f"q{i}" for i in range(60)]
+    orders = [three_way_order(7, "test", i) for i in ids]
+    assert set(orders) == set(PERMUTATIONS) and len(PERMUTATIONS) == 6
+    assert orders == [three_way_order(7, "test", i) for i in ids]  # same seed, same labels
+    assert orders != [three_way_order(8, "test", i) for i in ids]
+    assert orders != [three_way_order(7, "tune", i) for i in ids]  # drawn per set too
+
+
+def baseline_result(question: str, **fields) -> dict:
+    """One result of `lbw ask --batch --json` as the current version writes it."""
+    cite = {
+        "n": 1,
+        "id": "c",
+        "doc_id": "d",
+        "title": "Paper",
+        "section": "Pace",
+        "text": f"Old on {question}",
+        "pages": None,
+    }
+    return {
+        "question": question,
+        "answer": f"Old answer to {question} [1]",
+        "in_scope": True,
+        "scope": "answered",
+        "citations": [cite],
+        "answered_by": "offline",
+        "ms": 12.5,
+        **fields,
+    }
+
+
+def test_baseline_results_match_questions_by_text_and_history(tmp_path):
+    follow = (Turn("user", "Need?"), Turn("assistant", "Dallas chose need."))
+    sets = {
+        "tune": [
+            EvalQuestion("t1", "situation", "Need  or readiness?"),
+            EvalQuestion("t2", "follow-up", "And then?", history=follow),
+            EvalQuestion("t3", "follow-up", "And then?", history=(Turn("user", "Pace?"),)),
+        ],
+        "test": [EvalQuestion("s1", "situation", "Off topic?"), EvalQuestion("s2", "x", "Gone?")],
+    }
+    results = [
+        baseline_result("Need or readiness?"),  # whitespace differs: still the same question
+        baseline_result("And then?", answer="first [1]"),  # no history: n-th takes n-th
+        baseline_result("And then?", answer="second [1]"),
+        baseline_result("Off topic?", history=[{"role": "user", "content": "x"}]),  # other talk
+        baseline_result("Gone?", error="the store stopped"),
+    ]
+    doc = tmp_path / "baseline.json"
+    doc.write_text(json.dumps({"results": results}), encoding="utf-8")
+    lines = tmp_path / "baseline.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n\n" for r in results), encoding="utf-8")
+    assert load_baseline(doc) == load_baseline(lines) == results
+
+    matched, missing, errors = match_baseline(sets, results, "baseline.json")
+    assert [matched[("tune", i)].answer for i in ("t2", "t3")] == ["first [1]", "second [1]"]
+    assert matched[("tune", "t1")].citations[0].text == "Old on Need or readiness?"
+    assert missing == [("test", "s1"), ("test", "s2")] and errors == 1
+    # a result that carries a history matches only that history
+    with_history = [
+        baseline_result("And then?", answer="h", history=[{"role": "user", "content": "Pace?"}])
+    ]
+    matched, _, _ = match_baseline(sets, with_history, "b")
+    assert list(matched) == [("tune", "t3")] and matched[("tune", "t3")].answer == "h"
+
+    with pytest.raises(
+        BaselineError,
+        match=r"^2 of 5 questions have no result .* \(1 of its results are errors\): test/s1, test/s2\. .*--allow-missing-baseline",
+    ):
+        read_baseline(doc, sets)
+    allowed = read_baseline(doc, sets, allow_missing=True)
+    assert len(allowed["answers"]) == 3 and allowed["missing"] == missing
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(results[0]) + "\n{oops\n", encoding="utf-8")
+    with pytest.raises(BaselineError, match="Line 2 of the baseline file"):
+        load_baseline(bad)
+
+
+def test_write_pairs_with_a_baseline_shows_three_candidates_rendered_alike(tmp_path):
+    questions = [EvalQuestion(f"q{i}", "situation", f"question {i}") for i in range(30)]
+    baseline = {
+        ("tune", q.id): Answer(
+            q.question,
+            f"Old answer to {q.question} [1]",
+            True,
+            [Citation(1, "c", "d", "Paper", "Pace", f"Old on {q.question}")],
+        )
+        for q in questions[1:]  # q0 has none (--allow-missing-baseline): two candidates
+    }
+    write_pairs(
+        tmp_path / "out",
+        {"tune": questions},
+        ask=lambda q, h: pair_answer(q),
+        retrieve=lambda q, h: [passage(f"passage on {q}")],
+        seed=4,
+        baseline=baseline,
+    )
+    records = [json.loads(line) for line in (tmp_path / "out" / "pairs.jsonl").open()]
+    keys = [json.loads(line) for line in (tmp_path / "out" / "key.jsonl").open()]
+    assert set(records[0]["candidates"]) == {"A", "B"}
+    assert {keys[0]["A"], keys[0]["B"]} == {"composed", "retrieved"} and "C" not in keys[0]
+    assert {tuple(k[label] for label in "ABC") for k in keys[1:]} == set(PERMUTATIONS)
+    for record, key in zip(records[1:], keys[1:], strict=True):
+        assert list(key) == ["set", "id", "A", "B", "C", "seed"] and key["seed"] == 4
+        label = {source: label for label, source in key.items() if label in "ABC"}
+        q = record["question"]
+        old = record["candidates"][label["baseline"]]
+        assert old == composed_candidate(baseline[("tune", record["id"])])
+        assert old["text"] == f"Old answer to {q} [1]\n\nSources:\n\n[1] Paper — Pace\nOld on {q}"
+        assert record["candidates"][label["composed"]]["text"].startswith(f"Answer to {q} [1]")
+        assert record["candidates"][label["retrieved"]]["text"] == f"1. T — S\npassage on {q}"
+    rubric = (tmp_path / "out" / "GRADING.md").read_text()
+    assert rubric == GRADING_BASELINE and '"order": "C>A>B"' in rubric
+
+
+def test_eval_with_a_baseline_writes_three_candidates_or_refuses_before_loading(
+    tmp_path, tiny_bot, tiny_splits, tiny_corpus, capsys, monkeypatch
+):
+    from assistant import cli
+    from assistant.core.settings import Settings
+
+    monkeypatch.setattr("eval.questions.named_sets", lambda split=None: tiny_splits)
+
+    sets = {name: load_set(paths) for name, paths in tiny_splits.items()}
+    batch = [json.loads(line) for line in batch_lines(sets)]
+    assert [b["question"] for b in batch] == [q.question for qs in sets.values() for q in qs]
+    baseline = tmp_path / "old.json"
+    baseline.write_text(json.dumps({"results": [baseline_result(b["question"]) for b in batch]}))
+    result = run_sets(
+        Settings(corpus_dir=tiny_corpus),
+        tiny_splits,
+        include_stock=False,
+        pairs_dir=tmp_path / "kit",
+        baseline=baseline,
+    )
+    assert result["pairs"]["baseline"] == {
+        "file": str(baseline),
+        "matched": 6,
+        "missing": [],
+        "errors": 0,
+    }
+    keys = [json.loads(line) for line in (tmp_path / "kit" / "key.jsonl").open()]
+    assert all(sorted(k[x] for x in "ABC") == ["baseline", "composed", "retrieved"] for k in keys)
+
+    short = tmp_path / "short.jsonl"  # JSON Lines, one question short
+    short.write_text("".join(json.dumps(baseline_result(b["question"])) + "\n" for b in batch[1:]))
+    loads = tiny_bot.loads
+    corpus = ["--corpus", str(tiny_corpus), "--no-stock"]
+    kit = ["--pairs", str(tmp_path / "kit2")]
+    assert cli.main(["eval", *corpus, *kit, "--baseline", str(short)]) == 2
+    err = capsys.readouterr().err
+    assert "1 of 6 questions have no result in the baseline file" in err
+    assert "tune/a1" in err and tiny_bot.loads == loads  # refused before the model loaded
+    assert cli.main(["eval", *corpus, "--baseline", str(short)]) == 2
+    assert "--baseline goes with --pairs DIR" in capsys.readouterr().err
+    assert (
+        cli.main(
+            ["eval", *corpus, *kit, "--baseline", str(short), "--allow-missing-baseline", "--json"]
+        )
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["pairs"]["baseline"]["missing"] == ["tune/a1"]
+
+
+def write_kit(path: Path) -> Path:
+    """A hand-made three-candidate kit: one question per group, and a two-candidate one."""
+    path.mkdir()
+    questions = [
+        ("q1", "answered", [], ("composed", "baseline", "retrieved")),
+        ("q2", "partial", [], ("baseline", "retrieved", "composed")),
+        (
+            "q3",
+            "answered",
+            [{"role": "user", "content": "earlier"}],
+            ("retrieved", "composed", "baseline"),
+        ),
+        ("q4", "not_in_library", [], ("retrieved", "composed")),
+    ]
+    keys, pairs = [], []
+    for qid, scope, history, sources in questions:
+        labels = dict(zip("ABC", sources, strict=False))
+        keys.append(json.dumps({"set": "tune", "id": qid, **labels, "seed": 0}))
+        pairs.append(json.dumps({"set": "tune", "id": qid, "scope": scope, "history": history}))
+    (path / "key.jsonl").write_text("\n".join(keys) + "\n")
+    (path / "pairs.jsonl").write_text("\n".join(pairs) + "\n")
+    return path
+
+
+def marks(a: int, e: int, u: int, c: int = 2) -> dict:
+    return {"addresses": a, "evidence": e, "useful": u, "citations": c}
+
+
+def test_tally_gives_means_top_share_and_preferences(tmp_path, capsys):
+    kit = write_kit(tmp_path / "kit")
+    first = [  # labels: q1 A=composed B=baseline C=retrieved; q2 A=baseline B=retrieved C=composed
+        {
+            "set": "tune",
+            "id": "q1",
+            "grades": {"A": marks(2, 2, 2), "B": marks(2, 1, 1), "C": marks(1, 1, 0, 1)},
+            "order": "A>B>C",
+        },
+        {
+            "set": "tune",
+            "id": "q2",
+            "grades": {"A": marks(2, 2, 2), "B": marks(0, 0, 0, 0), "C": marks(2, 1, 2)},
+            "order": "A>C>B",
+        },
+        {
+            "set": "tune",
+            "id": "q3",
+            "grades": {"A": marks(2, 2, 2), "B": marks(2, 1, 1), "C": marks(2, 2, 1)},
+            "order": "A>C>B",
+        },
+        {
+            "set": "tune",
+            "id": "q4",
+            "grades": {"A": marks(1, 1, 1), "B": marks(0, 0, 0)},
+            "prefer": "A",
+        },
+    ]
+    second = [  # a second grader on q1: averaged; their preference of baseline over composed
+        {
+            "set": "tune",
+            "id": "q1",
+            "grades": {"A": marks(2, 1, 1), "B": marks(2, 2, 2), "C": marks(1, 1, 0)},
+            "order": "B>A>C",
+        },
+    ]
+    g1, g2 = tmp_path / "g1.jsonl", tmp_path / "g2.jsonl"
+    g1.write_text("".join(json.dumps(r) + "\n" for r in first))
+    g2.write_text("".join(json.dumps(r) + "\n" for r in second))
+    assert tally.main([str(kit), str(g1), str(g2), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["graded"] == 4 and report["graded_more_than_once"] == 1
+    assert report["not_graded"] == [] and report["malformed"] == []
+    means = report["means"]
+    assert means["composed"]["answerable"] == {
+        "n": 1,
+        "addresses": 2.0,
+        "evidence": 1.5,
+        "useful": 1.5,
+        "citations": 2.0,
+    }
+    assert (
+        means["composed"]["partial"]["addresses"] == 2.0
+        and means["composed"]["follow-up"]["useful"] == 1.0
+    )
+    assert means["composed"]["all"] == {
+        "n": 4,
+        "addresses": 1.5,
+        "evidence": 0.875,
+        "useful": 1.125,
+        "citations": 2.0,
+    }
+    assert means["retrieved"]["answerable"]["citations"] == 1.5
+    assert means["baseline"]["off-library"]["n"] == 0 and means["baseline"]["all"]["n"] == 3
+    assert means["retrieved"]["off-library"] == {
+        "n": 1,
+        "addresses": 1.0,
+        "evidence": 1.0,
+        "useful": 1.0,
+        "citations": 2.0,
+    }
+    # addresses+evidence+useful >= 5 in-library: composed q1 (2+1.5+1.5) and q2, not q3 (4);
+    # baseline all three; retrieved q3 only; off-library q4 is not counted
+    assert report["top_share"]["composed"] == {"hits": 2, "n": 3, "share": pytest.approx(2 / 3)}
+    assert report["top_share"]["baseline"] == {"hits": 3, "n": 3, "share": 1.0}
+    assert report["top_share"]["retrieved"] == {"hits": 1, "n": 3, "share": pytest.approx(1 / 3)}
+    prefs = report["preferences"]
+    # vs retrieved: q1 win (both graders), q2 win, q3 loss, q4 loss (prefer "A": retrieved)
+    assert prefs["composed vs retrieved"] == {
+        "wins": 2,
+        "ties": 0,
+        "losses": 2,
+        "n": 4,
+        "ratio": 1.0,
+    }
+    # vs baseline: q1 split (tie), q2 loss, q3 loss; q4 has no baseline
+    assert prefs["composed vs baseline"] == {
+        "wins": 0,
+        "ties": 1,
+        "losses": 2,
+        "n": 3,
+        "ratio": 0.0,
+    }
+
+    assert tally.main([str(kit), str(g1), str(g2)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("4 of 4 questions graded; 1 graded more than once (averaged);")
+    assert re.search(r"^composed +answerable +1 +2\.00 +1\.50 +1\.50 +2\.00$", text, re.M)
+    assert "  composed   2/3 (0.67)" in text
+    assert "composed vs retrieved: 2 wins, 0 ties, 2 losses (wins:losses 2:2 = 1.00)" in text
+
+
+def test_tally_reports_malformed_lines_and_ungraded_questions(tmp_path, capsys):
+    kit = write_kit(tmp_path / "kit")
+    good = {"A": marks(2, 2, 2), "B": marks(1, 1, 1), "C": marks(0, 0, 0)}
+    lines = [
+        "{not json",
+        json.dumps({"set": "tune", "id": "nope", "grades": good, "order": "A>B>C"}),
+        json.dumps(
+            {"set": "tune", "id": "q1", "grades": {"A": good["A"], "B": good["B"]}, "order": "A>B"}
+        ),
+        json.dumps(
+            {"set": "tune", "id": "q1", "grades": {**good, "C": {"addresses": 3}}, "order": "A>B>C"}
+        ),
+        json.dumps({"set": "tune", "id": "q1", "grades": good}),  # no order, three candidates
+        json.dumps({"set": "tune", "id": "q1", "grades": good, "order": "A>B"}),
+        json.dumps({"set": "tune", "id": "q1", "grades": good, "order": "A>B>D"}),
+        json.dumps(
+            {
+                "set": "tune",
+                "id": "q4",
+                "grades": {"A": good["A"], "B": good["B"]},
+                "prefer": "A",
+                "order": "B>A",
+            }
+        ),
+        json.dumps({"set": "tune", "id": "q2", "grades": good, "order": "C>A=B"}),  # good
+        # two candidates need no order or prefer (graded, no preference)
+        json.dumps({"set": "tune", "id": "q4", "grades": {"A": good["A"], "B": good["B"]}}),
+    ]
+    grades = tmp_path / "grades.jsonl"
+    grades.write_text("\n".join(lines) + "\n")
+    assert tally.main([str(kit), str(grades)]) == 1
+    text = capsys.readouterr().out
+    assert "2 of 4 questions graded" in text and "8 malformed lines; 2 not graded." in text
+    assert "not graded (2): tune/q1, tune/q3" in text
+    assert "composed vs retrieved: 1 wins, 0 ties, 0 losses (wins:losses 1:0 = no losses)" in text
+    for number, reason in [
+        (1, "not JSON"),
+        (2, "'nope' is not a question of the kit"),
+        (3, '"grades" must grade A/B/C (given: A/B)'),
+        (4, "C.addresses is 3, not 0, 1 or 2"),
+        (5, '"order" is missing (three candidates)'),
+        (6, "leaves out C"),
+        (7, "names 'D'"),
+        (8, "contradicts"),
+    ]:
+        assert re.search(
+            rf"^  {re.escape(str(grades))}:{number}: .*{re.escape(reason)}", text, re.M
+        )
 
 
 def test_format_report_marks_pass_when_targets_are_met():

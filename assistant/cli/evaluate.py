@@ -24,6 +24,8 @@ def cmd_eval(args) -> int:
         "include_stock": not args.no_stock,
         "pairs_dir": args.pairs,
         "seed": args.seed,
+        "baseline": args.baseline,
+        "allow_missing_baseline": args.allow_missing_baseline,
     }
     if args.questions:
         report = run_eval(settings, args.questions, **options)
@@ -59,6 +61,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the A/B order in --pairs (default 0)"
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="with --pairs: another version's `lbw ask --batch FILE --json` output; each pair "
+        "then has three candidates (composed, baseline, retrieved) as A, B and C",
+    )
+    p.add_argument(
+        "--allow-missing-baseline",
+        action="store_true",
+        help="with --baseline: give questions the file has no answer for two candidates "
+        "instead of stopping",
     )
     add_output_args(p)
     p.set_defaults(func=cmd_eval)
