@@ -25,7 +25,7 @@ from eval.pairs import (
     three_way_order,
     write_pairs,
 )
-from eval.questions import load_set, named_sets
+from eval.questions import load_set, named_sets, spent_ids
 from eval.report import format_report, format_sets
 from eval.scoring import (
     EvalQuestion,
@@ -257,12 +257,15 @@ def test_load_questions_names_bad_blind_fields(tmp_path, record, message):
 def test_named_sets_split_by_writer_and_every_file_loads():
     sets = named_sets()
     assert list(sets) == ["tune", "test", "dev", "heldout"]
-    assert [p.name for p in sets["tune"]] == ["W1.jsonl", "W2.jsonl"]
-    assert [p.name for p in sets["test"]] == ["W3.jsonl", "W4.jsonl", "W5.jsonl", "W6.jsonl"]
+    assert [p.name for p in sets["tune"]] == ["W1.jsonl", "W2.jsonl", "spent.jsonl"]
+    assert [p.name for p in sets["test"]] == [f"W{n}.jsonl" for n in range(3, 9)]
     assert named_sets("test") == {"test": sets["test"]}
     tune, test = load_set(sets["tune"]), load_set(sets["test"])
-    assert (len(tune), len(test)) == (92, 184)
-    assert {q.writer for q in tune} == {"W1", "W2"}
+    spent = spent_ids()
+    # a spent test question is in tune, once, and out of test
+    assert spent and spent <= {q.id for q in tune} and not spent & {q.id for q in test}
+    assert (len(tune), len(test)) == (92 + len(spent), 276 - len(spent))
+    assert {q.writer for q in tune} == {"W1", "W2", *(i.split("-")[0] for i in spent)}
     assert {q.scope for q in test} == {"answered", "partial", "not_in_library"}
     with pytest.raises(QuestionSetError, match="Unknown split"):
         named_sets("dev")
