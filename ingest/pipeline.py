@@ -5,7 +5,8 @@ fingerprint of the chunks, and a check that the live build's vectors are where t
 say and whole). A changed library reuses the stored vectors of every unchanged chunk and
 embeds only the new ones; so does an unchanged library whose vectors moved (embedded to a
 Chroma server or back) or were lost or damaged: the build's embeddings.npy is copied into a
-new build's collection, no model loaded. Nothing a reader sees changes until the finished
+new build's collection, no model loaded. Each passage's sentences are embedded with it
+(sentences.npz) and reused the same way. Nothing a reader sees changes until the finished
 build is published (assistant.storage.builds.publish).
 
 The library is the bundled corpus plus the user library (ingest.userlib); ingest.manage
@@ -30,10 +31,12 @@ import numpy as np
 
 from assistant.core.errors import IndexMissing, IngestError
 from assistant.core.settings import Settings
+from assistant.core.text import split_sentences
 from assistant.core.types import Chunk
 from assistant.embedding.embedder import Embedder
 from assistant.storage.builds import (
     BuildFiles,
+    SentenceVectors,
     builds_dir,
     collection_name,
     current_build_id,
@@ -273,7 +276,12 @@ def build_and_publish(
     if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
         live = builds_dir(store_dir) / previous.meta["build_id"]
         note = vectors_problem(settings, live, previous.meta) or ""
-    if previous and previous.meta.get("fingerprint") == prepared.fingerprint and not note:
+    if (
+        previous
+        and previous.meta.get("fingerprint") == prepared.fingerprint
+        and not note
+        and previous.sentences is not None  # a build from before sentence vectors gets them
+    ):
         if commit is not None:
             commit()
         _tell(on_progress, 1.0, "The index is up to date")
@@ -287,7 +295,12 @@ def build_and_publish(
             **common,
         )
     stored = {c.id: i for i, c in enumerate(previous.chunks)} if previous else {}
-    if embedder is None and previous is not None and all(c.id in stored for c in prepared.chunks):
+    old_sentences = _stored_sentences(previous)
+    if (
+        embedder is None
+        and previous is not None
+        and all(c.id in stored and c.id in old_sentences for c in prepared.chunks)
+    ):
         # Nothing new to embed (a removal, a changed date or kind): no model to load.
         model_id = previous.meta.get("model_id")
     else:
@@ -300,13 +313,23 @@ def build_and_publish(
     reuse: dict[str, np.ndarray] = {}
     if previous is not None and previous.meta.get("model_id") == model_id:
         reuse = {c.id: previous.embeddings[i] for i, c in enumerate(previous.chunks)}
+    else:
+        old_sentences = {}
     vectors = _embed(prepared.chunks, embedder, reuse, progress, on_progress)
+    sentences = _embed_sentences(prepared.chunks, embedder, old_sentences, progress)
     build_id = new_build_id()
     path = builds_dir(store_dir) / build_id
     _tell(on_progress, 0.92, "Writing the new index")
     try:
         write_build_files(
-            path, BuildFiles(prepared.chunks, vectors, prepared.documents, prepared.catalog)
+            path,
+            BuildFiles(
+                prepared.chunks,
+                vectors,
+                prepared.documents,
+                prepared.catalog,
+                sentences=sentences,
+            ),
         )
         _write_vectors(settings, path, build_id, prepared.chunks, vectors)
         seal_build(
@@ -385,6 +408,54 @@ def _embed(
     if not chunks:
         return np.zeros((0, 384), dtype=np.float32)
     return np.vstack(out).astype(np.float32)
+
+
+def _stored_sentences(previous: BuildFiles | None) -> dict[str, tuple[list[str], np.ndarray]]:
+    """The previous build's sentences and vectors by passage id (none when it has none)."""
+    if previous is None or previous.sentences is None:
+        return {}
+    return {c.id: previous.sentences.of(i) for i, c in enumerate(previous.chunks)}
+
+
+def _embed_sentences(
+    chunks: list[Chunk],
+    embedder: Embedder | None,
+    reuse: dict[str, tuple[list[str], np.ndarray]],
+    progress: bool,
+) -> SentenceVectors:
+    """Every passage's sentences with their vectors, reusing an unchanged passage's (a
+    passage id names its text, so the same id has the same sentences)."""
+    owners: list[int] = []
+    texts: list[str] = []
+    rows: list[np.ndarray | None] = []
+    todo: list[int] = []
+    for row, chunk in enumerate(chunks):
+        found = split_sentences(chunk.text)
+        old = reuse.get(chunk.id)
+        same = old is not None and old[0] == found
+        for i, sentence in enumerate(found):
+            owners.append(row)
+            texts.append(sentence)
+            rows.append(old[1][i] if same else None)
+            if not same:
+                todo.append(len(rows) - 1)
+    if todo:
+        from tqdm import tqdm
+
+        assert embedder is not None  # build_and_publish loads one whenever there is work
+        todo.sort(key=lambda i: len(texts[i]))  # batches of like length pad least
+        batch = 64
+        with tqdm(
+            total=len(todo), desc="Embedding sentences", unit="sentence", disable=not progress
+        ) as bar:
+            for start in range(0, len(todo), batch):
+                idx = todo[start : start + batch]
+                for i, v in zip(idx, embedder.embed_batch([texts[i] for i in idx]), strict=True):
+                    rows[i] = v
+                bar.update(len(idx))
+    dim = len(rows[0]) if rows else 0
+    vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
+    return SentenceVectors(np.array(owners, dtype=np.int32), texts, vectors)
 
 
 def _write_vectors(

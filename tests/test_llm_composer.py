@@ -35,23 +35,34 @@ def composer(*replies, timeout: float = 10, **kw) -> LLMComposer:
 
 def sentence_of(passage: str, skip: int = 0) -> str:
     """A plain sentence of a passage: long enough to be a claim, no quotation marks."""
-    plain = [
+    return plain_sentences(passage)[skip]
+
+
+def claimable(ps: dict[int, str]) -> list[int]:
+    """The prompt's passage numbers that hold a plain sentence a model could cite (a table
+    or a list of short items holds none)."""
+    return [n for n, text in sorted(ps.items()) if plain_sentences(text)]
+
+
+def plain_sentences(passage: str) -> list[str]:
+    return [
         s
         for s in split_sentences(passage)
         if len(s.split()) >= 8 and not re.search(r"[“”\"]", s) and s.endswith(".")
     ]
-    return plain[skip]
 
 
 def good_reply(first: int = 2, second: int = 1):
-    """A model that answers well: one sentence from passage `first`, one from `second`."""
+    """A model that answers well: one sentence from the `first` passage that has one, one
+    from the `second`."""
 
     def reply(messages) -> str:
         ps = prompt_passages(messages)
+        a, b = (claimable(ps)[i - 1] for i in (first, second))
         return (
             "Districts took different approaches.\n\n"
-            f"- {sentence_of(ps[first])} [{first}]\n"
-            f"- {sentence_of(ps[second])} [{second}]"
+            f"- {sentence_of(ps[a])} [{a}]\n"
+            f"- {sentence_of(ps[b])} [{b}]"
         )
 
     return reply
@@ -84,12 +95,13 @@ def test_good_answer_is_kept_with_citations_renumbered(bot):
     assert answer.verification.unsupported == () and answer.verification.removed_markers == ()
     assert answer.verification.model == "fake:scripted" and answer.verification.reason is None
     assert_sound(answer, bot)
-    # The model's [3] is the answer's [1], its [1] the answer's [2]; only "More from the
-    # library" (numbered on from them) cites more.
+    # The model's later passage is the answer's [1], its earlier one the answer's [2]; only
+    # "More from the library" (numbered on from them) cites more.
     ps = prompt_passages(comp.model.calls[0]["messages"])
-    assert [c.text for c in answer.citations[:2]] == [ps[3], ps[1]]
-    assert "[3]" not in answer.answer and "### Why Prioritize Need" in answer.more
-    assert f"{sentence_of(ps[3])} [1]" in answer.answer
+    late, early = claimable(ps)[2], claimable(ps)[0]
+    assert [c.text for c in answer.citations[:2]] == [ps[late], ps[early]]
+    assert f"[{late}]" not in answer.answer and "### Why Prioritize Need" in answer.more
+    assert f"{sentence_of(ps[late])} [1]" in answer.answer
     assert comp.model.calls[0]["stream"] is False
     doc = answer.to_dict()["verification"]
     assert doc == {
@@ -107,8 +119,9 @@ def test_bogus_citation_numbers_are_removed_and_reported(bot):
 
     def reply(messages):
         ps = prompt_passages(messages)
-        said.update(first=sentence_of(ps[1]), second=sentence_of(ps[2]))
-        return f"{said['first']} [1][17]\n\n{said['second']} [0]\n\n{sentence_of(ps[3])} [3]"
+        a, b, c = claimable(ps)[:3]
+        said.update(first=sentence_of(ps[a]), second=sentence_of(ps[b]))
+        return f"{said['first']} [{a}][17]\n\n{said['second']} [0]\n\n{sentence_of(ps[c])} [{c}]"
 
     answer = bot.ask(QUESTION, composer=composer(reply))
     assert answer.answered_by == "llm"

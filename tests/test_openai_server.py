@@ -148,20 +148,26 @@ def passages_of(body: dict) -> dict[int, str]:
     return {int(n): text for n, text in found}
 
 
-def plain_sentence(text: str) -> str:
+def plain_sentence(text: str) -> str | None:
     return next(
-        s
-        for s in split_sentences(text)
-        if len(s.split()) >= 8 and s.endswith(".") and not re.search(r"[“”\"]", s)
+        (
+            s
+            for s in split_sentences(text)
+            if len(s.split()) >= 8 and s.endswith(".") and not re.search(r"[“”\"]", s)
+        ),
+        None,
     )
 
 
 def from_passages(*numbers: int, extra: str = "") -> Callable[[dict], str]:
-    """A completion that cites sentences of the request's own passages."""
+    """A completion that cites sentences of the request's own passages: the first, second...
+    of those that hold a plain sentence (a table holds none)."""
 
     def reply(body: dict) -> str:
         ps = passages_of(body)
-        return "\n\n".join(f"{plain_sentence(ps[n])} [{n}]" for n in numbers) + extra
+        claimable = [n for n in sorted(ps) if plain_sentence(ps[n])]
+        picked = [claimable[i - 1] for i in numbers]
+        return "\n\n".join(f"{plain_sentence(ps[n])} [{n}]" for n in picked) + extra
 
     return reply
 
@@ -202,7 +208,8 @@ def test_ask_text_streams_from_the_server(lbw, server):
     assert request["body"]["stream"] is True and request["body"]["model"] == "local-qwen"
     answer, _, rest = out.partition("\nSources:\n")
     ps = passages_of(request["body"])
-    assert answer.strip() == f"{plain_sentence(ps[1])} [1]\n\n{plain_sentence(ps[3])} [2]"
+    first, third = [n for n in sorted(ps) if plain_sentence(ps[n])][0:3:2]
+    assert answer.strip() == f"{plain_sentence(ps[first])} [1]\n\n{plain_sentence(ps[third])} [2]"
     assert rest.count("\n[") == 1 and rest.startswith("[1] ")
     assert "Written by the language model openai:local-qwen" in rest
 

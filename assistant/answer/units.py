@@ -13,8 +13,9 @@ A unit that leans on the one before it ("This meant ...", "They also ...", a bar
 is *dangling*: an answer shows it with that neighbour or not at all.
 
 Units are compared with the question by the index's own embedder (unit vectors, so a dot
-product is the cosine). Their vectors are kept per build (LoadedIndex.derived), embedded
-the first time a question needs them, so a warm answer embeds only its question.
+product is the cosine). Their vectors are kept per build (LoadedIndex.derived): the
+sentences ingest embedded, and any other unit embedded the first time a question needs it,
+so a warm answer embeds only its question.
 
 Trade-off: the prose rules are patterns of form (punctuation, length, caption wording), not
 of topic, so they hold for a user's own documents too; a caption written as a full sentence
@@ -204,7 +205,12 @@ class Vectors:
 
     def __init__(self, index: LoadedIndex):
         self.embedder = index.retriever.embedder
-        self._cache: dict[str, np.ndarray] = {}
+        # Seeded with the sentences ingest embedded, so most units cost nothing; a unit that
+        # is not one of them (a quotation joined across sentences) is embedded on first use.
+        stored = index.sentence_vectors
+        self._cache: dict[str, np.ndarray] = (
+            dict(zip(stored.texts, stored.vectors, strict=True)) if stored is not None else {}
+        )
         self._lock = threading.Lock()
 
     @classmethod

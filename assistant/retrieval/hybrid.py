@@ -1,8 +1,10 @@
-"""Hybrid retrieval: dense (MiniLM in Chroma) and keyword (BM25) results fused by
-reciprocal rank, then nudged by the question's structure (tension, system, kind).
+"""Hybrid retrieval: dense (MiniLM in Chroma), closest-sentence and keyword (BM25) results
+fused by reciprocal rank, then nudged by the question's structure (tension, system, kind).
 
-Why both: leaders paraphrase ("tiny central team") where dense search shines, and name
-districts, numbers and the paper's own terms ("prix fixe", "58%") where BM25 is exact.
+Why all three: leaders paraphrase ("tiny central team") where dense search shines, and name
+districts, numbers and the paper's own terms ("prix fixe", "58%") where BM25 is exact. A
+leader's situation often matches one sentence of a long passage whose vector as a whole is
+about something broader; ranking passages by their closest sentence finds it.
 Reciprocal-rank fusion needs no score calibration between the two. Structure boosts are
 small relative to a first rank, so they reorder near-ties rather than override relevance.
 """
@@ -11,15 +13,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
+
 from assistant.core.text import stemmer
 from assistant.core.types import Chunk, Filters, Passage
 from assistant.embedding.embedder import Embedder
 from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.slate import Scored, focus_tension, slate
+from assistant.storage.builds import SentenceVectors
 from assistant.storage.vectors import VectorStore
 
 RRF_K = 60
 CANDIDATES = 80
+# The closest-sentence ranking's vote against the dense and keyword rankings' 1 each, fitted
+# on the blind tune split (eval/fit.py: 0 / 0.5 / 1 / 1.25 / 1.5 / 2).
+SENTENCE_WEIGHT = 1.25
 
 
 class Retriever(ABC):
@@ -61,18 +69,35 @@ class KeywordIndex:
 
 class HybridRetriever(Retriever):
     def __init__(
-        self, chunks: list[Chunk], vectors: VectorStore, keywords: KeywordIndex, embedder: Embedder
+        self,
+        chunks: list[Chunk],
+        vectors: VectorStore,
+        keywords: KeywordIndex,
+        embedder: Embedder,
+        sentences: SentenceVectors | None = None,
     ):
         self.chunks = {c.id: c for c in chunks}
+        self.order = [c.id for c in chunks]  # the build's rows, as `sentences` numbers them
         self.vectors = vectors
         self.keywords = keywords
         self.embedder = embedder
+        self.sentences = sentences  # None: a build from before sentence vectors
+
+    def closest_sentences(self, qvec: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Passages ranked by their closest sentence to the question, best first."""
+        if self.sentences is None or not self.order:
+            return []
+        unit = qvec / (float(np.linalg.norm(qvec)) or 1.0)
+        best = self.sentences.best_per_passage(unit, len(self.order))
+        top = np.argsort(-best, kind="stable")[:k]
+        return [(self.order[row], float(best[row])) for row in top if best[row] > -1.0]
 
     def score(self, plan: QueryPlan, filters: Filters | None = None) -> list[Scored]:
         """Every candidate with its fused score, best first (also used by the composer)."""
         qvec = self.embedder.embed_query(plan.search_text)
         dense = self.vectors.query(qvec, CANDIDATES)
         keyword = self.keywords.search(plan.search_text, CANDIDATES)
+        closest = self.closest_sentences(qvec, CANDIDATES)
         fused: dict[str, float] = {}
         dense_sim: dict[str, float] = {}
         for rank, (cid, sim) in enumerate(dense):
@@ -80,6 +105,8 @@ class HybridRetriever(Retriever):
             dense_sim[cid] = sim
         for rank, (cid, _) in enumerate(keyword):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+        for rank, (cid, _) in enumerate(closest):
+            fused[cid] = fused.get(cid, 0.0) + SENTENCE_WEIGHT / (RRF_K + rank)
         results = []
         for cid, base in fused.items():
             chunk = self.chunks.get(cid)

@@ -25,7 +25,7 @@ from assistant.retrieval.hybrid import HybridRetriever, KeywordIndex
 from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.sections import parents
 from assistant.retrieval.slate import Scored, focus_tension, slate
-from assistant.storage.builds import open_live
+from assistant.storage.builds import SentenceVectors, open_live
 from assistant.storage.vectors import open_build_store
 
 T = TypeVar("T")
@@ -55,6 +55,7 @@ class LoadedIndex:
     documents: dict[str, dict[str, Any]]
     catalog: dict[str, Any]
     retriever: HybridRetriever
+    sentence_vectors: SentenceVectors | None = None  # embedded at ingest (None: an old build)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
     _sentences: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -93,7 +94,9 @@ class LoadedIndex:
         with self._lock:
             cached = self._sentences.get(chunk.id)
         if cached is None:
-            texts = [s for s in split_sentences(chunk.text) if len(s) > 1]
+            cached = self._stored_sentences(chunk)
+        if cached is None:
+            texts = split_sentences(chunk.text)
             vectors = (
                 self.retriever.embedder.embed_batch(texts)
                 if texts
@@ -103,6 +106,24 @@ class LoadedIndex:
             with self._lock:
                 self._sentences[chunk.id] = cached
         return cached
+
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        return {c.id: i for i, c in enumerate(self.chunks)}
+
+    def _stored_sentences(self, passage: Chunk) -> tuple[list[str], np.ndarray] | None:
+        """A passage's sentences as ingest embedded them: a chunk's own, or a shown
+        section's, made of its chunks' ("a+b+c"). None when the build has none for it."""
+        if self.sentence_vectors is None:
+            return None
+        rows = [self._rows.get(part) for part in passage.id.split("+")]
+        if any(row is None for row in rows):
+            return None
+        parts = [self.sentence_vectors.of(row) for row in rows if row is not None]
+        texts = [t for part_texts, _ in parts for t in part_texts]
+        if not texts:
+            return None
+        return texts, np.vstack([vectors for _, vectors in parts if len(vectors)])
 
     def derived(self, key: str, build: Callable[[LoadedIndex], T]) -> T:
         """A value computed from this build once and kept with it (the language model's
@@ -134,5 +155,8 @@ def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
     files = open_live(settings)
     assert files.path is not None
     store = open_build_store(settings, files.path, files.meta)
-    retriever = HybridRetriever(files.chunks, store, KeywordIndex(files.chunks), embedder)
-    return LoadedIndex(files.path.name, files.chunks, files.documents, files.catalog, retriever)
+    keywords = KeywordIndex(files.chunks)
+    retriever = HybridRetriever(files.chunks, store, keywords, embedder, files.sentences)
+    return LoadedIndex(
+        files.path.name, files.chunks, files.documents, files.catalog, retriever, files.sentences
+    )

@@ -3,6 +3,7 @@
     store_dir/CURRENT                 the id of the live build (replaced atomically)
     store_dir/builds/<id>/meta.json   written last; a build without it is incomplete
     store_dir/builds/<id>/chunks.jsonl, documents.json, catalog.json, embeddings.npy
+    store_dir/builds/<id>/sentences.npz  each passage's sentences and their vectors
     store_dir/builds/<id>/chroma/     the vectors (embedded Chroma), or a server collection
 
 A writer fills a new build folder, then swaps CURRENT with os.replace; a crash at any point
@@ -24,6 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,37 @@ def _drop_server_collection(settings: Settings, build_id: str) -> None:
         chroma_client(settings).delete_collection(collection_name(settings, build_id))
 
 
+SENTENCES = "sentences.npz"
+
+
+@dataclass
+class SentenceVectors:
+    """Every passage's sentences (core.text.split_sentences of its text) with their unit
+    vectors, embedded at ingest: the retriever matches a question against single sentences,
+    and the scope step and the composer compare sentences, without embedding them per answer.
+
+    Row i of `vectors` is `texts[i]`, a sentence of the passage at row `owners[i]` of the
+    build's chunks; owners never decrease.
+    """
+
+    owners: np.ndarray  # int32, one per sentence
+    texts: list[str]
+    vectors: np.ndarray  # float32, (sentences, dim)
+
+    def of(self, row: int) -> tuple[list[str], np.ndarray]:
+        """The sentences of the passage at `row` and their vectors."""
+        lo, hi = np.searchsorted(self.owners, [row, row + 1])
+        return self.texts[lo:hi], self.vectors[lo:hi]
+
+    def best_per_passage(self, query: np.ndarray, passages: int) -> np.ndarray:
+        """For each passage row, the cosine of its closest sentence to a unit query vector
+        (-1 for a passage without sentences)."""
+        best = np.full(passages, -1.0, dtype=np.float32)
+        if len(self.texts):
+            np.maximum.at(best, self.owners, self.vectors @ query.astype(np.float32))
+        return best
+
+
 @dataclass
 class BuildFiles:
     """Everything a build holds besides its vectors."""
@@ -158,6 +191,8 @@ class BuildFiles:
     catalog: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None  # the build folder these files were read from
+    # None: a build from before sentence vectors (`lbw ingest` adds them)
+    sentences: SentenceVectors | None = None
 
     @property
     def by_id(self) -> dict[str, Chunk]:
@@ -176,6 +211,14 @@ def write_build_files(path: Path, files: BuildFiles) -> None:
     (path / "catalog.json").write_text(
         json.dumps(files.catalog, ensure_ascii=False, indent=1), encoding="utf-8"
     )
+    if files.sentences is not None:
+        s = files.sentences
+        np.savez(
+            path / SENTENCES,
+            owners=s.owners.astype(np.int32),
+            texts=np.array(s.texts, dtype=str),
+            vectors=s.vectors.astype(np.float32),
+        )
 
 
 def seal_build(path: Path, meta: dict[str, Any]) -> None:
@@ -228,6 +271,30 @@ def _read_embeddings(path: Path, rows: int) -> np.ndarray:
     return vectors
 
 
+def read_sentences(path: Path, rows: int) -> SentenceVectors | None:
+    """A build's sentence vectors; None when it has none (made before them), IndexMissing
+    when the file is damaged or does not fit the build's passages."""
+    if not (path / SENTENCES).is_file():
+        return None
+    try:
+        with np.load(path / SENTENCES, allow_pickle=False) as data:
+            owners = data["owners"].astype(np.int32)
+            texts = [str(t) for t in data["texts"]]
+            vectors = data["vectors"].astype(np.float32)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise _damaged(path, SENTENCES, exc) from exc
+    fits = (
+        owners.ndim == 1
+        and vectors.ndim == 2
+        and len(owners) == len(texts) == len(vectors)
+        and (not len(owners) or (owners.min() >= 0 and owners.max() < rows))
+        and bool(np.all(np.diff(owners) >= 0))
+    )
+    if not fits:
+        raise _damaged(path, SENTENCES, ValueError(f"{vectors.shape} does not fit the passages"))
+    return SentenceVectors(owners, texts, vectors)
+
+
 def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
     """A sealed build, whole; IndexMissing naming the first damaged file."""
     meta = read_build_meta(path)
@@ -239,7 +306,8 @@ def read_build_files(path: Path, with_embeddings: bool = True) -> BuildFiles:
     catalog = read_build_json(path, "catalog.json")
     if not isinstance(documents, dict) or not isinstance(catalog, dict):
         raise _damaged(path, "documents.json or catalog.json", ValueError("not an object"))
-    return BuildFiles(chunks, embeddings, documents, catalog, meta, path)
+    sentences = read_sentences(path, len(chunks))
+    return BuildFiles(chunks, embeddings, documents, catalog, meta, path, sentences)
 
 
 def reusable_files(path: Path) -> BuildFiles | None:
@@ -254,7 +322,11 @@ def reusable_files(path: Path) -> BuildFiles | None:
         return None
     if not meta.get("model_id"):
         return None
-    return BuildFiles(chunks, embeddings, {}, {}, {"model_id": meta["model_id"]})
+    try:
+        sentences = read_sentences(path, len(chunks))
+    except IndexMissing:
+        sentences = None  # the passage vectors are still good
+    return BuildFiles(chunks, embeddings, {}, {}, {"model_id": meta["model_id"]}, None, sentences)
 
 
 def newest_complete_build(store_dir: Path) -> Path | None:
