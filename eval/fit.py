@@ -7,6 +7,7 @@ trade-off around it can be read and re-checked:
 - `retrieval.library.PARENT_CHARS`: how long a section may be to come back whole;
 - `retrieval.query.CARRIED_ANSWER_CHARS`: how much of the previous answer a follow-up's
   search carries;
+- `retrieval.hybrid.SENTENCE_WEIGHT`: the closest-sentence ranking's vote in the fusion;
 - the embedder's `relevance_floor` (best passage, best sentence): below both, a question is
   off the library's subject. The curve is in-library questions refused against off-library
   ones answered.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from assistant.answer import scope as scoping
 from assistant.core.settings import Settings
-from assistant.retrieval import library, query
+from assistant.retrieval import hybrid, library, query
 from assistant.service import load_assistant
 from eval.questions import load_set, named_sets
 from eval.scoring import evaluate
@@ -87,6 +88,12 @@ def main() -> None:
         query.CARRIED_ANSWER_CHARS = value
         print(f"  {value:>5}: {_retrieval(bot, tune):.3f}")
     query.CARRIED_ANSWER_CHARS = chosen
+    chosen = hybrid.SENTENCE_WEIGHT
+    print("SENTENCE_WEIGHT: all evidence in the top 8 (tune)")
+    for value in (0.0, 0.5, 1.0, 1.25, 1.5, 2.0):
+        hybrid.SENTENCE_WEIGHT = value
+        print(f"  {value:>5}: {_retrieval(bot, tune):.3f}")
+    hybrid.SENTENCE_WEIGHT = chosen
     rows = _scope_rows(bot, tune)
     print(
         "relevance_floor (passage, sentence): in-library refused, off-library answered, partial labelled"
