@@ -2,10 +2,12 @@
 
 Re-running on an unchanged library is a no-op decided before any model is loaded (a
 fingerprint of the chunks, and a check that the live build's vectors are where the settings
-say and whole). A changed library reuses the stored vectors of every unchanged chunk and
-embeds only the new ones; so does an unchanged library whose vectors moved (embedded to a
-Chroma server or back) or were lost or damaged: the build's embeddings.npy is copied into a
-new build's collection, no model loaded. Nothing a reader sees changes until the finished
+say and whole: for an embedded store, first by the `chroma` folder's file sizes recorded at
+build time, without importing Chroma; only when they differ is the collection opened). A
+changed library reuses the stored vectors of every unchanged chunk and embeds only the new
+ones; so does an unchanged library whose vectors moved (embedded to a Chroma server or back)
+or were lost or damaged: the build's embeddings.npy is copied into a new build's collection,
+no model loaded. Nothing a reader sees changes until the finished
 build is published (assistant.storage.builds.publish).
 
 The library is the bundled corpus plus the user library (ingest.userlib); ingest.manage
@@ -49,7 +51,7 @@ from assistant.storage.builds import (
     unpublish,
     write_build_files,
 )
-from assistant.storage.vectors import location, vectors_problem
+from assistant.storage.vectors import chroma_files, location, vectors_problem, vectors_unchanged
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.formats.limits import Limits
@@ -272,7 +274,8 @@ def build_and_publish(
     note = ""
     if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
         live = builds_dir(store_dir) / previous.meta["build_id"]
-        note = vectors_problem(settings, live, previous.meta) or ""
+        if not vectors_unchanged(settings, live, previous.meta):  # a glance, then a look
+            note = vectors_problem(settings, live, previous.meta) or ""
     if previous and previous.meta.get("fingerprint") == prepared.fingerprint and not note:
         if commit is not None:
             commit()
@@ -320,6 +323,8 @@ def build_and_publish(
                 "format": FORMAT_VERSION,
                 "collection": collection_name(settings, build_id),
                 "vectors": location(settings),  # where `collection` lives
+                # Embedded: the `chroma` folder's files and sizes, for vectors_unchanged.
+                "chroma_files": None if settings.server_mode else chroma_files(path / "chroma"),
                 # The user library this build serves: after a crash between the publish
                 # and the manifest write, recover_user_library rolls the manifest forward.
                 "user_library": [d.entry.to_dict() for d in prepared.user_docs],
