@@ -219,3 +219,27 @@ def test_unchanged_reingest_imports_neither_the_model_nor_chroma(settings):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "False 0 []"
+
+
+def test_new_passages_are_embedded_longest_first_and_stored_in_library_order(settings):
+    """Batches of passages of about one length (as sentence-transformers forms them within a
+    call) pad less; each vector still lands on its own passage."""
+    from assistant.storage.builds import read_build_files
+
+    class Recording(HashingEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.batches: list[list[str]] = []
+
+        def embed_batch(self, texts):
+            self.batches.append(list(texts))
+            return super().embed_batch(texts)
+
+    emb = Recording()
+    report = run_ingest(settings, embedder=emb, progress=False)
+    lengths = [len(t) for batch in emb.batches for t in batch]
+    assert len(lengths) == report.chunks and lengths == sorted(lengths, reverse=True)
+    assert all(len(batch) <= 32 for batch in emb.batches)
+    files = read_build_files(builds_dir(settings.store_dir) / report.build_id)
+    expected = HashingEmbedder().embed_batch([c.indexed_text() for c in files.chunks])
+    assert np.allclose(files.embeddings, expected)
