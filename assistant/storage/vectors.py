@@ -161,7 +161,8 @@ REPAIR = "Run `lbw ingest`: it puts the index's stored vectors there (no --rebui
 def chroma_files(folder: Path) -> dict[str, int]:
     """Every file under an embedded store's `chroma` folder, by its path relative to the
     folder, with its size in bytes ({} when there is no folder). Chroma rewrites bytes inside
-    its files whenever it opens them, but their names and sizes stay as the build left them."""
+    its files whenever it opens them, but (chromadb 1.5) keeps their names and sizes; were a
+    version to change them, `vectors_unchanged` would only send ingest to the full check."""
     found: dict[str, int] = {}
     for root, _dirs, files in os.walk(folder):
         for name in files:
