@@ -1,7 +1,12 @@
 """Ingest publishes atomically, re-runs cheaply and never loses the serving index."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,3 +144,106 @@ def test_builds_made_in_the_same_second_prune_to_the_newest(tmp_path):
     # An id from before microseconds (same second, no fraction) still counts as older.
     legacy = made[-1][:15] + "-ffffffff"
     assert legacy < made[-1]
+
+
+def _full_checks(monkeypatch) -> list:
+    """The builds whose vectors ingest opened Chroma to check (vectors_problem), in order."""
+    import ingest.pipeline
+
+    real, seen = ingest.pipeline.vectors_problem, []
+
+    def spy(settings, path, meta):
+        seen.append(path.name)
+        return real(settings, path, meta)
+
+    monkeypatch.setattr(ingest.pipeline, "vectors_problem", spy)
+    return seen
+
+
+def test_unchanged_reingest_opens_chroma_only_when_the_chroma_folder_changed(settings, monkeypatch):
+    """A build records its `chroma` folder's files and sizes; an unchanged re-ingest compares
+    them and opens the collection only when they differ, or when the build has no record."""
+    from assistant.storage.vectors import vectors_unchanged
+
+    first = run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    live = builds_dir(settings.store_dir) / first.build_id
+    meta = json.loads((live / "meta.json").read_text())
+    database = live / "chroma" / "chroma.sqlite3"
+    assert meta["chroma_files"]["chroma.sqlite3"] == database.stat().st_size
+    assert len(meta["chroma_files"]) > 1  # the database and the collection's own files
+    checks = _full_checks(monkeypatch)
+
+    # As sealed: no check, no model (none is passed, and none is needed).
+    assert not run_ingest(settings, progress=False).changed and checks == []
+    # A file more than the record: the full check runs, finds the vectors whole, no new build.
+    (live / "chroma" / "stray.bin").write_bytes(b"x")
+    assert not run_ingest(settings, progress=False).changed and checks == [first.build_id]
+    (live / "chroma" / "stray.bin").unlink()
+    # The same folder served from a Chroma server: never taken at a glance.
+    assert vectors_unchanged(settings, live, meta)
+    assert not vectors_unchanged(replace(settings, chroma_host="127.0.0.1"), live, meta)
+    # A build sealed before the record: the full check, every time.
+    (live / "meta.json").write_text(
+        json.dumps({k: v for k, v in meta.items() if k != "chroma_files"})
+    )
+    assert not run_ingest(settings, progress=False).changed and len(checks) == 2
+    (live / "meta.json").write_text(json.dumps(meta))
+    # A truncated database changes its size: found, and a new build gets the stored vectors.
+    database.write_bytes(database.read_bytes()[:1000])
+    repaired = run_ingest(settings, progress=False)
+    assert repaired.changed and repaired.embedded == 0 and "cannot be used" in repaired.note
+    assert len(checks) == 3
+    assert not run_ingest(settings, progress=False).changed and len(checks) == 3
+
+
+def test_unchanged_reingest_imports_neither_the_model_nor_chroma(settings):
+    """Behaviour, not timing: a fresh process re-ingesting an unchanged library never imports
+    torch, sentence-transformers or chromadb (their imports are most of its time)."""
+    run_ingest(settings, embedder=HashingEmbedder(), progress=False)
+    script = (
+        "import sys; from pathlib import Path; from assistant.core.settings import Settings; "
+        "from ingest.pipeline import run_ingest; "
+        "r = run_ingest(Settings(corpus_dir=Path(sys.argv[1]), store_dir=Path(sys.argv[2])), "
+        "progress=False); "
+        "heavy = ('torch', 'sentence_transformers', 'transformers', 'chromadb', 'onnxruntime'); "
+        "print(r.changed, r.embedded, [m for m in heavy if m in sys.modules])"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(settings.corpus_dir), str(settings.store_dir)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root), "ANONYMIZED_TELEMETRY": "False"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "False 0 []"
+
+
+def test_new_passages_are_embedded_longest_first_and_stored_in_library_order(settings):
+    """Batches of passages of about one length (as sentence-transformers forms them within a
+    call) pad less; each vector still lands on its own passage."""
+    from assistant.storage.builds import read_build_files
+
+    class Recording(HashingEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.batches: list[list[str]] = []
+
+        def embed_batch(self, texts):
+            self.batches.append(list(texts))
+            return super().embed_batch(texts)
+
+    emb = Recording()
+    report = run_ingest(settings, embedder=emb, progress=False)
+    # the passages' batches, then the sentences' (tests/test_sentences.py)
+    passages = emb.batches[: -(-report.chunks // 32)]
+    lengths = [len(t) for batch in passages for t in batch]
+    assert len(lengths) == report.chunks and lengths == sorted(lengths, reverse=True)
+    assert all(len(batch) <= 32 for batch in passages)
+    sentences = [len(t) for batch in emb.batches[len(passages) :] for t in batch]
+    assert sentences == sorted(sentences, reverse=True)
+    files = read_build_files(builds_dir(settings.store_dir) / report.build_id)
+    expected = HashingEmbedder().embed_batch([c.indexed_text() for c in files.chunks])
+    assert np.allclose(files.embeddings, expected)

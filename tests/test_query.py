@@ -44,6 +44,34 @@ def test_systems_are_recognised_by_short_forms_but_not_ordinary_words():
     assert find_systems("the roots of change on a mesa") == []
 
 
+def test_system_names_are_found_where_a_lookbehind_would_find_them(parsed_library):
+    """find_systems checks "not preceded by a word character or hyphen" by hand (faster);
+    every text of the library, and names glued to words or hyphens, give what the one-pattern
+    lookbehind form gives."""
+    import re
+
+    from assistant.core.domain import _CASE_SENSITIVE, SYSTEMS
+
+    def by_lookbehind(text: str) -> list[str]:
+        found: dict[str, int] = {}
+        pairs = sorted(((a, s.name) for s in SYSTEMS for a in s.aliases), key=lambda p: -len(p[0]))
+        for alias, name in pairs:
+            flags = 0 if alias.isupper() or alias in _CASE_SENSITIVE else re.IGNORECASE
+            m = re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", text, flags)
+            if m and (name not in found or m.start() < found[name]):
+                found[name] = m.start()
+        return sorted(found, key=found.get)
+
+    texts = [
+        "pre-Fulton, xFulton and then Fulton; CPS-led, ACPS, (CPS) and Dallas.",
+        "non-Roots Roots Elementary, Mesa-wide mesa Mesa",
+    ]
+    for parsed in parsed_library.parsed:
+        texts += [parsed.text[i : i + 1500] for i in range(0, len(parsed.text), 700)]
+    assert sum(bool(find_systems(t)) for t in texts) > 20
+    assert [find_systems(t) for t in texts] == [by_lookbehind(t) for t in texts]
+
+
 def test_a_question_about_how_districts_balanced_a_tension_is_a_tension_question():
     plan = plan_query(
         "How fast should we move from pilot to scale? Show me how districts balanced speed "

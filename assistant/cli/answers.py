@@ -1,7 +1,8 @@
 """`lbw ingest`, `lbw retrieve`, `lbw ask`: build the index, and question it.
 
 The heavy imports (the model, Chroma) happen inside the commands, so `lbw ingest` on an
-unchanged library loads no model; it does open the live collection (importing Chroma, about
+unchanged library loads no model, and on an embedded store whose `chroma` folder is as its
+build recorded it does not import Chroma either; otherwise it opens the live collection (about
 a second) to check that the vectors are where the settings say and whole.
 """
 

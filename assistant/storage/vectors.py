@@ -9,7 +9,10 @@ folder, or a server's host and port) next to its collection name. Opening a buil
 that record against the settings and the collection against the build (it exists, it holds
 every passage), so moving to a server and back, or a deleted or damaged `chroma` folder,
 is reported as IndexMissing with what to run, and `lbw ingest` knows to copy the build's
-stored vectors into the new place (`vectors_problem`). A read-only store is served from a
+stored vectors into the new place (`vectors_problem`). An embedded build also records its
+`chroma` folder's files and sizes, so an unchanged re-ingest can see the folder is as it was
+sealed without importing Chroma (`vectors_unchanged`); any difference sends it to the full
+check. A read-only store is served from a
 private copy of its `chroma` folder, because Chroma writes to its database when it opens it.
 """
 
@@ -153,6 +156,40 @@ def describe(where: dict[str, Any] | None) -> str:
 
 
 REPAIR = "Run `lbw ingest`: it puts the index's stored vectors there (no --rebuild needed)."
+
+
+def chroma_files(folder: Path) -> dict[str, int]:
+    """Every file under an embedded store's `chroma` folder, by its path relative to the
+    folder, with its size in bytes ({} when there is no folder). Chroma rewrites bytes inside
+    its files whenever it opens them, but (chromadb 1.5) keeps their names and sizes; were a
+    version to change them, `vectors_unchanged` would only send ingest to the full check."""
+    found: dict[str, int] = {}
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            file = Path(root) / name
+            try:
+                found[file.relative_to(folder).as_posix()] = file.stat().st_size
+            except OSError:  # gone between the listing and the look: not as recorded
+                found[file.relative_to(folder).as_posix()] = -1
+    return found
+
+
+def vectors_unchanged(settings: Settings, path: Path, meta: dict[str, Any]) -> bool:
+    """Whether, at a glance and without importing Chroma, the build at `path` still holds its
+    vectors as it was sealed: these settings use the embedded store the build recorded, and
+    its `chroma` folder has the same files with the same sizes (`chroma_files` in meta.json).
+
+    True lets an unchanged re-ingest skip opening the collection (a second or more, most of it
+    importing chromadb). False means only "look properly": `vectors_problem` then opens it. A
+    deleted, truncated or extended file, or a move to a server, changes what is seen here;
+    bytes overwritten in place with the sizes kept are left to the readers, which report a
+    collection they cannot open with what to run."""
+    recorded = meta.get("chroma_files")
+    if settings.server_mode or not isinstance(recorded, dict) or not recorded:
+        return False
+    if recorded_location(path, meta) != location(settings):
+        return False
+    return chroma_files(path / "chroma") == recorded
 
 
 def open_build_store(settings: Settings, path: Path, meta: dict[str, Any]) -> ChromaStore:
