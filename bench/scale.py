@@ -8,7 +8,8 @@ and paragraph lengths), so passages are varied text with the library's vocabular
 are duplicates. The bundled five documents stay in, so the devset questions still apply.
 
 Measured on one machine, in one process with the model loaded once:
-- the bare encoder (sentence-transformers MiniLM, batches of 32 like ingest) on the chunks;
+- the bare encoder (sentence-transformers MiniLM, batches like ingest's) on the chunks and
+  their sentences;
 - a full `run_ingest` (parse, chunk, catalog, embed, write, Chroma, publish) on the same
   library: chunks/s next to the encoder's, and the pipeline overhead (target <= 15 %);
 - retrieval latency over the devset questions at that size (target p95 <= 150 ms);
@@ -116,6 +117,7 @@ def make_library(target: Path, scale: int, seed: int = 7) -> dict[str, Any]:
 
 def measure(work: Path, scale: int) -> dict[str, Any]:
     from assistant.core.settings import Settings
+    from assistant.core.text import split_sentences
     from assistant.embedding.embedder import load_default_embedder
     from assistant.service import load_assistant
     from eval.scoring import load_questions
@@ -143,14 +145,20 @@ def measure(work: Path, scale: int) -> dict[str, Any]:
     embedder.embed_batch(["warm up the encoder"])
 
     log("parsing and chunking")
-    texts = [c.indexed_text() for c in build_chunks(settings)]
+    chunks = build_chunks(settings)
+    texts = [c.indexed_text() for c in chunks]
+    # ingest embeds each passage and each of its sentences (sentences.npz); so does this
+    sentences = [s for c in chunks for s in split_sentences(c.text)]
     r["chunks"] = len(texts)
+    r["sentences"] = len(sentences)
     r["base_chunks"] = base_chunks
     r["chunk_ratio"] = len(texts) / base_chunks
-    log(f"bare encoder on {len(texts)} chunks")
+    log(f"bare encoder on {len(texts)} chunks and {len(sentences)} sentences")
     start = time.perf_counter()
     for i in range(0, len(texts), 32):
         embedder.embed_batch(texts[i : i + 32])
+    for i in range(0, len(sentences), 64):
+        embedder.embed_batch(sentences[i : i + 64])
     r["encode_s"] = time.perf_counter() - start
     r["encoder_chunks_per_s"] = len(texts) / r["encode_s"]
 
