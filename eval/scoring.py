@@ -440,11 +440,11 @@ def run_sets(
     Returns {"k", "sets": {name: one set's report}, "gap": tune - test or None, "pairs"}.
     With `pairs_dir`, blind grading pairs for every question are written there (eval.pairs).
     """
-    from assistant.embedding.embedder import load_default_embedder
+    from assistant.embedding.choice import load_embedder
     from assistant.service import load_assistant
 
     loaded = {name: load_set(paths) for name, paths in sets.items()}  # bad files stop us early
-    embedder = embedder or load_default_embedder(settings.model_path)
+    embedder = embedder or load_embedder(settings)
     bot = load_assistant(settings, embedder=embedder)
     retrieve, ask = Memo(bot.retrieve), Memo(bot.ask)
     stock = _stock_or_none(settings, embedder, include_stock)
