@@ -23,8 +23,8 @@ from assistant.core.errors import InvalidHistory, InvalidQuestion
 from assistant.core.safety import instruction_like
 from assistant.core.settings import Settings
 from assistant.core.types import Answer, Chunk, Filters, Passage, Turn
+from assistant.embedding.choice import load_query_embedder
 from assistant.embedding.embedder import Embedder
-from assistant.embedding.onnx import load_query_embedder
 from assistant.retrieval.hybrid import to_passage
 from assistant.retrieval.library import LoadedIndex, Retrieved, open_index
 from assistant.retrieval.query import QueryPlan, clean_question, last_answer, plan_query
@@ -224,10 +224,10 @@ def validate_history(history: Sequence[Any] | None) -> list[Turn]:
 def load_assistant(
     settings: Settings, embedder: Embedder | None = None, composer: Composer | None = None
 ) -> Assistant:
-    """Open the live index (IndexMissing if there is none) with the default embedder and the
+    """Open the live index (IndexMissing if there is none) with the settings' embedder and the
     composer the settings choose (LLMConfigError when the chosen model cannot be set up)."""
     live_build_path(settings)  # fail fast, before loading the model, when there is no index
     composer = composer or make_composer(settings)
     if embedder is None:
-        embedder = load_query_embedder(settings.models_dir, settings.model_path)
+        embedder = load_query_embedder(settings)
     return Assistant(settings, embedder, composer)

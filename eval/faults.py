@@ -259,7 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise RuntimeError("not used")
 
         docs = json.loads(args.answers.read_text(encoding="utf-8"))["results"]
-        library = Library.of_index(open_index(Settings.from_env(), _NoQuestions()))
+        library = Library.of_index(
+            open_index(Settings.from_env(), _NoQuestions(), check_model=False)
+        )
     else:
         docs, library = ask_all(args.files or DEFAULT_FILES)
     report = count_answers(docs, library)

@@ -1,6 +1,7 @@
 """Fit the few numbers the pipeline is tuned by, on the blind TUNE split only (GUIDE §6).
 
     python -m eval.fit            # needs a built index (LBW_STORE_DIR)
+    python -m eval.fit --floor    # only the relevance floor (e.g. for LBW_EMBEDDER=mpnet)
 
 Prints, for each candidate value, the tune split's figures, so the chosen value and the
 trade-off around it can be read and re-checked:
@@ -15,6 +16,8 @@ The test split (W3-W6) is never read here.
 """
 
 from __future__ import annotations
+
+import argparse
 
 from assistant.answer import scope as scoping
 from assistant.core.settings import Settings
@@ -73,9 +76,25 @@ def _curve_point(
     return refused, n_in, answered_off, n_off, labelled, n_partial
 
 
-def main() -> None:
+# The floor's grid: each embedder spreads cosines differently (mpnet's unrelated texts sit
+# lower than MiniLM's), so the grid is wide enough for both.
+FLOOR_PASSAGE = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+FLOOR_SENTENCE = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--floor", action="store_true", help="fit only the relevance floor")
+    args = parser.parse_args(argv)
     bot = load_assistant(Settings.from_env())
     tune = load_set(named_sets("tune")["tune"])
+    print(f"embedder: {bot.embedder.model_id}")
+    if not args.floor:
+        _fit_retrieval(bot, tune)
+    _fit_floor(bot, tune)
+
+
+def _fit_retrieval(bot, tune) -> None:
     chosen = library.PARENT_CHARS
     print("PARENT_CHARS: all evidence in the top 8 (tune)")
     for value in (0, 1500, 2500, 4000, 8000):
@@ -94,12 +113,15 @@ def main() -> None:
         hybrid.SENTENCE_WEIGHT = value
         print(f"  {value:>5}: {_retrieval(bot, tune):.3f}")
     hybrid.SENTENCE_WEIGHT = chosen
+
+
+def _fit_floor(bot, tune) -> None:
     rows = _scope_rows(bot, tune)
     print(
         "relevance_floor (passage, sentence): in-library refused, off-library answered, partial labelled"
     )
-    for min_dense in (0.2, 0.25, 0.3, 0.35):
-        for min_sentence in (0.3, 0.35, 0.4, 0.45):
+    for min_dense in FLOOR_PASSAGE:
+        for min_sentence in FLOOR_SENTENCE:
             r, n_in, a, n_off, p, n_p = _curve_point(rows, min_dense, min_sentence)
             chosen = (min_dense, min_sentence) == bot.embedder.relevance_floor
             mark = "  <- chosen" if chosen else ""

@@ -446,7 +446,7 @@ def run_sets(
     version's answer as a third candidate. A baseline that lacks questions is refused before
     the model loads, unless `allow_missing_baseline`.
     """
-    from assistant.embedding.embedder import load_default_embedder
+    from assistant.embedding.choice import load_embedder
     from assistant.service import load_assistant
 
     loaded = {name: load_set(paths) for name, paths in sets.items()}  # bad files stop us early
@@ -457,7 +457,7 @@ def run_sets(
         if pairs_dir is None:
             raise BaselineError("--baseline goes with --pairs DIR.")
         matched = read_baseline(baseline, loaded, allow_missing=allow_missing_baseline)
-    embedder = embedder or load_default_embedder(settings.model_path)
+    embedder = embedder or load_embedder(settings)
     bot = load_assistant(settings, embedder=embedder)
     retrieve, ask = Memo(bot.retrieve), Memo(bot.ask)
     stock = _stock_or_none(settings, embedder, include_stock)

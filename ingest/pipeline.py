@@ -35,6 +35,7 @@ from assistant.core.errors import IndexMissing, IngestError
 from assistant.core.settings import Settings
 from assistant.core.text import split_sentences
 from assistant.core.types import Chunk
+from assistant.embedding.choice import MODEL_IDS, model_id_for
 from assistant.embedding.embedder import Embedder
 from assistant.storage.builds import (
     BuildFiles,
@@ -87,7 +88,9 @@ class IngestReport:
     documents: int = 0
     repaired_chars: int = 0
     dropped_lines: int = 0
-    note: str = ""  # why an unchanged library got a new build (its vectors were not usable)
+    # why an unchanged library got a new build (its vectors were not usable, or another
+    # embedder made them)
+    note: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -275,7 +278,15 @@ def build_and_publish(
     }
     previous = None if rebuild else _previous(settings)
     note = ""
-    if previous and previous.meta.get("fingerprint") == prepared.fingerprint:
+    # Another embedder than the settings' made the live build (LBW_EMBEDDER changed): its
+    # vectors are neither reused nor mixed with new ones; everything is embedded again. A
+    # build by a model lbw does not name (a test's fake embedder) is left to its maker.
+    wanted = embedder.model_id if embedder is not None else model_id_for(settings)
+    built_by = previous.meta.get("model_id") if previous else None
+    model_changed = bool(previous) and built_by != wanted and built_by in MODEL_IDS.values()
+    if model_changed:
+        note = f"The index was built by {built_by}, and LBW_EMBEDDER={settings.embedder} asks for {wanted}"
+    elif previous and previous.meta.get("fingerprint") == prepared.fingerprint:
         live = builds_dir(store_dir) / previous.meta["build_id"]
         if not vectors_unchanged(settings, live, previous.meta):  # a glance, then a look
             note = vectors_problem(settings, live, previous.meta) or ""
@@ -302,6 +313,7 @@ def build_and_publish(
     if (
         embedder is None
         and previous is not None
+        and not model_changed
         and all(c.id in stored and c.id in old_sentences for c in prepared.chunks)
     ):
         # Nothing new to embed (a removal, a changed date or kind): no model to load.
@@ -309,9 +321,9 @@ def build_and_publish(
     else:
         if embedder is None:
             _tell(on_progress, 0.05, "Loading the embedding model")
-            from assistant.embedding.embedder import load_default_embedder
+            from assistant.embedding.choice import load_embedder
 
-            embedder = load_default_embedder(settings.model_path)
+            embedder = load_embedder(settings)
         model_id = embedder.model_id
     reuse: dict[str, np.ndarray] = {}
     if previous is not None and previous.meta.get("model_id") == model_id:

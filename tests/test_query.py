@@ -184,3 +184,21 @@ def test_questions_for_my_team_carry_the_previous_tension(followup):
     plan = plan_query(followup, history)
     assert plan.intent == "reflection" and plan.followup
     assert plan.tensions == ["resource-allocation"]
+
+
+def test_a_named_section_boosts_its_subsections_in_any_punctuation():
+    from assistant.core.types import Chunk
+    from assistant.retrieval.hybrid import HybridRetriever
+
+    def chunk(section: str) -> Chunk:
+        return Chunk("x", "look-both-ways", "Look Both Ways", section, "text")
+
+    plan = plan_query("What's in Reflection Guide 1, Laying the Foundation?")
+    boost = HybridRetriever._boost
+    guide = "Reflection Guides > Reflection Guide 1: Laying the Foundation"
+    assert boost(chunk(guide), plan) > 0
+    assert boost(chunk(guide + " > Driving Values"), plan) == boost(chunk(guide), plan)
+    assert boost(chunk("Reflection Guides > Reflection Guide 2: Charting Your Path"), plan) == 0
+    # the top heading alone is over everything, and "guide 1" is not "guide 10"
+    assert boost(chunk("Reflection Guides > Introduction"), plan_query("reflection guides?")) == 0
+    assert boost(chunk("Reflection Guide 10: Later"), plan_query("reflection guide 1")) == 0

@@ -49,11 +49,11 @@ def load(settings: Settings) -> Assistant:
     try:
         bot = load_assistant(settings)
     except IndexMissing:
-        from assistant.embedding.embedder import load_default_embedder
+        from assistant.embedding.choice import load_embedder
         from ingest.pipeline import run_ingest
 
         log.info("No index in %s; building it from %s", settings.store_dir, settings.corpus_dir)
-        embedder = load_default_embedder(settings.model_path)
+        embedder = load_embedder(settings)
         report = run_ingest(settings, embedder=embedder, progress=False)
         log.info("Index built: %s", report)
         bot = load_assistant(settings, embedder=embedder)

@@ -35,10 +35,11 @@ def cmd_ingest(args) -> int:
 
     settings = settings_from(args)
     report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet)
-    # Questions run the model through ONNX (fast start); make that export now, once.
-    from assistant.embedding.onnx import ensure_export
+    # MiniLM's questions run through ONNX (fast start); make that export now, once.
+    if settings.embedder == "minilm":
+        from assistant.embedding.onnx import ensure_export
 
-    ensure_export(settings.models_dir, settings.model_path)
+        ensure_export(settings.models_dir, settings.model_path)
     if args.json:
         print_json(report.to_dict())
     else:

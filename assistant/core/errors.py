@@ -21,7 +21,18 @@ class InvalidSetting(LbwError):
     exit_code = 2
 
 
+class EmbedderUnavailable(InvalidSetting):
+    """The embedder LBW_EMBEDDER names is not installed (its optional extra is missing)."""
+
+
 class IndexMissing(LbwError):
+    exit_code = 3
+
+
+class EmbedderMismatch(LbwError):
+    """The live index was built by another embedding model than the one asked for: its
+    vectors cannot be compared with the question's."""
+
     exit_code = 3
 
 

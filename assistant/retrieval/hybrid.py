@@ -11,6 +11,7 @@ small relative to a first rank, so they reorder near-ties rather than override r
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -139,8 +140,12 @@ class HybridRetriever(Retriever):
             boost += 0.2 * unit
         if plan.doc_ids and chunk.doc_id in plan.doc_ids:
             boost += 0.8 * unit
-        heading = chunk.section.rsplit(" > ", 1)[-1].strip().lower()
-        if len(heading) >= 8 and heading in plan.question.lower():
+        # A heading the question names, in any punctuation: the passages under it, its
+        # subsections' included (a question about a section asks for all of it). The
+        # document's own top heading is left out: it is over everything.
+        asked = _words(plan.question)
+        headings = [_words(h) for h in chunk.section.split(" > ")[1:] or [chunk.section]]
+        if any(len(h) >= 10 and h in asked for h in headings):
             boost += 0.6 * unit
         return boost
 
@@ -148,6 +153,12 @@ class HybridRetriever(Retriever):
         ranked = self.score(plan, filters)
         chosen = slate(ranked, plan, k, focus_tension(ranked, plan))
         return [to_passage(s.chunk, s.score) for s in chosen]
+
+
+def _words(text: str) -> str:
+    """Lower-case words joined by single spaces, padded: "Guide 1: Laying" matches "guide 1,
+    laying" and never "guide 10"."""
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
 def to_passage(chunk: Chunk, score: float) -> Passage:

@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 import numpy as np
 
 from assistant.core.domain import SYSTEMS
+from assistant.core.errors import EmbedderMismatch
 from assistant.core.settings import Settings
 from assistant.core.text import TermStats, split_sentences
 from assistant.core.types import Chunk, Filters
+from assistant.embedding.choice import MODEL_IDS
 from assistant.embedding.embedder import Embedder
 from assistant.retrieval.hybrid import HybridRetriever, KeywordIndex
 from assistant.retrieval.query import QueryPlan
@@ -151,9 +153,24 @@ class LoadedIndex:
         return names
 
 
-def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
+def open_index(settings: Settings, embedder: Embedder, check_model: bool = True) -> LoadedIndex:
+    """The live build, searched with `embedder`; EmbedderMismatch when another model made
+    its vectors (a question's vector would be compared with vectors of another space).
+    `check_model=False` only for readers that never embed a question."""
     files = open_live(settings)
     assert files.path is not None
+    built_by = files.meta.get("model_id")
+    if check_model and built_by != embedder.model_id:
+        names = {model: name for name, model in MODEL_IDS.items()}
+        back = (
+            f"LBW_EMBEDDER={names[built_by]}" if built_by in names else "the embedder that built it"
+        )
+        raise EmbedderMismatch(
+            f"The index in {settings.store_dir} was built by {built_by}, but questions are "
+            f"embedded by {embedder.model_id} (LBW_EMBEDDER={settings.embedder}): their vectors "
+            f"cannot be compared. Run `lbw ingest` to rebuild the index with this embedder, "
+            f"or ask with {back}."
+        )
     store = open_build_store(settings, files.path, files.meta)
     keywords = KeywordIndex(files.chunks)
     retriever = HybridRetriever(files.chunks, store, keywords, embedder, files.sentences)
