@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from functools import lru_cache
 
 import numpy as np
 
@@ -155,6 +156,7 @@ class HybridRetriever(Retriever):
         return [to_passage(s.chunk, s.score) for s in chosen]
 
 
+@lru_cache(maxsize=4096)
 def _words(text: str) -> str:
     """Lower-case words joined by single spaces, padded: "Guide 1: Laying" matches "guide 1,
     laying" and never "guide 10"."""

@@ -27,6 +27,7 @@ import time
 import uuid
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -177,8 +178,14 @@ class SentenceVectors:
         (-1 for a passage without sentences)."""
         best = np.full(passages, -1.0, dtype=np.float32)
         if len(self.texts):
-            np.maximum.at(best, self.owners, self.vectors @ query.astype(np.float32))
+            rows, starts = self._segments
+            best[rows] = np.maximum.reduceat(self.vectors @ query.astype(np.float32), starts)
         return best
+
+    @cached_property
+    def _segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """The passage rows that have sentences, and where each one's run of rows starts."""
+        return np.unique(self.owners, return_index=True)
 
 
 @dataclass
