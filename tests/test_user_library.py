@@ -12,6 +12,7 @@ import pytest
 
 from assistant.core.errors import IngestError, InvalidDocument
 from assistant.core.settings import Settings
+from assistant.core.text import split_sentences
 from assistant.service import load_assistant
 from assistant.storage.builds import builds_dir, current_build_id, live_build_path, read_build_files
 from ingest import manage
@@ -198,10 +199,17 @@ def test_one_bad_file_in_a_batch_adds_none_of_them(settings):
     assert snapshot(settings) == before
 
 
+def new_sentences(settings: Settings, before: set[str]) -> int:
+    """How many sentences the live build's passages that were not in `before` hold."""
+    chunks = read_build_files(live_build_path(settings), False).chunks
+    return sum(len(split_sentences(c.text)) for c in chunks if c.id not in before)
+
+
 # -- good input: asked about and cited -------------------------------------------------------
 def test_pdf_docx_html_are_added_asked_about_and_cited_with_pages(settings):
     emb = HashingEmbedder()
-    before_chunks = len(read_build_files(live_build_path(settings), False).chunks)
+    before = {c.id for c in read_build_files(live_build_path(settings), False).chunks}
+    before_chunks = len(before)
     report = add_documents(
         settings,
         [
@@ -214,8 +222,9 @@ def test_pdf_docx_html_are_added_asked_about_and_cited_with_pages(settings):
     added = {doc["format"]: doc for doc in report.documents}
     assert set(added) == {"pdf", "docx", "html"}
     new_chunks = sum(doc["chunks"] for doc in report.documents)
-    # Only the new documents' passages were embedded; everything else was reused.
-    assert report.ingest.embedded == new_chunks == emb.texts
+    # Only the new documents' passages (and their sentences) were embedded; the rest reused.
+    assert report.ingest.embedded == new_chunks
+    assert emb.texts == new_chunks + new_sentences(settings, before)
     assert report.ingest.chunks == before_chunks + new_chunks
     assert added["pdf"]["title"] == "Marlowe Valley Strategic Plan 2025-2028"
     assert added["docx"]["title"] == "Harbor Point transport memo"
@@ -453,10 +462,14 @@ def test_remove_refuses_bundled_and_unknown_ids(settings, doc_id, message):
 
 def test_retitle_shows_in_citations_and_kind_date_need_no_model(settings, monkeypatch):
     emb = HashingEmbedder()
+    before = {c.id for c in read_build_files(live_build_path(settings), False).chunks}
     report = edit_document(
         settings, "oakhaven-leadership-notes", title="Leadership notes", embedder=emb
     )
-    assert report.ingest.embedded == emb.texts == report.documents[0]["chunks"]
+    # a new title is in every passage's embedded text, so its passages are embedded again
+    # (with their sentences); the rest is reused
+    assert report.ingest.embedded == report.documents[0]["chunks"]
+    assert emb.texts == report.ingest.embedded + new_sentences(settings, before)
     answer = ask(settings, MD_QUESTION)
     assert any(c.title == "Leadership notes" for c in answer.citations)
     monkeypatch.setattr(
