@@ -308,13 +308,13 @@ def build_and_publish(
             False,
             **common,
         )
-    stored = {c.id: i for i, c in enumerate(previous.chunks)} if previous else {}
+    # By passage id: every passage of the previous build, when it has sentence vectors.
     old_sentences = _stored_sentences(previous)
     if (
         embedder is None
         and previous is not None
         and not model_changed
-        and all(c.id in stored and c.id in old_sentences for c in prepared.chunks)
+        and all(c.id in old_sentences for c in prepared.chunks)
     ):
         # Nothing new to embed (a removal, a changed date or kind): no model to load.
         model_id = previous.meta.get("model_id")
@@ -328,7 +328,7 @@ def build_and_publish(
     reuse: dict[str, np.ndarray] = {}
     if previous is not None and previous.meta.get("model_id") == model_id:
         reuse = {c.id: previous.embeddings[i] for i, c in enumerate(previous.chunks)}
-    else:
+    else:  # another model's vectors: none of them is reused
         old_sentences = {}
     vectors = _embed(prepared.chunks, embedder, reuse, progress, on_progress)
     sentences = _embed_sentences(prepared.chunks, embedder, old_sentences, progress)

@@ -57,7 +57,6 @@ class LoadedIndex:
     documents: dict[str, dict[str, Any]]
     catalog: dict[str, Any]
     retriever: HybridRetriever
-    sentence_vectors: SentenceVectors | None = None  # embedded at ingest (None: an old build)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
     _sentences: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -91,23 +90,29 @@ class LoadedIndex:
 
     def sentences(self, chunk: Chunk) -> tuple[list[str], np.ndarray]:
         """A passage's sentences (assistant.core.text.split_sentences) and their unit vectors
-        from the question embedder, computed on first use and kept for this build: the scope
-        step and the composers compare the question with sentences, not whole passages."""
+        from the question embedder: those ingest stored, else embedded on first use; kept for
+        this build. The scope step and the composers compare the question with sentences,
+        not whole passages."""
         with self._lock:
             cached = self._sentences.get(chunk.id)
         if cached is None:
             cached = self._stored_sentences(chunk)
-        if cached is None:
-            texts = split_sentences(chunk.text)
-            vectors = (
-                self.retriever.embedder.embed_batch(texts)
-                if texts
-                else np.zeros((0, 1), dtype=np.float32)
-            )
-            cached = (texts, vectors)
+            if cached is None:
+                texts = split_sentences(chunk.text)
+                vectors = (
+                    self.retriever.embedder.embed_batch(texts)
+                    if texts
+                    else np.zeros((0, 1), dtype=np.float32)
+                )
+                cached = (texts, vectors)
             with self._lock:
                 self._sentences[chunk.id] = cached
         return cached
+
+    @property
+    def sentence_vectors(self) -> SentenceVectors | None:
+        """The sentences ingest embedded (None: a build from before them); the retriever's."""
+        return self.retriever.sentences
 
     @cached_property
     def _rows(self) -> dict[str, int]:
@@ -174,6 +179,4 @@ def open_index(settings: Settings, embedder: Embedder, check_model: bool = True)
     store = open_build_store(settings, files.path, files.meta)
     keywords = KeywordIndex(files.chunks)
     retriever = HybridRetriever(files.chunks, store, keywords, embedder, files.sentences)
-    return LoadedIndex(
-        files.path.name, files.chunks, files.documents, files.catalog, retriever, files.sentences
-    )
+    return LoadedIndex(files.path.name, files.chunks, files.documents, files.catalog, retriever)
