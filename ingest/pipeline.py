@@ -91,6 +91,9 @@ class IngestReport:
     # why an unchanged library got a new build (its vectors were not usable, or another
     # embedder made them)
     note: str = ""
+    # sentences embedded for the sentence ranking (a repair or an older build's upgrade
+    # embeds only these)
+    sentences_embedded: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -331,7 +334,7 @@ def build_and_publish(
     else:  # another model's vectors: none of them is reused
         old_sentences = {}
     vectors = _embed(prepared.chunks, embedder, reuse, progress, on_progress)
-    sentences = _embed_sentences(prepared.chunks, embedder, old_sentences, progress)
+    sentences, new_sentences = _embed_sentences(prepared.chunks, embedder, old_sentences, progress)
     build_id = new_build_id()
     path = builds_dir(store_dir) / build_id
     _tell(on_progress, 0.92, "Writing the new index")
@@ -381,7 +384,11 @@ def build_and_publish(
         raise
     prune(store_dir, settings)
     embedded = sum(1 for c in prepared.chunks if c.id not in reuse)
-    _tell(on_progress, 1.0, f"Published: {embedded} passages embedded")
+    _tell(
+        on_progress,
+        1.0,
+        f"Published: {embedded} passages and {new_sentences} sentences embedded",
+    )
     return IngestReport(
         len(prepared.chunks),
         embedded,
@@ -391,6 +398,7 @@ def build_and_publish(
         True,
         **common,
         note=note,
+        sentences_embedded=new_sentences,
     )
 
 
@@ -446,9 +454,10 @@ def _embed_sentences(
     embedder: Embedder | None,
     reuse: dict[str, tuple[list[str], np.ndarray]],
     progress: bool,
-) -> SentenceVectors:
+) -> tuple[SentenceVectors, int]:
     """Every passage's sentences with their vectors, reusing an unchanged passage's (a
-    passage id names its text, so the same id has the same sentences)."""
+    passage id names its text, so the same id has the same sentences); and how many were
+    embedded."""
     owners: list[int] = []
     texts: list[str] = []
     rows: list[np.ndarray | None] = []
@@ -479,7 +488,7 @@ def _embed_sentences(
                 bar.update(len(idx))
     dim = len(rows[0]) if rows else 0
     vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
-    return SentenceVectors(np.array(owners, dtype=np.int32), texts, vectors)
+    return SentenceVectors(np.array(owners, dtype=np.int32), texts, vectors), len(todo)
 
 
 def _write_vectors(

@@ -223,6 +223,20 @@ def test_damaged_index_is_reported_and_ingest_repairs_it(
     assert lbw("ingest", "--json", "--quiet")[1].count('"changed": false') == 1
 
 
+def test_a_sentence_repair_says_what_it_embedded(lbw, store_copy):
+    """Only the sentences are embedded again, and the summary line says so (a bare "0
+    embedded" would read as if nothing had been repaired)."""
+    _truncate("sentences.npz")(store_copy)
+    code, out, err = lbw("ask", QUESTION, "--json")
+    assert code == 3 and "sentences.npz" in err and "lbw ingest" in err, err
+    code, out, err = lbw("ingest", "--quiet")
+    assert code == 0, err
+    found = re.search(r"(\d+) embedded, (\d+) reused, (\d+) sentences embedded", out)
+    assert found, out
+    embedded, reused, sentences = map(int, found.groups())
+    assert embedded == 0 and reused > 150 and sentences > 1000
+
+
 def test_ingest_rebuild_writes_over_a_damaged_pointer(lbw, store_copy):
     _pointer_bytes(store_copy)
     code, _, err = lbw("ingest", "--rebuild", "--quiet")

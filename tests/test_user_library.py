@@ -225,6 +225,7 @@ def test_pdf_docx_html_are_added_asked_about_and_cited_with_pages(settings):
     # Only the new documents' passages (and their sentences) were embedded; the rest reused.
     assert report.ingest.embedded == new_chunks
     assert emb.texts == new_chunks + new_sentences(settings, before)
+    assert report.ingest.sentences_embedded == new_sentences(settings, before)
     assert report.ingest.chunks == before_chunks + new_chunks
     assert added["pdf"]["title"] == "Marlowe Valley Strategic Plan 2025-2028"
     assert added["docx"]["title"] == "Harbor Point transport memo"

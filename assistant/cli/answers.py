@@ -52,7 +52,7 @@ def cmd_ingest(args) -> int:
             print(f"{report.note}; writing a new build.")
         print(
             f"{report.documents} documents, {report.chunks} passages: {report.embedded} embedded, "
-            f"{report.reused} reused; {report.repaired_chars} characters of lost-byte mojibake "
+            f"{report.reused} reused, {report.sentences_embedded} sentences embedded; {report.repaired_chars} characters of lost-byte mojibake "
             f"repaired, {report.dropped_lines} boilerplate lines dropped; {state} ({report.seconds:.1f} s)."
         )
     return 0

@@ -26,7 +26,7 @@ def _say_change(report) -> None:
     state = f"published build {ing.build_id}" if ing.changed else "the index was up to date"
     print(
         f"{ing.documents} documents, {ing.chunks} passages: {ing.embedded} embedded, "
-        f"{ing.reused} reused; {state} ({ing.seconds:.1f} s)."
+        f"{ing.reused} reused, {ing.sentences_embedded} sentences embedded; {state} ({ing.seconds:.1f} s)."
     )
 
 
