@@ -123,7 +123,18 @@ class LLMComposer(Composer):
         self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision, stream: bool
     ) -> AnswerStream:
         passages = [s.chunk for s in found.chosen]
-        messages = prompts.answer_messages(found.plan.question, passages, opening(scope))
+        plan = found.plan
+        # A follow-up planned from the history carries the turn before it; one the model
+        # rewrote stands alone and carries only the earlier answer (not to be repeated).
+        # A new question after a conversation carries neither.
+        earlier = plan.followup or plan.previous_question is None
+        messages = prompts.answer_messages(
+            plan.question,
+            passages,
+            opening(scope),
+            plan.previous_question if plan.followup else None,
+            plan.previous_answer if earlier else None,
+        )
         pieces = self._write(found, index, scope, passages, messages, stream)
         return AnswerStream(pieces, self.name)
 

@@ -47,29 +47,57 @@ def format_passages(passages: Sequence[Chunk]) -> str:
 
 
 def answer_messages(
-    question: str, passages: Sequence[Chunk], missing: str = ""
+    question: str,
+    passages: Sequence[Chunk],
+    missing: str = "",
+    previous_question: str | None = None,
+    previous_answer: str | None = None,
 ) -> list[BaseMessage]:
     """The answer prompt; `missing` (a partial answer) is what the library does not cover,
-    which the answer opens with, so the model answers only the rest."""
+    which the answer opens with, so the model answers only the rest. A follow-up carries the
+    turn before it: its question says what "they" or "that" is, and its answer (shortened,
+    markers dropped) is what the new answer must not say again."""
     note = (
         f"\nThe library does not cover part of this question: {defuse(missing)} That sentence "
         "is shown before your answer; do not repeat it. Answer what the passages do cover.\n"
         if missing
         else ""
     )
+    if previous_question or previous_answer:
+        turns = [
+            f"{role}: {defuse(_shortened(text))}"
+            for role, text in (("user", previous_question), ("assistant", previous_answer))
+            if text
+        ]
+        lead, ask = (
+            (
+                "The question follows this earlier turn of the conversation:",
+                "Answer the new question about the same subject. ",
+            )
+            if previous_question
+            else ("The previous answer in this conversation was:", "")
+        )
+        note += (
+            f"\n{lead}\n<conversation>\n" + "\n".join(turns) + "\n</conversation>\n"
+            f"{ask}Do not repeat what the earlier answer already said; give what the new "
+            "question asks.\n"
+        )
     user = template("answer_user").format(
         passages=format_passages(passages), question=defuse(question), note=note
     )
     return [SystemMessage(template("answer_system")), HumanMessage(user)]
 
 
+def _shortened(text: str) -> str:
+    """A turn as a prompt shows it: one line, no [n] markers, at most HISTORY_CHARS."""
+    text = " ".join(_MARKER.sub("", text).split())
+    return text[:HISTORY_CHARS] + "…" if len(text) > HISTORY_CHARS else text
+
+
 def rewrite_messages(question: str, history: Sequence[Turn]) -> list[BaseMessage]:
     lines = []
     for turn in list(history)[-HISTORY_TURNS:]:
-        text = " ".join(_MARKER.sub("", turn.content).split())
-        if len(text) > HISTORY_CHARS:
-            text = text[:HISTORY_CHARS] + "…"
-        lines.append(f"{turn.role}: {defuse(text)}")
+        lines.append(f"{turn.role}: {defuse(_shortened(turn.content))}")
     user = template("rewrite_user").format(conversation="\n".join(lines), question=defuse(question))
     return [SystemMessage(template("rewrite_system")), HumanMessage(user)]
 
