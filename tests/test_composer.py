@@ -18,27 +18,13 @@ from assistant.answer.layout import word_count
 from assistant.answer.offline import CORE_WORDS, OfflineComposer
 from assistant.answer.scope import ANSWERED, PARTIAL, ScopeDecision
 from assistant.answer.units import balanced, split_units, units_of
-from assistant.core.settings import Settings
 from assistant.core.text import normalize
 from assistant.core.types import Filters, Turn
 from assistant.retrieval.query import plan_query
 from eval import faults
-from tests.fakes import HashingEmbedder
 
 MARKER = re.compile(r"(?<!\\)\[(\d+)\]")
 BULLET = re.compile(r"^- \*\*(?P<label>[^*]+)\*\*: ", re.M)
-
-
-@pytest.fixture(scope="module")
-def bot(store, corpus_dir):
-    from assistant.service import load_assistant
-
-    return load_assistant(Settings(corpus_dir=corpus_dir, store_dir=store), HashingEmbedder())
-
-
-@pytest.fixture(scope="module")
-def library(bot):
-    return faults.Library.of_index(bot.index)
 
 
 def compose(bot, question, history=(), scope: ScopeDecision | None = None, filters=None):
@@ -51,11 +37,11 @@ def compose(bot, question, history=(), scope: ScopeDecision | None = None, filte
     return OfflineComposer().compose(found, index, scope or decision)
 
 
-def assert_sound(answer, library) -> None:
+def assert_sound(answer, fault_library) -> None:
     """No mechanical fault (eval/faults.py), markers numbered in order of first use across
     the answer and "More from the library", every citation used."""
     whole = f"{answer.answer}\n\n{answer.more}"
-    found = faults.check(whole, [c.n for c in answer.citations], library)
+    found = faults.check(whole, [c.n for c in answer.citations], fault_library)
     assert found.found == [], found.found
     used = list(dict.fromkeys(int(n) for n in MARKER.findall(whole)))
     assert used == [c.n for c in answer.citations] == list(range(1, len(used) + 1))
@@ -133,7 +119,9 @@ OLD_QUESTIONS = [
 
 
 @pytest.mark.parametrize("question", OLD_QUESTIONS)
-def test_core_answer_is_at_most_200_words_with_the_direct_answer_first(bot, library, question):
+def test_core_answer_is_at_most_200_words_with_the_direct_answer_first(
+    bot, fault_library, question
+):
     answer = compose(bot, question)
     assert answer.in_scope and answer.citations
     assert word_count(answer.answer) <= CORE_WORDS
@@ -141,10 +129,10 @@ def test_core_answer_is_at_most_200_words_with_the_direct_answer_first(bot, libr
     if not first.startswith("**"):  # a direct answer: 1 to 4 sentences, each cited
         assert 1 <= len(MARKER.findall(first)) <= 5
         assert first.rstrip().endswith("]")
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_how_others_handled_it_is_one_line_per_district_in_its_own_words(bot, library):
+def test_how_others_handled_it_is_one_line_per_district_in_its_own_words(bot, fault_library):
     answer = compose(bot, "How did other districts handle need vs readiness?")
     labels = BULLET.findall(answer.answer)
     assert len(labels) >= 2
@@ -159,10 +147,10 @@ def test_how_others_handled_it_is_one_line_per_district_in_its_own_words(bot, li
     for heading in ("### Why Prioritize Need", "### Combining both", "### What the survey says"):
         assert heading in answer.more
     assert "lean_b" not in answer.more and "Note:" not in answer.more
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_one_district_gets_its_own_examples_only(bot, library):
+def test_one_district_gets_its_own_examples_only(bot, fault_library):
     answer = compose(bot, "What did Fulton County Schools do?")
     for label in BULLET.findall(answer.answer) + BULLET.findall(answer.more):
         assert faults.find_systems(label) == ["Fulton County Schools"]
@@ -170,28 +158,28 @@ def test_one_district_gets_its_own_examples_only(bot, library):
     tensions = {e["tension"] for e in bot.examples(system="Fulton")}
     assert len(tensions) >= 2
     assert answer.more.count("### ") >= len(tensions)  # More: the district across tensions
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_a_number_question_gets_the_figure_in_its_sentence(bot, library):
+def test_a_number_question_gets_the_figure_in_its_sentence(bot, fault_library):
     answer = compose(bot, "What share of surveyed leaders focus on readiness rather than need?")
     assert "**54%**" in answer.answer
     assert "of respondents reported a focus on readiness" in answer.answer
     assert not BULLET.search(answer.answer)  # a figure, not district stories
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_x_without_y_leaves_out_the_examples_that_argue_for_y(bot, library):
+def test_x_without_y_leaves_out_the_examples_that_argue_for_y(bot, fault_library):
     question = "How do we get teachers to buy in without a mandate?"
     assert asking.without(question) == ("How do we get teachers to buy in", "a mandate")
     answer = compose(bot, question)
     mandate = next(e for e in bot.examples() if e["title"] == "Declaring a District Mandate")
     assert mandate["text"][:60] not in answer.answer
     assert "mandate" not in normalize(answer.answer).lower()
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_each_part_of_a_multi_part_question_is_answered_or_said_absent(bot, library):
+def test_each_part_of_a_multi_part_question_is_answered_or_said_absent(bot, fault_library):
     assert asking.split_parts("How big was it? How many leaders and how long did it run?") == [
         "How big was it?",
         "How many leaders",
@@ -210,24 +198,24 @@ def test_each_part_of_a_multi_part_question_is_answered_or_said_absent(bot, libr
     assert len(parts) >= 2
     assert MARKER.search(parts[0])  # the first part answered, cited
     assert "The library does not answer this part: *what did the assessment cost?*" in parts
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_a_partial_answer_opens_with_what_the_library_lacks(bot, library):
+def test_a_partial_answer_opens_with_what_the_library_lacks(bot, fault_library):
     missing = "The library gives no cost figures for readiness assessments."
     question = "How did Fulton County choose its pilot schools, and what did the assessment cost?"
     answer = compose(bot, question, scope=ScopeDecision(PARTIAL, missing=missing))
     first, *rest = blocks(answer)
     assert first == missing and rest and MARKER.search(rest[0])
     assert "does not answer this part" not in answer.answer  # said once, by the scope step
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
     plain = compose(
         bot, "How did Fulton County choose its pilot schools?", scope=ScopeDecision(ANSWERED)
     )
     assert not plain.answer.startswith(missing)
 
 
-def test_a_follow_up_answers_the_new_question_without_repeating_the_last_answer(bot, library):
+def test_a_follow_up_answers_the_new_question_without_repeating_the_last_answer(bot, fault_library):
     first = compose(bot, "What did Fulton do?")
     history = [("user", "What did Fulton do?"), ("assistant", first.answer)]
     answer = compose(bot, "Did they bring in an outside partner for that?", history)
@@ -236,27 +224,27 @@ def test_a_follow_up_answers_the_new_question_without_repeating_the_last_answer(
     shown = [u for u in re.split(r"(?<=[.”])\s+", normalize(MARKER.sub("", answer.answer)))]
     repeated = [s for s in shown if len(s.split()) > 6 and s in before]
     assert repeated == []
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_questions_for_a_team_are_the_library_questions(bot, library):
+def test_questions_for_a_team_are_the_library_questions(bot, fault_library):
     answer = compose(
         bot, "Give me some reflection questions for my team about need versus readiness."
     )
     questions = [q["text"] for q in bot.questions("resource-allocation")]
     assert answer.answer.startswith("**Questions for your team on")
     assert sum(q in answer.answer for q in questions) >= 2
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_filters_keep_every_sentence_in_the_chosen_documents(bot, library):
+def test_filters_keep_every_sentence_in_the_chosen_documents(bot, fault_library):
     filters = Filters(doc_ids=("scale-what",))
     answer = compose(bot, "What should districts scale now?", filters=filters)
     assert answer.citations and {c.doc_id for c in answer.citations} == {"scale-what"}
-    assert_sound(answer, library)
+    assert_sound(answer, fault_library)
 
 
-def test_the_offline_answer_quotes_nothing_but_library_prose(bot, library):
+def test_the_offline_answer_quotes_nothing_but_library_prose(bot, fault_library):
     """The layouts most likely to pick up survey captions and table labels."""
     for question in (
         "What did the survey find about moving fast versus slow?",
@@ -267,7 +255,7 @@ def test_the_offline_answer_quotes_nothing_but_library_prose(bot, library):
         whole = f"{answer.answer}\n{answer.more}"
         for label in ("Quick Facts", "Participant rating", "(n=86)", "lean_", "passage_id"):
             assert label not in whole, (question, label)
-        assert_sound(answer, library)
+        assert_sound(answer, fault_library)
 
 
 def test_plan_keeps_the_previous_answer_for_follow_ups():

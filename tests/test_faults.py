@@ -10,11 +10,7 @@ the same count on the real model).
 
 from __future__ import annotations
 
-import pytest
-
-from assistant.core.settings import Settings
 from eval import faults
-from tests.fakes import HashingEmbedder
 
 DALLAS = (
     "Leaders in Dallas engaged the education consulting group SchoolWorks to help them develop "
@@ -29,28 +25,16 @@ FULTON = (
 QUOTE = "“Working with an external partner was a major key to our success.”"
 
 
-@pytest.fixture(scope="module")
-def bot(store, corpus_dir):
-    from assistant.service import load_assistant
-
-    return load_assistant(Settings(corpus_dir=corpus_dir, store_dir=store), HashingEmbedder())
+def counts(text: str, fault_library, cited=(1,)) -> dict[str, int]:
+    return faults.check(text, cited, fault_library).counts()
 
 
-@pytest.fixture(scope="module")
-def library(bot):
-    return faults.Library.of_index(bot.index)
-
-
-def counts(text: str, library, cited=(1,)) -> dict[str, int]:
-    return faults.check(text, cited, library).counts()
-
-
-def test_a_sentence_under_another_district_is_a_fault(library):
-    assert counts(f"- **Fulton County, GA**: {FULTON} [1]", library)["district"] == 0
-    assert counts(f"- **Fulton County, GA**: {DALLAS} [1]", library)["district"] == 1
-    assert counts(f"- **Dallas ISD, TX**: {DALLAS} [1]", library)["district"] == 0
+def test_a_sentence_under_another_district_is_a_fault(fault_library):
+    assert counts(f"- **Fulton County, GA**: {FULTON} [1]", fault_library)["district"] == 0
+    assert counts(f"- **Fulton County, GA**: {DALLAS} [1]", fault_library)["district"] == 1
+    assert counts(f"- **Dallas ISD, TX**: {DALLAS} [1]", fault_library)["district"] == 0
     # The pull quote is its leader's: Kimberly Richards speaks for Fulton, not Dallas.
-    assert counts(f"- **Dallas ISD, TX**: {QUOTE} — Kimberly Richards [1]", library) == {
+    assert counts(f"- **Dallas ISD, TX**: {QUOTE} — Kimberly Richards [1]", fault_library) == {
         "district": 1,
         "quotes": 1,  # cut short: the library's quotation goes on
         "dangling": 0,
@@ -58,35 +42,42 @@ def test_a_sentence_under_another_district_is_a_fault(library):
     }
     whole = "“Working with an external partner was a major key to our success. It gave us a "
     whole += "place to start that we would not have had otherwise.”"
-    assert counts(f"- **Fulton County**: {whole} — Kimberly Richards [1]", library)["district"] == 0
-    # A label that names no system (a tension, a title) is not a district bullet.
-    assert counts(f"- **Why Prioritize Need**: {DALLAS} [1]", library)["district"] == 0
-
-
-def test_a_quotation_must_be_one_whole_verbatim_library_quotation(library):
-    whole = "“We need whole-school exemplars here. That is what everyone is asking for.”"
-    assert counts(f"Kevin Connors: {whole} [1]", library)["quotes"] == 0
-    spliced = "“We need whole-school exemplars here. Micro-changes add up.”"
-    assert counts(f"{spliced} [1]", library)["quotes"] == 1
-    assert counts("“We need whole-school exemplars here. [1]", library)["quotes"] == 1  # unclosed
-    assert counts("exemplars here.” [1]", library)["quotes"] == 1  # a close with no open
-    assert counts('He said "this never appears anywhere" [1]', library)["quotes"] == 1
-
-
-def test_dangling_markers_and_non_prose_are_faults(library):
-    assert counts("Text [1] and more [2].", library)["dangling"] == 1
-    assert counts("Text \\[2\\] is not a marker [1].", library)["dangling"] == 0
-    assert counts("- Quick Facts: [1]", library)["non_prose"] == 1
-    assert counts("lean_b is the paper's figure [1]", library)["non_prose"] == 1
     assert (
-        counts("Prioritize Speed vs. Prioritize Deliberateness (n=86) [1]", library)["non_prose"]
+        counts(f"- **Fulton County**: {whole} — Kimberly Richards [1]", fault_library)["district"]
+        == 0
+    )
+    # A label that names no system (a tension, a title) is not a district bullet.
+    assert counts(f"- **Why Prioritize Need**: {DALLAS} [1]", fault_library)["district"] == 0
+
+
+def test_a_quotation_must_be_one_whole_verbatim_library_quotation(fault_library):
+    whole = "“We need whole-school exemplars here. That is what everyone is asking for.”"
+    assert counts(f"Kevin Connors: {whole} [1]", fault_library)["quotes"] == 0
+    spliced = "“We need whole-school exemplars here. Micro-changes add up.”"
+    assert counts(f"{spliced} [1]", fault_library)["quotes"] == 1
+    assert (
+        counts("“We need whole-school exemplars here. [1]", fault_library)["quotes"] == 1
+    )  # unclosed
+    assert counts("exemplars here.” [1]", fault_library)["quotes"] == 1  # a close with no open
+    assert counts('He said "this never appears anywhere" [1]', fault_library)["quotes"] == 1
+
+
+def test_dangling_markers_and_non_prose_are_faults(fault_library):
+    assert counts("Text [1] and more [2].", fault_library)["dangling"] == 1
+    assert counts("Text \\[2\\] is not a marker [1].", fault_library)["dangling"] == 0
+    assert counts("- Quick Facts: [1]", fault_library)["non_prose"] == 1
+    assert counts("lean_b is the paper's figure [1]", fault_library)["non_prose"] == 1
+    assert (
+        counts("Prioritize Speed vs. Prioritize Deliberateness (n=86) [1]", fault_library)[
+            "non_prose"
+        ]
         == 1
     )
     # A refusal is the product's own message: only its markers are checked.
     assert faults.check("“Try this”, we said [3]", [], None).counts()["quotes"] == 0
 
 
-def test_no_faults_in_answers_to_the_old_sets_and_the_tune_split(bot, library):
+def test_no_faults_in_answers_to_the_old_sets_and_the_tune_split(bot, fault_library):
     from eval.questions import load_questions
 
     docs = []
@@ -95,7 +86,7 @@ def test_no_faults_in_answers_to_the_old_sets_and_the_tune_split(bot, library):
         for q in load_questions(path):
             doc = bot.ask(q.question, list(q.history)).to_dict()
             docs.append({"question": q.question, **doc})
-    report = faults.count_answers(docs, library)
+    report = faults.count_answers(docs, fault_library)
     assert report["answers"] == 70 + 32 + 46 + 46
     assert report["counts"] == {"district": 0, "quotes": 0, "dangling": 0, "non_prose": 0}, report[
         "faults"

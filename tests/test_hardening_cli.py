@@ -24,7 +24,7 @@ from assistant import cli
 from assistant.core.settings import Settings
 from assistant.core.text import split_sentences
 from assistant.llm import LLMComposer
-from assistant.service import Assistant, load_assistant
+from assistant.service import Assistant
 from tests.fakes import FakeChatModel, HashingEmbedder, prompt_passages
 
 # Attacks: a Chroma server stopped mid-run, damaged and read-only stores.
@@ -398,13 +398,6 @@ def test_a_resaved_bundled_document_is_refused_as_a_duplicate(
 
 
 # -- 9: a language model that ignores its token limit ----------------------------------------------
-@pytest.fixture(scope="module")
-def bot(store, corpus_dir):
-    return load_assistant(
-        Settings(corpus_dir=corpus_dir, store_dir=store), embedder=HashingEmbedder()
-    )
-
-
 @pytest.mark.parametrize("limit", [500, 8000])
 @pytest.mark.parametrize("streamed", [True, False])
 def test_a_model_answer_is_cut_at_the_length_limit(bot, limit, streamed):

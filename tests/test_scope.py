@@ -12,17 +12,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer import scope
-from assistant.core.settings import Settings
 from assistant.core.text import TermStats
-from assistant.service import load_assistant
 from tests.fakes import HashingEmbedder
-
-
-@pytest.fixture(scope="module")
-def bot(store, corpus_dir):
-    return load_assistant(
-        Settings(corpus_dir=corpus_dir, store_dir=store), embedder=HashingEmbedder()
-    )
 
 
 def outcome(bot, question: str) -> scope.ScopeDecision:

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.core.settings import Settings
 from assistant.core.types import Chunk
 from assistant.llm.verify import AnswerChecker, LibraryWords, split_units
 from ingest.chunking import chunk_document
-from tests.fakes import HashingEmbedder
 
 DATA = json.loads((Path(__file__).parent / "data" / "llm_answers.json").read_text("utf-8"))
 
@@ -261,14 +259,6 @@ def test_sentence_splitting_keeps_markers_quotes_and_abbreviations_together():
 
 
 # -- the offline composer's own answers pass unchanged ------------------------------------------
-@pytest.fixture(scope="module")
-def bot(store, corpus_dir):
-    from assistant.service import load_assistant
-
-    settings = Settings(corpus_dir=corpus_dir, store_dir=store)
-    return load_assistant(settings, embedder=HashingEmbedder())
-
-
 @pytest.mark.parametrize(
     "question, history",
     [
