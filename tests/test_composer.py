@@ -84,6 +84,17 @@ def test_captions_labels_and_front_matter_are_not_prose(bot):
     assert bios and all(u.frame for u in bios)
 
 
+def test_a_heading_cut_inside_its_brackets_is_not_prose_but_an_enumeration_is(bot):
+    """The white paper's tension headings ("How can we achieve sustainability? (“Fast and
+    Furious” vs. ...)") split at "vs."; the piece before the split is not a sentence.
+    A sentence that counts "1) ... 2) ..." is."""
+    by_text = {u.text: u for c in bot.index.chunks for u in units_of(bot.index, c)}
+    cut = [u for t, u in by_text.items() if t.endswith("(“Fast and Furious” vs.")]
+    assert cut and not any(u.prose for u in cut)
+    counted = [u for t, u in by_text.items() if "understand 1) what teachers" in t]
+    assert counted and all(u.prose for u in counted)
+
+
 def test_a_sentence_that_leans_on_the_one_before_is_marked():
     from assistant.core.types import Chunk
 
@@ -264,3 +275,81 @@ def test_plan_keeps_the_previous_answer_for_follow_ups():
         [Turn("user", "What did Fulton do?"), Turn("assistant", "Fulton assessed schools [1].")],
     )
     assert plan.followup and plan.previous_answer == "Fulton assessed schools [1]."
+
+
+# -- a question told with its situation ------------------------------------------------------------
+def test_the_asking_sentences_are_read_apart_from_the_story_around_them():
+    from assistant.answer.picking import asking_sentences
+
+    told = "We bought laptops for every room. Teachers use them as worksheets. What went wrong?"
+    assert asking_sentences(told) == "What went wrong?"
+    assert asking_sentences("How did Fulton choose pilot schools?") is None  # nothing told
+    assert asking_sentences("We have laptops. And?") is None  # too short to read alone
+
+
+def test_a_told_question_is_scored_mostly_by_what_it_asks(bot, monkeypatch):
+    """Two sentences, one about the story (devices), one about what is asked (choosing
+    schools by readiness): the asked one wins, and would lose if the story counted fully."""
+    from assistant.answer import picking
+
+    question = (
+        "We bought Chromebook computers and software for our classrooms. How do schools "
+        "take a standardized readiness assessment of their infrastructure?"
+    )
+    plan = plan_query(question, [], bot.index.documents)
+    units = [u for c in bot.index.chunks for u in units_of(bot.index, c) if u.prose]
+    story = next(u for u in units if "Chromebook computers" in u.text)
+    asked = next(u for u in units if "readiness assessment" in u.text)
+
+    def margin() -> float:
+        judge = picking.Judge(bot.index, plan, asking.read(plan))
+        score = {p.unit.text: p.score for p in judge.score([story, asked])}
+        return score[asked.text] - score[story.text]
+
+    told = margin()
+    monkeypatch.setattr(picking, "ASKED", 0.0)
+    assert told > margin()
+    assert told > 0
+
+
+# -- a list asked for ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "question, listing",
+    [
+        ("What are the seven tensions in Look Both Ways?", True),
+        ("what were the big trends TLA pulled out?", True),
+        ("List the areas of change.", True),
+        ("What are districts doing about need vs readiness?", False),
+        ("How did Fulton choose its pilot schools?", False),
+    ],
+)
+def test_a_question_that_asks_for_a_list_is_read_as_one(question, listing):
+    plan = plan_query(question, [])
+    assert asking.read(plan).listing is listing
+
+
+def test_a_list_asked_for_is_shown_whole_each_item_verbatim_and_cited(bot, fault_library):
+    """The seven questions run over two passages of the blog post: all seven are shown, in
+    order, the two of the second passage too, with the line that introduces them."""
+    answer = compose(bot, "What are the seven questions that navigate competing priorities?")
+    items = re.findall(r"^- (.+) \[(\d+)\]$", answer.answer, re.M)
+    assert len(items) == 7, answer.answer
+    assert items[2][0].endswith("(Prioritize Need vs. Prioritize Readiness)")
+    assert items[6][0].endswith("(Share Best Practices vs. Share Process/Failures)")
+    texts = {c.n: c.text for c in answer.citations}
+    for item, n in items:
+        assert item.split(" (")[0].replace("\\", "") in texts[int(n)]
+    assert answer.answer.startswith("In a white paper entitled Look Both Ways, we have articulated")
+    assert_sound(answer, fault_library)
+
+
+def test_a_reflection_guide_named_by_its_number_is_the_one_shown(bot):
+    for number, name in (("1", "Laying the Foundation"), ("2", "Charting Your Path")):
+        answer = compose(bot, f"What questions are in reflection guide {number}?")
+        assert answer.answer.startswith(f"**Reflection Guide {number}: {name}**"), answer.answer
+
+
+def test_each_subsection_heading_of_a_guide_is_shown_once(bot):
+    answer = compose(bot, "What questions do the Reflection Guides ask us to discuss first?")
+    headings = re.findall(r"^- \*(.+)\*$", answer.answer, re.M)
+    assert headings and len(headings) == len(set(headings)), answer.answer

@@ -8,6 +8,8 @@ Read from the question's form, never from its topic, so the rules hold for any q
 - others: "has anybody done that?", "how did other districts ...", "which systems ...";
 - X without Y: "how do we get buy-in without forcing it?" (Y is what the examples must not
   argue for);
+- a list: "what are the seven tensions?", "what were the big trends?" (the list is shown
+  whole);
 - the school systems it names (a follow-up's are carried over by the planner).
 """
 
@@ -31,7 +33,7 @@ _AND_ASKS = re.compile(
     r"does|is|are|was|were|can|could|should|would|will|has|have)\b)",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.?!])\s+|\n+")
+SENTENCE = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.?!])\s+|\n+")
 NUMBER = re.compile(
     r"\b(?:how (?:many|much|long|big|large|often)|what (?:percent\w*|share|fraction|proportion|"
     r"number|ratio)|percent\w*|numbers?|figures?|statistic\w*|median|average|ratio|rate)\b|%",
@@ -44,6 +46,13 @@ OTHERS = re.compile(
     r"(?:districts?|systems?) (?:that|who)|examples?|how (?:did |do |have )?(?:other |big |small |"
     r"large |rural |urban )?(?:districts|systems|leaders|networks|others)\b|actually done|"
     r"(?:done|tried) (?:this|that|it))\b",
+    re.IGNORECASE,
+)
+# "What are the seven tensions?", "what were the big trends", "list the areas of change".
+LIST = re.compile(
+    r"\b(?:what|which) (?:are|were) (?:all )?(?:the |their |its |those |these )?(?:\w+ ){0,2}?"
+    r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|key|main|big|major|biggest)\b|"
+    r"\blist (?:the|of|all)\b|\bname (?:the|all)\b",
     re.IGNORECASE,
 )
 WITHOUT = re.compile(r"\b(?:without|but not|while avoiding|rather than)\b", re.IGNORECASE)
@@ -60,6 +69,7 @@ class Asked:
     without: tuple[str, str] | None = None  # (X, Y)
     systems: list[str] = field(default_factory=list)
     followup: bool = False
+    listing: bool = False  # asks for the items of a list ("what are the seven tensions?")
 
     @property
     def multi(self) -> bool:
@@ -76,13 +86,19 @@ def read(plan: QueryPlan) -> Asked:
         without(question),
         list(plan.systems),
         plan.followup,
+        bool(LIST.search(question)),
     )
+
+
+def asks(sentence: str) -> bool:
+    """True for a sentence of a question that asks something (not one that tells)."""
+    return sentence.endswith("?") or bool(_ASKS.match(sentence))
 
 
 def split_parts(question: str) -> list[str]:
     """The questions a question asks, in order (the whole question when it asks one)."""
-    sentences = [s.strip() for s in _SENTENCE.split(question) if s.strip()]
-    asking = [s for s in sentences if s.endswith("?") or _ASKS.match(s)]
+    sentences = [s.strip() for s in SENTENCE.split(question) if s.strip()]
+    asking = [s for s in sentences if asks(s)]
     parts: list[str] = []
     for sentence in asking:
         pieces = [p.strip(" ,") for p in _AND_ASKS.split(sentence) if p.strip(" ,")]

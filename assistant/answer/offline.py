@@ -39,7 +39,7 @@ from assistant.answer.scope import PARTIAL, ScopeDecision
 from assistant.answer.units import Unit, source_chunks, units_of
 from assistant.core import catalog as framework
 from assistant.core.domain import TENSION_BY_ID
-from assistant.core.text import normalize, terms
+from assistant.core.text import normalize, split_sentences, terms
 from assistant.core.types import Answer, Chunk
 from assistant.retrieval.library import LoadedIndex, Retrieved
 
@@ -47,6 +47,8 @@ Line = tuple[str, Chunk | None]  # an evidence line before it is cited, and what
 CORE_WORDS = 200
 DIRECT_WORDS = 110
 LINES_WITHIN = 0.12  # a district line asked for is this close to the closest one
+LIST_FROM = 4  # a list asked for is looked for in the first few retrieved passages
+LIST_ITEMS = 3
 _NUMBER = re.compile(
     r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"hundred|thousand|half|dozen)\b",
@@ -176,6 +178,12 @@ class Writer:
             if lessons:
                 blocks.append(lessons)
                 return self._trim(blocks)
+        if self.asked.listing and not self.system:
+            listed = self.whole_list()
+            if listed:
+                blocks.append(listed)
+                rest = self.direct(self.passage_units(), most=2)
+                return self._trim([*blocks, rest] if rest else blocks)
         if self.system:
             pool = self.system_units(self.system)
             evidence = self.district_examples
@@ -195,6 +203,57 @@ class Writer:
         if not direct and not lines:
             blocks.append(self.fallback())
         return self._trim(blocks)
+
+    # -- a list asked for ---------------------------------------------------------------------
+    def whole_list(self) -> str:
+        """The list a question asks for, whole: of the retrieved passages that hold one
+        (LIST_ITEMS items or more, counting the items that continue it in the passages after
+        it), the best-ranked with as many items as the question counts ("the seven
+        tensions"), else the best-ranked of the first LIST_FROM; each item verbatim and
+        cited, opened by the line that introduces it."""
+        lists, seen = [], set()
+        for rank, s in enumerate(self.found.chosen):
+            for chunk in source_chunks(self.index, s.chunk):
+                if chunk.id in seen or not self.allowed(chunk) or not _items(chunk.text):
+                    continue
+                parts = [chunk, *self._continued(chunk)]
+                seen.update(p.id for p in parts)
+                items = [(item, part) for part in parts for item in _items(part.text)]
+                if len(items) >= LIST_ITEMS:
+                    lists.append((rank, chunk, items))
+        count = _count(self.plan.question)
+        counted = [x for x in lists if len(x[2]) == count]
+        first = [x for x in lists if x[0] < LIST_FROM]
+        if not (counted or first):
+            return ""
+        _, chunk, items = (counted or first)[0]
+        lines, words = [], 0
+        intro = _intro(chunk.text)
+        if intro:
+            lines.append(f"{inline(intro)} {self.cites.cite(chunk)}")
+            words += len(intro.split())
+        for item, part in items:
+            if words + len(item.split()) > CORE_WORDS - 30:
+                break
+            lines.append(f"- {inline(item)} {self.cites.cite(part)}")
+            words += len(item.split())
+            self.used.add(item)
+        return "\n".join(lines)
+
+    def _continued(self, chunk: Chunk) -> list[Chunk]:
+        """The passages right after `chunk` in its document that go on with its list (they
+        open with an item, in the same section)."""
+        chunks = self.index.chunks
+        at = next((i for i, c in enumerate(chunks) if c.id == chunk.id), None)
+        out: list[Chunk] = []
+        for nxt in chunks[at + 1 :] if at is not None else []:
+            if nxt.doc_id != chunk.doc_id or nxt.section != chunk.section:
+                break
+            first = next((ln for ln in nxt.text.split("\n") if ln.strip()), "")
+            if not _LIST_LINE.match(first):
+                break
+            out.append(nxt)
+        return out
 
     def _figures(self, pool: list[Unit]) -> list[Unit]:
         """For a question that asks for a figure: the sentences that give one, when any of
@@ -405,10 +464,12 @@ class Writer:
         chunks = self._guide(chunks)
         title = chunks[0].section.split(" > ")[-1]
         lines, room = [], CORE_WORDS - word_count(title) - 2
+        shown = title  # a subsection's heading is shown once, before its first passage
         for chunk in chunks:
             head = chunk.section.split(" > ")[-1]
-            if head != title and room > 20:
+            if head != shown and room > 20:
                 lines.append(f"- *{inline(head)}*")
+                shown = head
             for unit in more.list_items(self.index, chunk):
                 if unit.words > room:
                     break
@@ -428,8 +489,11 @@ class Writer:
             """The longest part of the section path the question names, as a path prefix."""
             path = section.split(" > ")
             for depth in range(len(path), 0, -1):
-                names = [path[depth - 1], *path[depth - 1].split(": ")[1:]]
-                if any(len(n) >= 8 and n.lower() in asked for n in names):
+                names = [path[depth - 1], *path[depth - 1].split(": ")]  # "Guide 1: Name"
+                if any(
+                    len(n) >= 8 and re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", asked)
+                    for n in names
+                ):
                     return " > ".join(path[:depth])
             return None
 
@@ -492,6 +556,57 @@ class Writer:
             if groups:
                 parts.append("\n".join(f"- {cited([g], self.cites)}" for g in groups))
         return "\n\n".join(p for p in parts if p).strip()
+
+
+_LIST_LINE = re.compile(r"^\s*(?:[-•*]|\d{1,2}[.)])\s+(?P<item>\S.*)$")
+
+
+def _items(text: str) -> list[str]:
+    """A passage's list items, each whole as written (an item's own next line, such as a
+    bracketed name under it, joins the item)."""
+    items: list[str] = []
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        found = _LIST_LINE.match(line)
+        if found and len(found["item"].split()) >= 3:
+            item = found["item"].strip()
+            after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            if after.startswith("(") and after.endswith(")"):
+                item = f"{item} {after}"
+            items.append(item)
+    return items
+
+
+_COUNTS = {
+    w: n
+    for n, w in enumerate(
+        ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], 2
+    )
+}
+
+
+def _count(question: str) -> int | None:
+    """How many items a question counts ("the seven tensions", "3 things"), if it does."""
+    for word in re.findall(r"\b(?:\d{1,2}|[a-z]+)\b", question.lower()):
+        if word.isdigit() and 2 <= int(word) <= 20:
+            return int(word)
+        if word in _COUNTS:
+            return _COUNTS[word]
+    return None
+
+
+def _intro(text: str) -> str:
+    """The sentence that introduces a passage's list ("... seven key questions that underlie
+    implementation:"), when the passage has one right before its first item."""
+    before = text.split("\n")
+    for i, line in enumerate(before):
+        if _LIST_LINE.match(line):
+            lead = [ln for ln in before[:i] if ln.strip()]
+            if lead and lead[-1].rstrip().endswith(":"):
+                sentences = split_sentences(lead[-1])
+                return sentences[-1] if sentences else ""
+            return ""
+    return ""
 
 
 def _heading(text: str) -> str:

@@ -5,7 +5,9 @@ index's embedder; the unit's passage counts for CONTEXT of it, as a reader reads
 in its paragraph), plus a little for sharing the question's rarer words, for coming from a
 passage retrieval ranked high, and for coming from a document the question names. A
 follow-up is read together with the question it follows, so "did they make it public?"
-stays about the earlier subject; each part of a multi-part question is scored on its own
+stays about the earlier subject; a question told with its situation ("We have 90 schools and
+money for fifteen. How do I choose?") is read mostly by what it asks (ASKED), so the story
+around the question does not choose sentences about the story; each part of a multi-part question is scored on its own
 words as well as the whole question's; for "X without Y" a unit must be nearer X than Y.
 
 Only the candidates that the cheap part of the score (words, rank) puts first are embedded,
@@ -20,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.answer.asking import Asked
+from assistant.answer.asking import SENTENCE, Asked, asks
 from assistant.answer.units import Unit, Vectors, units_of
 from assistant.core.text import terms
 from assistant.retrieval.library import LoadedIndex
@@ -30,6 +32,7 @@ EMBED_AT_MOST = 72  # candidates embedded per question (after the cheap pre-scor
 NEAR_DUPLICATE = 0.9  # two units this alike say the same thing: keep one
 CONTEXT = 0.3  # share of a unit's closeness that is its passage's
 LEXICAL = 0.3  # weight of the share of the question's rarer words a unit has
+ASKED = 0.7  # share of a unit's closeness that is to what a told question asks (fitted on tune)
 
 
 @dataclass
@@ -58,6 +61,9 @@ class Judge:
         if plan.followup and plan.search_text != plan.question:
             texts.append(plan.search_text)
         texts += asked.parts if asked.multi else []
+        self.asking = None if asked.multi else asking_sentences(plan.question)
+        if self.asking:
+            texts.append(self.asking)
         if asked.without:
             texts += list(asked.without)
         self.texts = texts
@@ -119,6 +125,8 @@ class Judge:
         ):
             main = 0.6 * cos[:, 0] + 0.4 * cos[:, 1]
         weights = None
+        if self.asking and part is None:
+            main = (1 - ASKED) * main + ASKED * cos[:, self._row(self.asking)]
         if part is not None and self.asked.multi:
             main = 0.5 * main + 0.5 * cos[:, self._row(self.asked.parts[part])]
             weights = self.part_weights[part]
@@ -141,6 +149,17 @@ class Judge:
     def alike(self, a: Unit, b: Unit) -> float:
         va, vb = self.vectors.get([a.text, b.text])
         return float(va @ vb)
+
+
+def asking_sentences(question: str) -> str | None:
+    """The sentences of a one-part question that ask (the rest tells the situation), when
+    there is a situation around them; else None."""
+    sentences = [s.strip() for s in SENTENCE.split(question) if s.strip()]
+    asking = [s for s in sentences if asks(s)]
+    text = " ".join(asking)
+    if not asking or len(asking) == len(sentences) or len(text.split()) < 3:
+        return None
+    return text
 
 
 def neighbour(index: LoadedIndex, unit: Unit) -> Unit | None:

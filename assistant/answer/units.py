@@ -6,7 +6,7 @@ says C. is one unit, not two broken ones). A unit whose quotation never closes o
 is not quoted at all. Each unit is a verbatim substring of its passage.
 
 A unit is *prose* when a reader could take it as a sentence of an answer: long enough, a
-capital at the start and end punctuation at the end, not a question (unless questions are
+capital at the start and end punctuation at the end, its brackets closed, not a question (unless questions are
 what was asked), not a caption, chart label or boilerplate, not front or back matter (the
 authors page, acknowledgements, the publisher's page), and not a line addressed to a model.
 A unit that leans on the one before it ("This meant ...", "They also ...", a bare quotation)
@@ -53,6 +53,7 @@ _NOT_PROSE = re.compile(
     r"^[\w/ -]{1,40}:\s.*;",  # a table row: "Teacher Benefit: this; that"
     re.IGNORECASE,
 )
+_ENUMERATOR = re.compile(r"(?<![\w(])(?:\d{1,2}|[a-z])\)")
 ITEM_WORDS = 9  # a list item without end punctuation needs this many words to be a sentence
 # Sections that frame a document rather than say anything about the question.
 _FRAME = re.compile(
@@ -156,6 +157,7 @@ def _unit(
         and (bool(_END.search(text)) or (item and words >= ITEM_WORDS))
         and not _NOT_PROSE.search(text)
         and not (text.startswith("(") and text.endswith(")"))
+        and _brackets_closed(text)
     )
     # A pronoun needs the sentence it points back to; a connective ("Similarly, ...") only
     # when the sentence does not name its own subject (a school system).
@@ -165,6 +167,13 @@ def _unit(
         or _bare_quote(text)
     )
     return Unit(text, chunk, position, line, prose, question, leans, item, frame)
+
+
+def _brackets_closed(text: str) -> bool:
+    """False for a line cut inside brackets (a heading "Which? (“Fast” vs." split at "vs.");
+    an enumeration's "1)" or "a)" is not a bracket."""
+    text = _ENUMERATOR.sub("", text)
+    return text.count("(") == text.count(")")
 
 
 def unit_cache(index: LoadedIndex) -> dict[str, list[Unit]]:
