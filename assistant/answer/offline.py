@@ -178,7 +178,9 @@ class Writer:
             if lessons:
                 blocks.append(lessons)
                 return self._trim(blocks)
-        if self.asked.listing and not self.system:
+        # A list asked for, shown whole (not when the list asked for is what the library
+        # lacks: "a ranked list of the seven" is partly answered from what it does hold).
+        if self.asked.listing and not self.system and self.scope.outcome != PARTIAL:
             listed = self.whole_list()
             if listed:
                 blocks.append(listed)
