@@ -12,7 +12,7 @@ trade-off around it can be read and re-checked:
 - the embedder's `relevance_floor` (best passage, best sentence): below both, a question is
   off the library's subject. The curve is in-library questions refused against off-library
   ones answered.
-The test split (W3-W6) is never read here.
+The test split (W3-W8) is never read here.
 """
 
 from __future__ import annotations

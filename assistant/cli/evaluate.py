@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument(
         "--split",
         choices=("tune", "test"),
-        help="score one blind split (tune: W1-W2, test: W3-W6) instead of every set",
+        help="score one blind split (tune: W1-W2, test: W3-W8) instead of every set",
     )
     p.add_argument(
         "--pairs",
