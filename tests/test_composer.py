@@ -321,6 +321,7 @@ def test_a_told_question_is_scored_mostly_by_what_it_asks(bot, monkeypatch):
         ("List the areas of change.", True),
         ("What are districts doing about need vs readiness?", False),
         ("How did Fulton choose its pilot schools?", False),
+        ("Write me a Python function that sorts a list of names.", False),
     ],
 )
 def test_a_question_that_asks_for_a_list_is_read_as_one(question, listing):

@@ -52,7 +52,7 @@ OTHERS = re.compile(
 LIST = re.compile(
     r"\b(?:what|which) (?:are|were) (?:all )?(?:the |their |its |those |these )?(?:\w+ ){0,2}?"
     r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|key|main|big|major|biggest)\b|"
-    r"\blist (?:the|of|all)\b|\bname (?:the|all)\b",
+    r"\blist (?:the|all)\b|\b(?:give|show) me (?:a|the) list\b|\bname (?:the|all)\b",
     re.IGNORECASE,
 )
 WITHOUT = re.compile(r"\b(?:without|but not|while avoiding|rather than)\b", re.IGNORECASE)

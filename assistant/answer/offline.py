@@ -36,7 +36,7 @@ from assistant.answer.evidence import ATTRIBUTES
 from assistant.answer.layout import cited, inline, word_count
 from assistant.answer.picking import Judge, Pick, choose, neighbour
 from assistant.answer.scope import PARTIAL, ScopeDecision
-from assistant.answer.units import Unit, source_chunks, units_of
+from assistant.answer.units import Unit, not_prose, source_chunks, units_of
 from assistant.core import catalog as framework
 from assistant.core.domain import TENSION_BY_ID
 from assistant.core.text import normalize, split_sentences, terms
@@ -570,7 +570,7 @@ def _items(text: str) -> list[str]:
     lines = text.split("\n")
     for i, line in enumerate(lines):
         found = _LIST_LINE.match(line)
-        if found and len(found["item"].split()) >= 3:
+        if found and len(found["item"].split()) >= 3 and not not_prose(found["item"]):
             item = found["item"].strip()
             after = lines[i + 1].strip() if i + 1 < len(lines) else ""
             if after.startswith("(") and after.endswith(")"):

@@ -169,6 +169,12 @@ def _unit(
     return Unit(text, chunk, position, line, prose, question, leans, item, frame)
 
 
+def not_prose(text: str) -> bool:
+    """True for a caption, chart label, table row or web boilerplate, by its form (a list
+    item shown whole is held to this too)."""
+    return bool(_NOT_PROSE.search(text)) or instruction_like(text)
+
+
 def _brackets_closed(text: str) -> bool:
     """False for a line cut inside brackets (a heading "Which? (“Fast” vs." split at "vs.");
     an enumeration's "1)" or "a)" is not a bracket."""
