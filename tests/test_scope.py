@@ -30,8 +30,10 @@ def outcome(bot, question: str) -> scope.ScopeDecision:
         "couple of my HS teachers want to ditch the bell schedule. how do other districts handle it?",
         "We spent millions on devices and classrooms look the same. What did we get wrong?",
         "Our budget office and IT run in silos and pilots get stuck. How do others organise this?",
+        "What did Fulten County do with its readiness assesment?",
+        "How did Gwinnet County get coaches into every school?",
     ],
-    ids=["month", "sentence-start", "acronym", "money-word", "budget-word"],
+    ids=["month", "sentence-start", "acronym", "money-word", "budget-word", "typo", "typo-2"],
 )
 def test_an_incidental_name_or_money_word_refuses_nothing(bot, question):
     assert outcome(bot, question).outcome != scope.NOT_IN_LIBRARY
@@ -79,6 +81,15 @@ def test_asking_for_what_the_library_does_not_hold_is_partly_answered(bot, quest
     answer = bot.ask(question)
     assert answer.to_dict()["scope"] == "partial" and answer.in_scope
     assert answer.answer.startswith(decision.missing)  # said first, then the closest material
+
+
+def test_a_misspelt_name_is_known_and_a_real_unknown_one_is_not():
+    assert scope.misspelt("fulten") and scope.misspelt("baltimoore") and scope.misspelt("gwinnet")
+    assert scope.misspelt("middeltown") and scope.misspelt(
+        "acceleratr", ["The Learning Accelerator"]
+    )
+    assert not scope.misspelt("houston") and not scope.misspelt("austin")
+    assert not scope.misspelt("ohio")  # too short to tell a misspelling from another name
 
 
 def test_unknown_names_skip_sentence_starts_and_calendar_words():

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
 
 from assistant.core.domain import SYSTEMS
 from assistant.core.text import STOP, TermStats, terms
@@ -102,7 +104,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     if not found.chosen:
         return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT)
     dense = max((s.dense for s in found.ranked[:3]), default=0.0)
-    closest = closest_sentences(plan, found, index)
+    closest = closest_sentences(plan, found, index, keep=FIGURE_AMONG)
     sentence = closest[0][0] if closest else 0.0
     floor = index.retriever.embedder.relevance_floor
     if floor and dense < floor[0] and sentence < floor[1]:
@@ -119,6 +121,9 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     if missing:
         return ScopeDecision(PARTIAL, "", missing)
     return ScopeDecision(ANSWERED)
+
+
+FIGURE_AMONG = 10  # a figure asked for is looked for in this many nearest sentences (tune)
 
 
 def closest_sentences(
@@ -367,7 +372,8 @@ def unknown_names(question: str, stats: TermStats, known: Iterable[str] = ()) ->
     """Names and acronyms in the question that occur nowhere in the library.
 
     Only capitalised words that do not start a sentence, and acronyms, count; calendar words
-    and everyday words a leader uses in a paraphrase ("downtown", "cop-out") never do.
+    and everyday words a leader uses in a paraphrase ("downtown", "cop-out") never do, nor
+    a misspelling of a name the library knows (`misspelt`).
     """
     known_low = {k.lower() for k in known}
     found = []
@@ -381,9 +387,28 @@ def unknown_names(question: str, stats: TermStats, known: Iterable[str] = ()) ->
         if any(low in k.split() for k in known_low):
             continue
         stems = terms(word)
-        if stems and all(stats.df.get(t, 0) == 0 for t in stems):
+        if stems and all(stats.df.get(t, 0) == 0 for t in stems) and not misspelt(low, known_low):
             found.append(word)
     return found
+
+
+TYPO = 0.8  # a name this like a school system's or the library's own name is a misspelling
+
+
+def misspelt(word: str, known: Iterable[str] = ()) -> bool:
+    """Whether an unknown word is a misspelling of a name the library knows ("Fulten",
+    "Gwinnet", "Baltimoore"): at least 5 letters and TYPO alike to a word of a school
+    system's name or alias, or of a document's title, publisher or authors."""
+    if len(word) < 5:
+        return False
+    words = _name_words() | {w for k in known for w in re.findall(r"[a-z]{5,}", k)}
+    return any(SequenceMatcher(None, word, w).ratio() >= TYPO for w in words)
+
+
+@lru_cache(maxsize=1)
+def _name_words() -> frozenset[str]:
+    names = [n for s in SYSTEMS for n in (s.name, *s.aliases)]
+    return frozenset(w for n in names for w in re.findall(r"[a-z]{5,}", n.lower()))
 
 
 def is_focal(name: str, question: str) -> bool:
