@@ -199,6 +199,10 @@ def test_each_part_of_a_multi_part_question_is_answered_or_said_absent(bot, faul
     assert asking.split_parts("Fast vs. slow: which is better?") == [
         "Fast vs. slow: which is better?"
     ]
+    assert asking.split_parts("What are the seven tensions, and am I meant to pick sides?") == [
+        "What are the seven tensions",
+        "am I meant to pick sides?",
+    ]
     # (The scope step would call this question partial; the composer's own rule is tested.)
     answer = compose(
         bot,
@@ -342,6 +346,16 @@ def test_a_list_asked_for_is_shown_whole_each_item_verbatim_and_cited(bot, fault
         assert item.split(" (")[0].replace("\\", "") in texts[int(n)]
     assert answer.answer.startswith("In a white paper entitled Look Both Ways, we have articulated")
     assert_sound(answer, fault_library)
+
+    # The list answers the part that asks for it; the other part is answered after it.
+    two = compose(
+        bot,
+        "What are the seven questions that navigate competing priorities, and am I "
+        "supposed to choose one side of each?",
+    )
+    body = two.answer.split("\n\n")
+    assert len(re.findall(r"^- ", body[0], re.M)) == 7 and len(body) == 2, two.answer
+    assert_sound(two, fault_library)
 
 
 def test_a_reflection_guide_named_by_its_number_is_the_one_shown(bot):

@@ -23,14 +23,14 @@ from assistant.core.text import terms
 from assistant.retrieval.query import QueryPlan
 
 _ASKS = re.compile(
-    r"^(?:how|what|what's|whats|which|who|whom|whose|why|when|where|whether|is|are|was|were|"
+    r"^(?:how|what|what's|whats|which|who|whom|whose|why|when|where|whether|is|are|am|was|were|"
     r"do|does|did|can|could|should|would|will|has|have|had|any|anything|tell|give|show|list|"
     r"explain|describe|walk)\b",
     re.IGNORECASE,
 )
 _AND_ASKS = re.compile(
     r"(?:,\s*|\s+)(?:and|or|plus)\s+(?=(?:how|what|which|who|why|when|where|whether|did|do|"
-    r"does|is|are|was|were|can|could|should|would|will|has|have)\b)",
+    r"does|is|are|am|was|were|can|could|should|would|will|has|have)\b)",
     re.IGNORECASE,
 )
 SENTENCE = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.?!])\s+|\n+")

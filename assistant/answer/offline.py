@@ -115,6 +115,7 @@ class Writer:
         self.previous = normalize(self.plan.previous_answer or "") if self.plan.followup else ""
         self.districts = Districts.of(index)
         self.used: set[str] = set()  # unit texts the core shows
+        self.listed = False  # the core shows a list asked for
         self._judge: Judge | None = None
         self._picks: dict[tuple[str, str, int], tuple[float, list[Unit]]] = {}
         self.best = float("-inf")  # the direct answer's best score
@@ -184,6 +185,7 @@ class Writer:
             listed = self.whole_list()
             if listed:
                 blocks.append(listed)
+                self.listed = True
                 rest = self.direct(self.passage_units(), most=2)
                 return self._trim([*blocks, rest] if rest else blocks)
         if self.system:
@@ -286,6 +288,8 @@ class Writer:
         for i, part in enumerate(asked.parts):
             if asking.asks_others(part) and len(asked.parts) > 1:
                 continue  # the district lines answer it
+            if self.listed and asking.LIST.search(part):
+                continue  # the list shown answers it
             picks = judge.score(shortlist, part=i)
             if picks:
                 self.best = max(self.best, picks[0].score)
