@@ -358,6 +358,24 @@ def test_a_list_asked_for_is_shown_whole_each_item_verbatim_and_cited(bot, fault
     assert_sound(two, fault_library)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can you name the districts that used an external partner?",  # counts no items
+        "What are the three components of a viable approach to scaling pilots?",  # not a list
+        "List the lessons learned about building internally versus buying externally.",
+    ],
+)
+def test_a_list_is_shown_only_when_the_question_counts_its_items_and_the_library_lists_them(
+    bot, question
+):
+    """Any list among the passages is not the answer: shown for a question that counts no
+    items, or one that has no introducing line, it would push the answer down."""
+    answer = compose(bot, question)
+    assert not answer.answer.startswith("- "), answer.answer
+    assert not re.search(r":\s\[\d+\]\n- ", answer.answer), answer.answer
+
+
 def test_a_reflection_guide_named_by_its_number_is_the_one_shown(bot):
     for number, name in (("1", "Laying the Foundation"), ("2", "Charting Your Path")):
         answer = compose(bot, f"What questions are in reflection guide {number}?")

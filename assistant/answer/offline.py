@@ -47,8 +47,6 @@ Line = tuple[str, Chunk | None]  # an evidence line before it is cited, and what
 CORE_WORDS = 200
 DIRECT_WORDS = 110
 LINES_WITHIN = 0.12  # a district line asked for is this close to the closest one
-LIST_FROM = 4  # a list asked for is looked for in the first few retrieved passages
-LIST_ITEMS = 3
 _NUMBER = re.compile(
     r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"hundred|thousand|half|dozen)\b",
@@ -210,32 +208,32 @@ class Writer:
 
     # -- a list asked for ---------------------------------------------------------------------
     def whole_list(self) -> str:
-        """The list a question asks for, whole: of the retrieved passages that hold one
-        (LIST_ITEMS items or more, counting the items that continue it in the passages after
-        it), the best-ranked with as many items as the question counts ("the seven
-        tensions"), else the best-ranked of the first LIST_FROM; each item verbatim and
-        cited, opened by the line that introduces it."""
-        lists, seen = [], set()
-        for rank, s in enumerate(self.found.chosen):
+        """The list a question asks for, whole: the best-ranked retrieved passage that holds
+        a list of exactly as many items as the question counts ("the seven tensions"),
+        counting the items that continue it in the passages after it, and that introduces it
+        as a list (a line ending in ":" right before its first item); each item verbatim and
+        cited, opened by that line. Nothing when the question counts no items: any list
+        among the passages would do then, and one that is not the answer pushes the answer
+        down."""
+        count = _count(self.plan.question)
+        if count is None:
+            return ""
+        seen: set[str] = set()
+        for s in self.found.chosen:
             for chunk in source_chunks(self.index, s.chunk):
-                if chunk.id in seen or not self.allowed(chunk) or not _items(chunk.text):
+                if chunk.id in seen or not self.allowed(chunk):
                     continue
+                intro = _intro(chunk.text)
                 parts = [chunk, *self._continued(chunk)]
                 seen.update(p.id for p in parts)
                 items = [(item, part) for part in parts for item in _items(part.text)]
-                if len(items) >= LIST_ITEMS:
-                    lists.append((rank, chunk, items))
-        count = _count(self.plan.question)
-        counted = [x for x in lists if len(x[2]) == count]
-        first = [x for x in lists if x[0] < LIST_FROM]
-        if not (counted or first):
-            return ""
-        _, chunk, items = (counted or first)[0]
-        lines, words = [], 0
-        intro = _intro(chunk.text)
-        if intro:
-            lines.append(f"{inline(intro)} {self.cites.cite(chunk)}")
-            words += len(intro.split())
+                if intro and len(items) == count:
+                    return self._list_lines(chunk, intro, items)
+        return ""
+
+    def _list_lines(self, chunk: Chunk, intro: str, items: list[tuple[str, Chunk]]) -> str:
+        lines = [f"{inline(intro)} {self.cites.cite(chunk)}"]
+        words = len(intro.split())
         for item, part in items:
             if words + len(item.split()) > CORE_WORDS - 30:
                 break
