@@ -283,12 +283,12 @@ def test_plan_keeps_the_previous_answer_for_follow_ups():
 
 # -- a question told with its situation ------------------------------------------------------------
 def test_the_asking_sentences_are_read_apart_from_the_story_around_them():
-    from assistant.answer.picking import asking_sentences
-
     told = "We bought laptops for every room. Teachers use them as worksheets. What went wrong?"
-    assert asking_sentences(told) == "What went wrong?"
-    assert asking_sentences("How did Fulton choose pilot schools?") is None  # nothing told
-    assert asking_sentences("We have laptops. And?") is None  # too short to read alone
+    assert asking.asking(told) == "What went wrong?"
+    assert asking.asking("How did Fulton choose pilot schools?") is None  # nothing told
+    assert asking.asking("We have laptops. And?") is None  # too short to read alone
+    assert asking.count("What are the seven tensions?") == 7 and asking.count("list 3") == 3
+    assert asking.count("How do we choose pilot schools?") is None
 
 
 def test_a_told_question_is_scored_mostly_by_what_it_asks(bot, monkeypatch):

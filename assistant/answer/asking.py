@@ -8,8 +8,10 @@ Read from the question's form, never from its topic, so the rules hold for any q
 - others: "has anybody done that?", "how did other districts ...", "which systems ...";
 - X without Y: "how do we get buy-in without forcing it?" (Y is what the examples must not
   argue for);
-- a list: "what are the seven tensions?", "what were the big trends?" (the list is shown
-  whole);
+- a list: "what are the seven tensions?", "what were the big trends?", and how many items
+  it counts (a counted list is shown whole);
+- told: the asking sentences of a question told with its situation ("We bought laptops.
+  What went wrong?"), which choose the sentences of the answer more than the story does;
 - the school systems it names (a follow-up's are carried over by the planner).
 """
 
@@ -33,7 +35,7 @@ _AND_ASKS = re.compile(
     r"does|is|are|am|was|were|can|could|should|would|will|has|have)\b)",
     re.IGNORECASE,
 )
-SENTENCE = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.?!])\s+|\n+")
+_SENTENCE = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.?!])\s+|\n+")
 NUMBER = re.compile(
     r"\b(?:how (?:many|much|long|big|large|often)|what (?:percent\w*|share|fraction|proportion|"
     r"number|ratio)|percent\w*|numbers?|figures?|statistic\w*|median|average|ratio|rate)\b|%",
@@ -48,10 +50,11 @@ OTHERS = re.compile(
     r"(?:done|tried) (?:this|that|it))\b",
     re.IGNORECASE,
 )
+NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 # "What are the seven tensions?", "what were the big trends", "list the areas of change".
 LIST = re.compile(
     r"\b(?:what|which) (?:are|were) (?:all )?(?:the |their |its |those |these )?(?:\w+ ){0,2}?"
-    r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|key|main|big|major|biggest)\b|"
+    rf"(?:\d+|{'|'.join(NUMBER_WORDS)}|key|main|big|major|biggest)\b|"
     r"\blist (?:the|all)\b|\b(?:give|show) me (?:a|the) list\b|\bname (?:the|all)\b",
     re.IGNORECASE,
 )
@@ -70,6 +73,9 @@ class Asked:
     systems: list[str] = field(default_factory=list)
     followup: bool = False
     listing: bool = False  # asks for the items of a list ("what are the seven tensions?")
+    count: int | None = None  # how many items it counts ("the seven tensions"), if any
+    # A one-part question told with its situation: its asking sentences (see `asking`).
+    told: str | None = None
 
     @property
     def multi(self) -> bool:
@@ -78,29 +84,51 @@ class Asked:
 
 def read(plan: QueryPlan) -> Asked:
     question = plan.question
+    parts = split_parts(question)
     return Asked(
         question,
-        split_parts(question),
+        parts,
         bool(NUMBER.search(question) or ATTRIBUTES.search(question)) or plan.intent == "survey",
         bool(OTHERS.search(question)),
         without(question),
         list(plan.systems),
         plan.followup,
         bool(LIST.search(question)),
+        count(question),
+        asking(question) if len(parts) == 1 else None,
     )
 
 
-def asks(sentence: str) -> bool:
-    """True for a sentence of a question that asks something (not one that tells)."""
-    return sentence.endswith("?") or bool(_ASKS.match(sentence))
+def _sentences(question: str) -> tuple[list[str], list[str]]:
+    """The question's sentences, and those of them that ask something (not tell)."""
+    sentences = [s.strip() for s in _SENTENCE.split(question) if s.strip()]
+    return sentences, [s for s in sentences if s.endswith("?") or _ASKS.match(s)]
+
+
+def asking(question: str) -> str | None:
+    """The sentences of a question that ask, when there is a situation told around them
+    ("We bought laptops. What went wrong?"); else None."""
+    sentences, asked = _sentences(question)
+    text = " ".join(asked)
+    if not asked or len(asked) == len(sentences) or len(text.split()) < 3:
+        return None
+    return text
+
+
+def count(question: str) -> int | None:
+    """How many items a question counts ("the seven tensions", "3 things"), if it does."""
+    for word in re.findall(r"\b(?:\d{1,2}|[a-z]+)\b", question.lower()):
+        if word.isdigit() and 2 <= int(word) <= 20:
+            return int(word)
+        if word in NUMBER_WORDS:
+            return NUMBER_WORDS.index(word) + 2
+    return None
 
 
 def split_parts(question: str) -> list[str]:
     """The questions a question asks, in order (the whole question when it asks one)."""
-    sentences = [s.strip() for s in SENTENCE.split(question) if s.strip()]
-    asking = [s for s in sentences if asks(s)]
     parts: list[str] = []
-    for sentence in asking:
+    for sentence in _sentences(question)[1]:
         pieces = [p.strip(" ,") for p in _AND_ASKS.split(sentence) if p.strip(" ,")]
         parts += [p for p in pieces if terms(p)]
     return parts if len(parts) > 1 else [question]

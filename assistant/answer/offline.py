@@ -215,7 +215,7 @@ class Writer:
         cited, opened by that line. Nothing when the question counts no items: any list
         among the passages would do then, and one that is not the answer pushes the answer
         down."""
-        count = _count(self.plan.question)
+        count = self.asked.count
         if count is None:
             return ""
         seen: set[str] = set()
@@ -579,24 +579,6 @@ def _items(text: str) -> list[str]:
                 item = f"{item} {after}"
             items.append(item)
     return items
-
-
-_COUNTS = {
-    w: n
-    for n, w in enumerate(
-        ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], 2
-    )
-}
-
-
-def _count(question: str) -> int | None:
-    """How many items a question counts ("the seven tensions", "3 things"), if it does."""
-    for word in re.findall(r"\b(?:\d{1,2}|[a-z]+)\b", question.lower()):
-        if word.isdigit() and 2 <= int(word) <= 20:
-            return int(word)
-        if word in _COUNTS:
-            return _COUNTS[word]
-    return None
 
 
 def _intro(text: str) -> str:

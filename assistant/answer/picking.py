@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.answer.asking import SENTENCE, Asked, asks
+from assistant.answer.asking import Asked
 from assistant.answer.units import Unit, Vectors, units_of
 from assistant.core.text import terms
 from assistant.retrieval.library import LoadedIndex
@@ -61,9 +61,8 @@ class Judge:
         if plan.followup and plan.search_text != plan.question:
             texts.append(plan.search_text)
         texts += asked.parts if asked.multi else []
-        self.asking = None if asked.multi else asking_sentences(plan.question)
-        if self.asking:
-            texts.append(self.asking)
+        if asked.told:
+            texts.append(asked.told)
         if asked.without:
             texts += list(asked.without)
         self.texts = texts
@@ -125,8 +124,8 @@ class Judge:
         ):
             main = 0.6 * cos[:, 0] + 0.4 * cos[:, 1]
         weights = None
-        if self.asking and part is None:
-            main = (1 - ASKED) * main + ASKED * cos[:, self._row(self.asking)]
+        if self.asked.told and part is None:
+            main = (1 - ASKED) * main + ASKED * cos[:, self._row(self.asked.told)]
         if part is not None and self.asked.multi:
             main = 0.5 * main + 0.5 * cos[:, self._row(self.asked.parts[part])]
             weights = self.part_weights[part]
@@ -149,17 +148,6 @@ class Judge:
     def alike(self, a: Unit, b: Unit) -> float:
         va, vb = self.vectors.get([a.text, b.text])
         return float(va @ vb)
-
-
-def asking_sentences(question: str) -> str | None:
-    """The sentences of a one-part question that ask (the rest tells the situation), when
-    there is a situation around them; else None."""
-    sentences = [s.strip() for s in SENTENCE.split(question) if s.strip()]
-    asking = [s for s in sentences if asks(s)]
-    text = " ".join(asking)
-    if not asking or len(asking) == len(sentences) or len(text.split()) < 3:
-        return None
-    return text
 
 
 def neighbour(index: LoadedIndex, unit: Unit) -> Unit | None:
