@@ -245,10 +245,9 @@ class Writer:
     def _continued(self, chunk: Chunk) -> list[Chunk]:
         """The passages right after `chunk` in its document that go on with its list (they
         open with an item, in the same section)."""
-        chunks = self.index.chunks
-        at = next((i for i, c in enumerate(chunks) if c.id == chunk.id), None)
+        at = self.index.rows.get(chunk.id)
         out: list[Chunk] = []
-        for nxt in chunks[at + 1 :] if at is not None else []:
+        for nxt in self.index.chunks[at + 1 :] if at is not None else []:
             if nxt.doc_id != chunk.doc_id or nxt.section != chunk.section:
                 break
             first = next((ln for ln in nxt.text.split("\n") if ln.strip()), "")

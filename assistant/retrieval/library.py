@@ -115,7 +115,8 @@ class LoadedIndex:
         return self.retriever.sentences
 
     @cached_property
-    def _rows(self) -> dict[str, int]:
+    def rows(self) -> dict[str, int]:
+        """Each chunk's row in the build (its place in `chunks`, in document order)."""
         return {c.id: i for i, c in enumerate(self.chunks)}
 
     def _stored_sentences(self, passage: Chunk) -> tuple[list[str], np.ndarray] | None:
@@ -123,7 +124,7 @@ class LoadedIndex:
         section's, made of its chunks' ("a+b+c"). None when the build has none for it."""
         if self.sentence_vectors is None:
             return None
-        rows = [self._rows.get(part) for part in passage.id.split("+")]
+        rows = [self.rows.get(part) for part in passage.id.split("+")]
         if any(row is None for row in rows):
             return None
         parts = [self.sentence_vectors.of(row) for row in rows if row is not None]
