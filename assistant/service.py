@@ -83,11 +83,12 @@ class Assistant:
         composer = composer or self.composer
         plan, index = self.plan(question, history, composer)
         found, decision = self.scope(plan, index, filters)
-        if found is None or not decision.in_scope:
-            answer = composer.declined(decision.refusal(plan))
+        found = self._for_model(composer, plan, index, found, decision, filters)
+        if found is None or (not decision.in_scope and not composer.judges_scope):
+            answer = composer.declined(decision.refusal(plan), found, index)
         else:
             answer = composer.compose(found, index, decision)
-        return self._noting_rewrite(replace(answer, scope=decision.outcome), question)
+        return self._noting_rewrite(self._scoped(answer, decision), question)
 
     def ask_stream(
         self,
@@ -102,17 +103,40 @@ class Assistant:
         composer = composer or self.composer
         plan, index = self.plan(question, history, composer)
         found, decision = self.scope(plan, index, filters)
-        if found is None or not decision.in_scope:
-            stream = AnswerStream.ready(composer.declined(decision.refusal(plan)))
+        found = self._for_model(composer, plan, index, found, decision, filters)
+        if found is None or (not decision.in_scope and not composer.judges_scope):
+            stream = AnswerStream.ready(composer.declined(decision.refusal(plan), found, index))
         else:
             stream = composer.stream(found, index, decision)
 
         def pieces():
             yield from stream
-            answer = replace(stream.result(), scope=decision.outcome)
-            return self._noting_rewrite(answer, question)
+            return self._noting_rewrite(self._scoped(stream.result(), decision), question)
 
         return AnswerStream(pieces(), stream.writer)
+
+    def _for_model(
+        self,
+        composer: Composer,
+        plan: QueryPlan,
+        index: LoadedIndex,
+        found: Retrieved | None,
+        decision: ScopeDecision,
+        filters: Filters | None,
+    ) -> Retrieved | None:
+        """What a model judges: on the model path the offline scope step only pre-filters
+        where it is confident; a doubtful refusal is retrieved for and left to the model."""
+        if found is None and composer.judges_scope and not decision.confident:
+            found = index.retrieve(plan, self.settings.top_k, filters)
+        if found is not None and composer.judges_scope and decision.confident:
+            return None if not decision.in_scope else found
+        return found
+
+    @staticmethod
+    def _scoped(answer: Answer, decision: ScopeDecision) -> Answer:
+        """The answer with its scope: a composer that judges scope (a model's reply) sets its
+        own; otherwise the scope step's decision stands."""
+        return answer if answer.scope else replace(answer, scope=decision.outcome)
 
     def scope(
         self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
@@ -135,21 +159,26 @@ class Assistant:
         """
         question = clean_question(question, self.settings.max_question_chars)
         turns = validate_history(history)
-        standalone = (composer or self.composer).rewrite(question, turns) if turns else None
-        if standalone:
-            standalone = self._checked_rewrite(standalone)
         index = self.index
+        titles = [str(d.get("title") or "") for d in index.documents.values()]
+        reading = (composer or self.composer).search(question, turns, titles)
+        standalone = self._checked_rewrite(reading.standalone) if reading else None
         if standalone:
             plan = plan_query(standalone, [], index.documents)
             plan.previous_answer = last_answer(turns)
         else:
             plan = plan_query(question, turns, index.documents)
+        if reading:
+            queries = (self._checked_rewrite(q) for q in reading.queries)
+            plan.queries = [q for q in queries if q]
         return plan, index
 
-    def _checked_rewrite(self, rewrite: str) -> str | None:
+    def _checked_rewrite(self, rewrite: str | None) -> str | None:
         """A model's rewrite of a follow-up passes the checks a typed question passes, and
         must not carry instructions ("ignore previous instructions"); else the follow-up is
         planned from the history by rule."""
+        if not rewrite:
+            return None
         try:
             rewrite = clean_question(rewrite, self.settings.max_question_chars)
         except InvalidQuestion:

@@ -437,6 +437,7 @@ def run_sets(
     seed: int = 0,
     baseline: str | Path | None = None,
     allow_missing_baseline: bool = False,
+    replies: str | Path | None = None,
 ) -> dict[str, Any]:
     """Score several named sets (name -> files) in one process: model, index, stock built once.
 
@@ -458,7 +459,12 @@ def run_sets(
             raise BaselineError("--baseline goes with --pairs DIR.")
         matched = read_baseline(baseline, loaded, allow_missing=allow_missing_baseline)
     embedder = embedder or load_embedder(settings)
-    bot = load_assistant(settings, embedder=embedder)
+    composer = None
+    if replies is not None:  # the model path, with stand-ins' recorded replies (eval.standin)
+        from eval.standin import replay_composer
+
+        composer = replay_composer(replies, settings)
+    bot = load_assistant(settings, embedder=embedder, composer=composer)
     retrieve, ask = Memo(bot.retrieve), Memo(bot.ask)
     stock = _stock_or_none(settings, embedder, include_stock)
     try:
@@ -507,6 +513,7 @@ def run_eval(
     seed: int = 0,
     baseline: str | Path | None = None,
     allow_missing_baseline: bool = False,
+    replies: str | Path | None = None,
 ) -> dict[str, Any]:
     """Score our assistant (retrieval and answers) on one file and, beside it, the stock recipe."""
     result = run_sets(
@@ -519,6 +526,7 @@ def run_eval(
         seed=seed,
         baseline=baseline,
         allow_missing_baseline=allow_missing_baseline,
+        replies=replies,
     )
     report = result["sets"]["set"]
     report["questions_path"] = str(questions_path)

@@ -97,21 +97,40 @@ def test_composer_follows_the_settings():
     assert comp.label == "openai:gpt-4o-mini" and comp.timeout == 7
 
 
-def test_top_k_sets_the_passages_every_composer_draws_on(planted_settings):
-    """LBW_TOP_K sets how many passages the one retrieval hands on: the slate the offline
-    composer quotes from is the slate a language model is shown."""
+@pytest.mark.parametrize("budget", [3_000, 12_000, 60_000])
+def test_a_model_reads_the_ranking_by_a_character_budget(planted_settings, budget):
+    """LBW_LLM_CONTEXT_CHARS, not a count, sets what a model reads: the slate first, then the
+    rest of the ranking in order, while it fits the budget."""
     from dataclasses import replace as with_
 
     from assistant.service import load_assistant
     from tests.fakes import FakeChatModel, HashingEmbedder, prompt_passages
 
-    bot = load_assistant(with_(planted_settings, top_k=3), embedder=HashingEmbedder())
-    plan, index = bot.plan("How did districts decide where to pilot?")
+    settings = with_(planted_settings, top_k=3, llm_context_chars=budget)
+    bot = load_assistant(settings, embedder=HashingEmbedder())
+    question = "How did districts decide where to pilot?"
+    plan, index = bot.plan(question)
     found, decision = bot.scope(plan, index)
     assert decision.in_scope and len(found.chosen) == 3
     model = FakeChatModel(replies=["NOT_IN_LIBRARY"])
-    bot.ask("How did districts decide where to pilot?", composer=LLMComposer(model, "fake:m"))
-    assert len(prompt_passages(model.calls[0]["messages"])) == 3
+    comp = LLMComposer(model, "fake:m", context_chars=budget)
+    bot.ask(question, composer=comp)
+    shown = list(prompt_passages(model.calls[0]["messages"]).values())
+    order = [s.chunk.text for s in found.chosen] + [
+        s.chunk.text for s in found.ranked if s not in found.chosen
+    ]
+    assert [" ".join(t.split()) for t in shown] == [
+        " ".join(t.split()) for t in order[: len(shown)]
+    ]
+    assert sum(len(t) for t in shown[1:]) <= budget
+    nxt = order[len(shown)] if len(shown) < len(order) else ""
+    assert not nxt or sum(len(t) for t in order[: len(shown) + 1]) > budget
+    assert (
+        LLMComposer.from_settings(
+            with_(settings, llm="openai", openai_base_url="http://127.0.0.1:9")
+        ).context_chars
+        == budget
+    )
 
 
 def test_the_offline_default_never_imports_a_model_provider():

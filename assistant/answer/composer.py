@@ -27,10 +27,21 @@ class Composer(ABC):
         """The answer as it is written; a composer that has it at once sends it whole."""
         return AnswerStream.ready(self.compose(found, index, scope))
 
-    def declined(self, answer: Answer) -> Answer:
+    judges_scope = False  # True: the composer's own reply decides the scope (a model's)
+
+    def declined(
+        self, answer: Answer, found: Retrieved | None = None, index: LoadedIndex | None = None
+    ) -> Answer:
         """The scope step's refusal, as this composer reports it (a language-model composer
-        notes that its model was not asked)."""
+        notes that its model was not asked); `found`, when retrieval ran, lets it show the
+        closest passages as passages."""
         return answer
+
+    def search(self, question: str, history: Sequence[Turn], titles: Sequence[str]):
+        """What a model makes of the question for retrieval (assistant.llm.prompts
+        .SearchReading: a follow-up's standalone question and search queries), or None to
+        plan it by rule alone, as the offline composer does."""
+        return None
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
         """A follow-up rewritten as a standalone question, or None to plan it from the

@@ -63,6 +63,34 @@ class OfflineComposer(Composer):
         extra = writer.fuller()
         return Answer(found.plan.question, core, True, writer.cites.items, self.name, more=extra)
 
+    def declined(self, answer: Answer, found=None, index=None) -> Answer:
+        """The refusal, then the closest passages as passages when retrieval ran."""
+        if found is None or index is None:
+            return answer
+        cites = Citations()
+        closest = self.closest(found, index, cites)
+        if not closest:
+            return answer
+        return Answer(
+            answer.question, f"{answer.answer}\n\n{closest}", False, cites.items, self.name
+        )
+
+    def closest(
+        self, found: Retrieved, index: LoadedIndex, cites: Citations, limit: int = 3
+    ) -> str:
+        """The nearest passages shown as passages, under a label that says they are the
+        closest material, not an answer."""
+        shown = [s.chunk for s in found.chosen[:limit]]
+        if not shown:
+            return ""
+        blocks = ["The closest material in the library, shown as it is:"]
+        for chunk in shown:
+            source = " — ".join(p for p in (chunk.title, chunk.section) if p)
+            text = " ".join(chunk.text.split())
+            text = text if len(text) <= 600 else text[:600].rsplit(" ", 1)[0] + " …"
+            blocks.append(f"> {text} {cites.cite(chunk)}\n>\n> — *{source}*")
+        return "\n\n".join(blocks)
+
     def fuller(self, found: Retrieved, index: LoadedIndex, cites: Citations) -> str:
         """The fuller layout alone, numbered after `cites` (the language-model composer
         offers it under its own answer)."""

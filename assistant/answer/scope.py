@@ -51,6 +51,10 @@ class ScopeDecision:
     # PARTIAL: one sentence naming what the library does not cover ("The library does not
     # rank the seven tensions by difficulty."); the answer opens with it.
     missing: str = ""
+    # A refusal sure enough to stand without asking a language model (the question alone
+    # settles it: a product pick, a name the library never mentions, a state's law). Other
+    # refusals are the model's to judge on the model path.
+    confident: bool = False
 
     @property
     def in_scope(self) -> bool:
@@ -68,26 +72,30 @@ def precheck(plan: QueryPlan, index: LoadedIndex) -> ScopeDecision | None:
     law or policy (the library discusses none)."""
     question = plan.question
     if PRODUCT_PICK.search(question):
-        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS)
+        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS, confident=True)
     names = unknown_names(question, index.term_stats, index.known_names)
     focal = [n for n in names if is_focal(n, question)]
     if focal:
         listed = ", ".join(f"“{m}”" for m in focal)
         return ScopeDecision(
-            NOT_IN_LIBRARY, f"The library never mentions {listed}. {NOT_IN_LIBRARY_TEXT}"
+            NOT_IN_LIBRARY,
+            f"The library never mentions {listed}. {NOT_IN_LIBRARY_TEXT}",
+            confident=True,
         )
     if BUY_ASK.search(question) and _named_thing(question, index):
-        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS)
+        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS, confident=True)
     if PRICE_ASK.search(question) and _named_thing(question, index):
         return ScopeDecision(
             NOT_IN_LIBRARY,
             f"The library gives no prices for products or services. {NOT_IN_LIBRARY_TEXT}",
+            confident=True,
         )
     state = next((s for s in US_STATES if re.search(rf"\b{s}\b", question)), None)
     if state and LEGAL_ASK.search(question):
         return ScopeDecision(
             NOT_IN_LIBRARY,
             f"The library does not discuss {state}'s laws or policies. {NOT_IN_LIBRARY_TEXT}",
+            confident=True,
         )
     return None
 

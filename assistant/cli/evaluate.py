@@ -26,6 +26,7 @@ def cmd_eval(args) -> int:
         "seed": args.seed,
         "baseline": args.baseline,
         "allow_missing_baseline": args.allow_missing_baseline,
+        "replies": args.replies,
     }
     if args.questions:
         report = run_eval(settings, args.questions, **options)
@@ -73,6 +74,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --baseline: give questions the file has no answer for two candidates "
         "instead of stopping",
+    )
+    p.add_argument(
+        "--replies",
+        metavar="DIR",
+        help="answer through the language-model path with stand-ins' recorded replies "
+        "(eval/standin.py): DIR/replies/<key>.md; prompts with no reply are recorded in "
+        "DIR/prompts/ and answered NOT_IN_LIBRARY",
     )
     add_output_args(p)
     p.set_defaults(func=cmd_eval)

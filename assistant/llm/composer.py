@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -24,14 +25,15 @@ from typing import TYPE_CHECKING, Any
 from assistant.answer.citations import Citations
 from assistant.answer.composer import Composer
 from assistant.answer.offline import OfflineComposer
-from assistant.answer.scope import PARTIAL, ScopeDecision
+from assistant.answer.scope import ANSWERED, NOT_IN_LIBRARY, PARTIAL, ScopeDecision
 from assistant.answer.stream import AnswerStream
 from assistant.core.inputs import capped
+from assistant.core.safety import instruction_like
 from assistant.core.settings import Settings
 from assistant.core.types import Answer, Chunk, Turn, Verification
 from assistant.llm import prompts
 from assistant.llm.backends import chat_model, model_label
-from assistant.llm.verify import AnswerChecker, library_words
+from assistant.llm.verify import MARKER, AnswerChecker, library_words, sanitize, split_units
 from assistant.retrieval.library import LoadedIndex, Retrieved
 
 if TYPE_CHECKING:
@@ -40,9 +42,39 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def opening(scope: ScopeDecision) -> str:
-    """What a partial answer opens with: the scope step's sentence on what is missing."""
-    return scope.missing if scope.outcome == PARTIAL and scope.missing else ""
+MISSING_CHARS = 300  # the model's sentence on what the library lacks is cut to one sentence
+NO_ANSWER = "The library does not answer this question."
+GENERIC_MISSING = "The library answers this question only in part."
+
+
+def missing_sentence(text: str) -> str:
+    """The model's PARTIAL line as shown to users: one plain sentence, no markers, links or
+    markup, never an instruction; the generic sentence when nothing usable is left."""
+    text = " ".join(MARKER.sub("", sanitize(text)).split()).strip(" *_#>")
+    text = split_units(text)[0].strip() if text else ""
+    if not text or len(text) > MISSING_CHARS or instruction_like(text):
+        return GENERIC_MISSING
+    return text if text[-1] in ".!?" else text + "."
+
+
+def context(found: Retrieved, budget: int) -> list[Chunk]:
+    """The passages a model reads: the slate first, then the rest of the ranking, in rank
+    order, while they fit in `budget` characters (at least one passage)."""
+    out: list[Chunk] = []
+    seen: set[str] = set()
+    used = 0
+    for scored in [*found.chosen, *found.ranked]:
+        chunk = scored.chunk
+        if chunk.id in seen:
+            continue
+        if out and used + len(chunk.text) > budget:
+            if scored in found.chosen:
+                continue
+            break
+        seen.add(chunk.id)
+        out.append(chunk)
+        used += len(chunk.text)
+    return out
 
 
 class ModelTimeout(Exception):
@@ -68,6 +100,7 @@ def describe(exc: BaseException, timeout: float) -> str:
 
 class LLMComposer(Composer):
     name = "llm"
+    judges_scope = True  # the model's reply decides answered, partial or not in the library
 
     def __init__(
         self,
@@ -77,6 +110,8 @@ class LLMComposer(Composer):
         max_question_chars: int = 2000,
         offline: OfflineComposer | None = None,
         max_answer_chars: int = 8000,
+        context_chars: int = 30_000,
+        queries: int = 0,
     ):
         self.model = model
         self.label = label
@@ -84,6 +119,8 @@ class LLMComposer(Composer):
         self.max_question_chars = max_question_chars
         self.offline = offline or OfflineComposer()
         self.max_answer_chars = max_answer_chars
+        self.context_chars = context_chars
+        self.queries = queries
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMComposer:
@@ -94,9 +131,11 @@ class LLMComposer(Composer):
             settings.max_question_chars,
             OfflineComposer(),
             settings.max_answer_chars,
+            settings.llm_context_chars,
+            settings.llm_queries,
         )
 
-    # -- follow-ups ------------------------------------------------------------------------
+    # -- reading the question for retrieval --------------------------------------------------
     def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
         if not any(t.role == "user" for t in history):
             return None
@@ -109,6 +148,30 @@ class LLMComposer(Composer):
             return None
         return prompts.standalone_from_reply(reply, question, self.max_question_chars)
 
+    def search(
+        self, question: str, history: Sequence[Turn], titles: Sequence[str]
+    ) -> prompts.SearchReading | None:
+        """One model call that rewrites a follow-up into a standalone question and writes
+        search queries (MultiQueryRetriever's idea, with our own retrieval and fusion).
+        None when there is nothing to ask or the model fails: the question is then planned
+        by rule, as offline."""
+        followup = any(t.role == "user" for t in history)
+        if not followup and self.queries < 1:
+            return None
+        if not followup:
+            history = ()
+        messages = prompts.search_messages(question, history, titles, max(self.queries, 1))
+        try:
+            reply = "".join(self._pieces(messages, False))
+        except Exception as exc:
+            log.warning("No search queries (%s); planning by rule", describe(exc, self.timeout))
+            return None
+        reading = prompts.search_from_reply(
+            reply, question, self.max_question_chars, self.queries, followup
+        )
+        queries = tuple(q for q in reading.queries if not instruction_like(q))
+        return prompts.SearchReading(reading.standalone if followup else None, queries)
+
     # -- answers ---------------------------------------------------------------------------
     def compose(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> Answer:
         return self._answer(found, index, scope, stream=False).result()
@@ -116,13 +179,13 @@ class LLMComposer(Composer):
     def stream(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> AnswerStream:
         return self._answer(found, index, scope, stream=True)
 
-    def declined(self, answer: Answer) -> Answer:
+    def declined(self, answer: Answer, found=None, index=None) -> Answer:
+        answer = self.offline.declined(answer, found, index)
         return self._fallback(answer, "the library does not answer this question")
 
-    def _answer(
-        self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision, stream: bool
-    ) -> AnswerStream:
-        passages = [s.chunk for s in found.chosen]
+    def messages(self, found: Retrieved) -> tuple[list[Chunk], list]:
+        """The passages the model reads and the answer prompt built from them."""
+        passages = context(found, self.context_chars)
         plan = found.plan
         # A follow-up planned from the history carries the turn before it; one the model
         # rewrote stands alone and carries only the earlier answer (not to be repeated).
@@ -131,10 +194,16 @@ class LLMComposer(Composer):
         messages = prompts.answer_messages(
             plan.question,
             passages,
-            opening(scope),
+            "",
             plan.previous_question if plan.followup else None,
             plan.previous_answer if earlier else None,
         )
+        return passages, messages
+
+    def _answer(
+        self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision, stream: bool
+    ) -> AnswerStream:
+        passages, messages = self.messages(found)
         pieces = self._write(found, index, scope, passages, messages, stream)
         return AnswerStream(pieces, self.name)
 
@@ -147,35 +216,48 @@ class LLMComposer(Composer):
         messages: list,
         stream: bool,
     ) -> Generator[str, None, Answer]:
-        checker = AnswerChecker(passages, library_words(index))
+        checker = AnswerChecker(passages, library_words(index), index)
 
         def offline() -> Answer:  # built only when the model's answer is not used
-            return self.offline.compose(found, index, scope)
+            if not scope.in_scope:  # a doubtful refusal the model could not settle
+                refusal = self.offline.declined(scope.refusal(found.plan), found, index)
+                return replace(refusal, scope=NOT_IN_LIBRARY)
+            return replace(self.offline.compose(found, index, scope), scope=scope.outcome)
 
-        sentinel = prompts.NOT_IN_LIBRARY
-        head = ""  # the reply's start, held until it cannot be the not-in-library reply
+        head = ""  # the reply's start, held until it cannot be one of the two labels
         started = False
-        lead = opening(scope)  # a partial answer opens with what the library lacks
-        pending = f"{lead}\n\n" if lead else ""
+        lead = ""  # a partial answer opens with the model's sentence on what is missing
+        pending = ""
         try:
             for piece in capped(self._pieces(messages, stream), self.max_answer_chars):
                 if not started:
                     head += piece
-                    start = head.lstrip()
-                    if len(start) < len(sentinel) and sentinel.startswith(start):
+                    start = _unmarked(head)
+                    label = _label(start)
+                    if label == "wait":
                         continue
-                    if start.startswith(sentinel):
-                        return self._fallback(
-                            offline(), "the language model found no answer in the passages"
-                        )
-                    started, piece = True, head
+                    if label == NOT_IN_LIBRARY:
+                        return self._not_in_library(found, index)
+                    started = True
+                    if label == PARTIAL:
+                        lead, piece = _split_partial(start)
+                        pending = f"{lead}\n\n"
+                    else:
+                        piece = head
                 if shown := checker.feed(piece):
                     yield pending + shown
                     pending = ""
-            # A whole reply shorter than the sentinel and a start of it is ordinary text.
-            if not started and head.strip() and (shown := checker.feed(head)):
-                yield pending + shown
-                pending = ""
+            if not started and head.strip():
+                label = _label(_unmarked(head), done=True)
+                if label == NOT_IN_LIBRARY:
+                    return self._not_in_library(found, index)
+                if label == PARTIAL:
+                    lead, rest = _split_partial(_unmarked(head))
+                    pending = f"{lead}\n\n"
+                    head = rest
+                if shown := checker.feed(head):
+                    yield pending + shown
+                    pending = ""
             if shown := checker.finish():
                 yield pending + shown
         except Exception as exc:
@@ -205,7 +287,24 @@ class LLMComposer(Composer):
             Verification(
                 tuple(checker.removed_markers), tuple(checker.unsupported), None, self.label
             ),
+            scope=PARTIAL if lead else ANSWERED,
             more=more,
+        )
+
+    def _not_in_library(self, found: Retrieved, index: LoadedIndex) -> Answer:
+        """The model found no answer: say so plainly; the closest passages follow as
+        passages, labelled so, never as an answer."""
+        cites = Citations()
+        closest = self.offline.closest(found, index, cites)
+        text = f"{NO_ANSWER}\n\n{closest}" if closest else NO_ANSWER
+        return Answer(
+            found.plan.question,
+            text,
+            False,
+            cites.items,
+            self.name,
+            Verification(model=self.label),
+            scope=NOT_IN_LIBRARY,
         )
 
     def _fallback(self, offline: Answer, reason: str, checker: AnswerChecker | None = None):
@@ -247,3 +346,32 @@ class LLMComposer(Composer):
                 raise value
             if value:
                 yield value
+
+
+def _label(start: str, done: bool = False) -> str:
+    """Which reply the model is writing, from its first characters: NOT_IN_LIBRARY,
+    PARTIAL, "" (an answer) or "wait" (too short to tell; never once `done`)."""
+    for label in (prompts.NOT_IN_LIBRARY, prompts.PARTIAL):
+        if start.upper().startswith(label):
+            if label == prompts.PARTIAL and "\n" not in start and not done:
+                return "wait"  # the PARTIAL line is read whole
+            return NOT_IN_LIBRARY if label == prompts.NOT_IN_LIBRARY else PARTIAL
+        if not done and len(start) < len(label) and label.startswith(start.upper()):
+            return "wait"
+    return ""
+
+
+_LABELLED = re.compile(r"(PARTIAL|NOT_IN_LIBRARY)[*_]*(:?)[*_]*", re.IGNORECASE)
+
+
+def _unmarked(head: str) -> str:
+    """The reply's start without leading space or emphasis ("**PARTIAL:** ...")."""
+    start = head.lstrip().lstrip("*_#> ")
+    m = _LABELLED.match(start)
+    return m.group(1).upper() + m.group(2) + start[m.end() :] if m else start
+
+
+def _split_partial(start: str) -> tuple[str, str]:
+    """A PARTIAL reply's shown opening sentence and the rest of the reply (the answer)."""
+    line, _, rest = start[len(prompts.PARTIAL) :].partition("\n")
+    return missing_sentence(line), rest

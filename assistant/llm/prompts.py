@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
@@ -21,6 +22,7 @@ from assistant.core.safety import without_instructions
 from assistant.core.types import Chunk, Turn
 
 NOT_IN_LIBRARY = "NOT_IN_LIBRARY"
+PARTIAL = "PARTIAL:"
 _TAG = re.compile(r"<(\s*/?\s*(?:passages?|question|conversation|system|user|assistant)\b)", re.I)
 _MARKER = re.compile(r"\[\d{1,3}\]")
 HISTORY_TURNS = 6
@@ -110,3 +112,58 @@ def standalone_from_reply(reply: str, question: str, max_chars: int) -> str | No
     if not line or len(line) > min(max_chars, 4 * len(question) + 300):
         return None
     return line
+
+
+@dataclass(frozen=True)
+class SearchReading:
+    """What the model made of a question for retrieval: the follow-up as a standalone
+    question (None when there was no conversation or no usable line) and search queries."""
+
+    standalone: str | None
+    queries: tuple[str, ...]
+
+
+QUERY_CHARS = 300  # a search query longer than this is not one
+
+
+def search_messages(
+    question: str, history: Sequence[Turn], titles: Sequence[str], count: int
+) -> list[BaseMessage]:
+    """One call for retrieval: rewrite a follow-up and write `count` search queries."""
+    documents = "\n".join(f"- {defuse(t)}" for t in titles if t) or "- (none)"
+    conversation = ""
+    turns = list(history)[-HISTORY_TURNS:]
+    if turns:
+        lines = [f"{t.role}: {defuse(_shortened(t.content))}" for t in turns]
+        conversation = "\n<conversation>\n" + "\n".join(lines) + "\n</conversation>\n"
+    user = template("search_user").format(
+        documents=documents, conversation=conversation, question=defuse(question)
+    )
+    return [SystemMessage(template("search_system").format(count=count)), HumanMessage(user)]
+
+
+def search_from_reply(
+    reply: str, question: str, max_chars: int, count: int, history_given: bool = False
+) -> SearchReading:
+    """The reply's STANDALONE and QUERY lines; anything else is ignored. A line too long for
+    a question, a query repeating the question or another query, is dropped (the caller
+    also refuses lines that carry instructions)."""
+    standalone, queries = None, []
+    limit = min(max_chars, 4 * len(question) + 300)
+    seen = {" ".join(question.lower().split())}
+    for raw in reply.splitlines()[:40]:
+        label, sep, text = raw.strip().lstrip("-*• ").partition(":")
+        text = text.strip().strip("\"'“”").strip()
+        if not sep or not text:
+            continue
+        label = label.strip().upper()
+        if label == "STANDALONE" and standalone is None and len(text) <= limit:
+            standalone = text
+        elif label == "QUERY" and len(queries) < count and len(text) <= QUERY_CHARS:
+            key = " ".join(text.lower().split())
+            if key not in seen:
+                seen.add(key)
+                queries.append(text)
+    if standalone is None and not queries and history_given:
+        standalone = standalone_from_reply(reply, question, max_chars)  # an unlabelled line
+    return SearchReading(standalone, tuple(queries))

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.core.domain import find_systems
+from assistant.core.numbers import numbers
 from assistant.core.safety import without_instructions
 from assistant.core.text import STOP, normalize, stemmer
 from assistant.core.types import Chunk, Unsupported
@@ -107,13 +108,56 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def _numbers(text: str) -> set[str]:
-    out = set()
-    for m in _NUMBER.finditer(text):
-        raw = m.group(0)
-        digits = re.sub(r"[^\d.]", "", raw.replace(",", "")).rstrip(".")
-        out.add(digits + "%" if ("%" in raw or "percent" in raw) else digits)
-    return out
+def _numbers(text: str, skip_one: bool = False) -> set[str]:
+    """Every figure, in digits or words, canonical ("forty" and "40" are both "40")."""
+    return numbers(text, skip_one)
+
+
+# A count of a list's items ("the seven tensions", "six areas"): a small number before a
+# plural noun. It is supported when a cited passage lists that many items.
+_COUNT = re.compile(
+    r"(?<![\w.])(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+    r"(?:\s+[a-z][\w-]*){0,2}?\s+[a-z][\w-]*s\b",
+    re.IGNORECASE,
+)
+_ITEM = re.compile(r"^\s*(?:[-*+•●▪◦]|\(?\d{1,2}[.)]|\(?[a-z][.)]|Q\d\b)\s*", re.IGNORECASE)
+# A sentence that says what the passages do not cover: honest, and no claim about the library.
+ABSENCE = re.compile(
+    r"^\W*(?:however,?\s+|but\s+)?(?:the|these|those|our|this)?\s*"
+    r"(?:passages?|library|documents?|sources?|paper|white paper|articles?|texts?|materials?)"
+    r"(?:\s+(?:provided|given|here|shown|available|above))?\s+"
+    r"(?:do(?:es)?\s+not|don't|doesn't|never|make no|give no|offer no|contain no|say nothing|"
+    r"provide no|include no|has no|have no)\b",
+    re.IGNORECASE,
+)
+_CONTRAST = re.compile(r"[,;]\s*(?:but|however|although|though|yet|while)\b|\bbut\b", re.I)
+
+
+def list_sizes(text: str) -> set[int]:
+    """How many items each list in `text` has: runs of bulleted or numbered lines, and the
+    short lines after a line that introduces a list (ending in ":")."""
+    sizes: set[int] = set()
+    run = 0
+    intro = False
+    for line in [*text.split("\n"), ""]:
+        stripped = line.strip()
+        item = bool(stripped) and (bool(_ITEM.match(stripped)) or (intro and len(stripped) <= 160))
+        if item:
+            run += 1
+            continue
+        if run >= 2:
+            sizes.add(run)
+        run = 0
+        if stripped:
+            intro = stripped.endswith(":")
+    return sizes
+
+
+def is_absence(sentence: str) -> bool:
+    """True for a plain statement of what the passages do not say, with no second clause
+    that could carry a claim of its own."""
+    text = normalize(MARKER.sub(" ", sentence))
+    return bool(ABSENCE.search(text)) and not _CONTRAST.search(text.split(" not ", 1)[-1])
 
 
 def sanitize(text: str) -> str:
@@ -168,6 +212,7 @@ class Support:
     stems: set[str]
     numbers: set[str]
     systems: set[str]
+    lists: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, chunk: Chunk) -> Support:
@@ -176,12 +221,13 @@ class Support:
         both = f"{context} {body}"
         words = set(_words(both))
         return cls(
-            [body],
+            [body, context],
             both,
             words,
             set(stemmer().stemWords(sorted(words))),
             _numbers(both),
             set(find_systems(both)) | set(chunk.systems),
+            list_sizes(without_instructions(chunk.text, "")),
         )
 
     @classmethod
@@ -193,6 +239,7 @@ class Support:
             set().union(*(p.stems for p in parts)),
             set().union(*(p.numbers for p in parts)),
             set().union(*(p.systems for p in parts)),
+            set().union(*(p.lists for p in parts)),
         )
 
 
@@ -208,6 +255,7 @@ class Claim:
     urls: list[str]
     systems: set[str]
     names: set[str]
+    counts: set[str] = field(default_factory=set)  # numbers that count a list's items
 
     @classmethod
     def of(cls, sentence: str, library: LibraryWords) -> Claim:
@@ -222,18 +270,23 @@ class Claim:
             token = token[:-2] if token.endswith("'s") else token
             low = token.lower()
             acronym = sum(c.isalpha() for c in token) >= 2 and token.isupper()
-            ordinary = low in library.common or _stem(low) in library.stems
+            parts = [p for p in low.split("-") if p]
+            ordinary = all(p in library.common or _stem(p) in library.stems for p in parts)
             if (acronym or not ordinary) and low not in library.allowed_names:
                 names.add(low)
+        counts = set()
+        for m in _COUNT.finditer(bare):
+            counts |= _numbers(m.group(1))
         return cls(
             content,
             set(stemmer().stemWords(sorted(content))),
-            _numbers(bare),
-            {w for w in words if w in NUMBER_WORDS or w in STRICT_WORDS},
+            _numbers(bare, skip_one=True),
+            {w for w in words if w in STRICT_WORDS},
             [q for q in _QUOTE.findall(bare) if _WORD.search(q)],
             urls,
             set(find_systems(bare)),
             names,
+            counts,
         )
 
     @property
@@ -243,10 +296,13 @@ class Claim:
     def problem(self, support: Support, minimum: float) -> str | None:
         """Why `support` does not back this claim, or None when it does."""
         for n in sorted(self.numbers):
-            if n not in support.numbers and (n.endswith("%") or n + "%" not in support.numbers):
-                return f"the number {n} is not in the cited passage"
+            if n in support.numbers or (not n.endswith("%") and n + "%" in support.numbers):
+                continue
+            if n in self.counts and n.isdigit() and int(n) in support.lists:
+                continue  # "the seven tensions" over a passage that lists seven
+            return f"the number {n} is not in the cited passage"
         for w in sorted(self.number_words):
-            if w not in support.words and NUMBER_WORDS.get(w) not in support.numbers:
+            if w not in support.words:
                 return f"the word “{w}” is not in the cited passage"
         for url in self.urls:
             if url not in support.text:
@@ -267,15 +323,37 @@ class Claim:
         return None
 
 
+SPLICE_GAP = 400  # an ellipsis stands for at most this many characters left out
+TERM_WORDS = 6  # a quoted title or term this short matches in any case, singular or plural
+
+
 def _verbatim(quote: str, text: str) -> bool:
-    """Every piece of the quotation (split at ellipses) occurs in `text` as written."""
-    for piece in re.split(r"\.\.\.|…", quote):
-        piece = piece.strip(" .,;:!?'\"-")
-        if not piece:
-            continue
-        if piece not in text and (piece[0].swapcase() + piece[1:]) not in text:
+    """Every piece of the quotation (split at ellipses) occurs in `text` as written, in
+    order and close together (an ellipsis leaves words out; it does not join passages). A
+    short quoted term or title ("A la Carte") matches in any case and number."""
+    pieces = [p.strip(" .,;:!?'\"-") for p in re.split(r"\.\.\.|…", quote)]
+    pieces = [p for p in pieces if p]
+    if len(pieces) == 1 and len(pieces[0].split()) <= TERM_WORDS:
+        term, low = _term(pieces[0]), _term(text)
+        if term and term in low:
+            return True
+    at = 0
+    for i, piece in enumerate(pieces):
+        found = -1
+        for form in (piece, piece[0].swapcase() + piece[1:]):
+            where = text.find(form, at)
+            if where != -1 and (found == -1 or where < found):
+                found = where
+        if found == -1 or (i and found - at > SPLICE_GAP):
             return False
+        at = found + len(piece)
     return True
+
+
+def _term(text: str) -> str:
+    """A term as compared: lower case, hyphens as spaces, each word's plural "s" dropped."""
+    words = re.findall(r"[a-z0-9]+", text.lower().replace("-", " "))
+    return " " + " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words) + " "
 
 
 def split_units(text: str) -> list[str]:
@@ -326,6 +404,7 @@ class AnswerChecker:
 
     passages: Sequence[Chunk]
     library: LibraryWords
+    index: LoadedIndex | None = None  # its embedder checks meaning where words do not overlap
     removed_markers: list[int] = field(default_factory=list)
     unsupported: list[Unsupported] = field(default_factory=list)
     cited_sentences: int = 0

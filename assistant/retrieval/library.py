@@ -32,6 +32,11 @@ from assistant.storage.vectors import open_build_store
 
 T = TypeVar("T")
 
+# Reciprocal-rank fusion of a question's ranking with those of a model's search queries:
+# each list adds weight / (RRF_K + rank); the question's own ranking counts fully.
+RRF_K = 60
+QUERY_WEIGHT = 0.5
+
 # A section up to this long is returned whole when one of its chunks is hit (fitted on the
 # blind tune split, eval/fit.py); longer ones return the hit with its neighbours.
 PARENT_CHARS = 4000
@@ -75,7 +80,27 @@ class LoadedIndex:
         ranked = self.retriever.score(plan, filters)
         tension = focus_tension(ranked, plan)
         passages = self._as_shown(ranked)
+        if plan.queries:
+            passages = self._fused(passages, plan, filters)
         return Retrieved(plan, passages, slate(passages, plan, k, tension), tension, filters)
+
+    def _fused(self, passages: list[Scored], plan: QueryPlan, filters: Filters | None):
+        """The question's ranking fused with its search queries' (reciprocal rank). Each
+        passage keeps the question's own score (what the scope step reads) where it has one."""
+        from dataclasses import replace
+
+        lists = [(1.0, passages)]
+        for query in plan.queries:
+            extra = replace(plan, question=query, search_text=query, queries=[])
+            lists.append((QUERY_WEIGHT, self._as_shown(self.retriever.score(extra, filters))))
+        fused: dict[str, float] = {}
+        first: dict[str, Scored] = {}
+        for weight, ranking in lists:
+            for rank, scored in enumerate(ranking):
+                key = scored.chunk.id
+                fused[key] = fused.get(key, 0.0) + weight / (RRF_K + rank + 1)
+                first.setdefault(key, scored)
+        return [first[key] for key in sorted(fused, key=lambda key: -fused[key])]
 
     def _as_shown(self, ranked: list[Scored]) -> list[Scored]:
         """The ranking in shown passages: each at its best chunk's place, once."""

@@ -69,6 +69,8 @@ class QueryPlan:
     doc_ids: list[str] = field(default_factory=list)
     # The last answer shown, so a follow-up's answer does not repeat it.
     previous_answer: str | None = None
+    # Search queries a language model wrote for the question, fused with its own ranking.
+    queries: list[str] = field(default_factory=list)
 
 
 def find_documents(text: str, documents: dict[str, dict]) -> list[str]:
