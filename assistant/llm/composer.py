@@ -18,7 +18,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +121,9 @@ class LLMComposer(Composer):
         self.max_answer_chars = max_answer_chars
         self.context_chars = context_chars
         self.queries = queries
+        # Called with each finished check (the checker, the passages the model read): the
+        # evaluation reads the sentences judged from it (eval/verifier.py).
+        self.on_checked: Callable[[AnswerChecker, list[Chunk]], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMComposer:
@@ -260,6 +263,8 @@ class LLMComposer(Composer):
                     pending = ""
             if shown := checker.finish():
                 yield pending + shown
+            if self.on_checked is not None:
+                self.on_checked(checker, passages)
         except Exception as exc:
             reason = describe(exc, self.timeout)
             log.warning("Answering with the offline composer: %s", reason)

@@ -31,7 +31,7 @@ never uses in lower case (or an acronym), so "Springfield" and "PWNED" need a so
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.core.domain import find_systems
@@ -89,6 +89,12 @@ DISCOURSE = frozenset(
     "combined overview context related note".split()
 )
 CITED_MIN = 0.6  # share of a cited sentence's content words found in its passages
+# Where fewer words overlap, a sentence may still say what its passage says in other words:
+# kept when at least MEANING_FLOOR of its words are there and it is this close in meaning
+# (cosine, the index's own embedder) to one of the cited passages' sentences. Both fitted on
+# the tune half of the labelled verifier set (eval/verifier/).
+MEANING_FLOOR = 0.4
+MEANING_MIN = 0.6
 UNCITED_MIN = 0.7  # ... of an uncited sentence's, in one passage (0.5 for up to 3 words)
 
 
@@ -128,6 +134,14 @@ ABSENCE = re.compile(
     r"(?:\s+(?:provided|given|here|shown|available|above))?\s+"
     r"(?:do(?:es)?\s+not|don't|doesn't|never|make no|give no|offer no|contain no|say nothing|"
     r"provide no|include no|has no|have no)\b",
+    re.IGNORECASE,
+)
+# A sentence about what the passages do and do not cover ("The passages describe that joint
+# placement, not a full move out of IT"): its wording is about the passages, so only its
+# facts (names, numbers, quotations) are checked, not its share of the passage's words.
+SCOPE_TALK = re.compile(
+    r"\b(?:passages?|library|documents?|sources?|paper|white paper|articles?|post|blog|"
+    r"examples?)\b[^.]{0,80}\b(?:not|no|nothing|never|only)\b",
     re.IGNORECASE,
 )
 _CONTRAST = re.compile(r"[,;]\s*(?:but|however|although|though|yet|while)\b|\bbut\b", re.I)
@@ -213,6 +227,8 @@ class Support:
     numbers: set[str]
     systems: set[str]
     lists: set[int] = field(default_factory=set)
+    # small counts (up to 12) its document states anywhere: a count of a list's items
+    document_numbers: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, chunk: Chunk) -> Support:
@@ -240,6 +256,7 @@ class Support:
             set().union(*(p.numbers for p in parts)),
             set().union(*(p.systems for p in parts)),
             set().union(*(p.lists for p in parts)),
+            set().union(*(p.document_numbers for p in parts)),
         )
 
 
@@ -256,6 +273,8 @@ class Claim:
     systems: set[str]
     names: set[str]
     counts: set[str] = field(default_factory=set)  # numbers that count a list's items
+    absence: bool = False  # it says what the passages do not cover (assistant: is_absence)
+    scope_talk: bool = False  # it says what the passages do and do not cover (SCOPE_TALK)
 
     @classmethod
     def of(cls, sentence: str, library: LibraryWords) -> Claim:
@@ -287,19 +306,29 @@ class Claim:
             set(find_systems(bare)),
             names,
             counts,
+            is_absence(sentence),
+            bool(SCOPE_TALK.search(bare)),
         )
 
     @property
     def empty(self) -> bool:
         return not (self.stems or self.numbers or self.quotes or self.urls or self.names)
 
-    def problem(self, support: Support, minimum: float) -> str | None:
-        """Why `support` does not back this claim, or None when it does."""
+    def problem(
+        self, support: Support, minimum: float, meaning: Callable[[], float] | None = None
+    ) -> str | None:
+        """Why `support` does not back this claim, or None when it does. `meaning`, when
+        given, is how close the sentence is to the passages' sentences, asked only when the
+        words alone fall short."""
+        if self.absence and not self.quotes and not self.urls:
+            return None  # "The passages do not say ...": honest scope, no claim to check
         for n in sorted(self.numbers):
             if n in support.numbers or (not n.endswith("%") and n + "%" in support.numbers):
                 continue
             if n in self.counts and n.isdigit() and int(n) in support.lists:
                 continue  # "the seven tensions" over a passage that lists seven
+            if n in self.counts and n in support.document_numbers:
+                continue  # a count of items its document gives ("seven spectrums")
             return f"the number {n} is not in the cited passage"
         for w in sorted(self.number_words):
             if w not in support.words:
@@ -316,9 +345,11 @@ class Claim:
         unknown = sorted(self.names - support.words)
         if unknown:
             return f"it names “{', '.join(unknown)}”, which the cited passage does not"
-        if self.stems:
+        if self.stems and not self.scope_talk:
             share = len(self.stems & support.stems) / len(self.stems)
             if share < minimum:
+                if meaning is not None and share >= MEANING_FLOOR and meaning() >= MEANING_MIN:
+                    return None
                 return f"the cited passage does not support its wording ({share:.0%} of its words)"
         return None
 
@@ -408,9 +439,15 @@ class AnswerChecker:
     removed_markers: list[int] = field(default_factory=list)
     unsupported: list[Unsupported] = field(default_factory=list)
     cited_sentences: int = 0
+    # Every cited sentence judged: (text, the passage numbers it cites, kept); the verifier's
+    # labelled set is read from it (eval/verifier.py).
+    judged: list[tuple[str, tuple[int, ...], bool]] = field(default_factory=list)
 
     def __post_init__(self):
         self._support = [Support.of(c) for c in self.passages]
+        if self.index is not None:
+            for support, chunk in zip(self._support, self.passages, strict=True):
+                support.document_numbers = document_counts(self.index, chunk.doc_id)
         self._numbering: dict[int, int] = {}
         self._buffer = ""
         self._out: list[str] = []
@@ -511,7 +548,7 @@ class AnswerChecker:
         if sentence is None:
             return
         if sentence.valid:
-            reason = self._problem(sentence.claim, sentence.valid)
+            reason = self._problem(sentence.claim, sentence.valid, sentence.text)
         else:
             reason = self._uncited_problem(sentence.claim)
         if reason:
@@ -543,7 +580,8 @@ class AnswerChecker:
         if not sentence.valid:
             self._held.append(sentence)
             return
-        reason = self._problem(sentence.claim, sentence.valid)
+        reason = self._problem(sentence.claim, sentence.valid, sentence.text)
+        self.judged.append((sentence.text, tuple(sentence.valid), reason is None))
         held, self._held = self._held, []
         for h in held:
             self._settle(h, [sentence.valid if not reason else [], self._context])
@@ -557,7 +595,7 @@ class AnswerChecker:
     def _settle(self, sentence: _Sentence, covering: list[list[int]]) -> None:
         """An uncited sentence: kept if a nearby citation or the uncited rule supports it."""
         for cited in covering:
-            if cited and self._problem(sentence.claim, cited) is None:
+            if cited and self._problem(sentence.claim, cited, sentence.text) is None:
                 self._emit(sentence)
                 return
         reason = self._uncited_problem(sentence.claim)
@@ -593,11 +631,24 @@ class AnswerChecker:
     def _final(self, n: int) -> int:
         return self._numbering.setdefault(n, len(self._numbering) + 1)
 
-    def _problem(self, claim: Claim, cited: list[int]) -> str | None:
+    def _problem(self, claim: Claim, cited: list[int], text: str = "") -> str | None:
         if claim.empty:
             return None
         support = Support.merge([self._support[n - 1] for n in cited])
-        return claim.problem(support, CITED_MIN)
+        meaning = (lambda: self.closeness(text, cited)) if text and self.index else None
+        return claim.problem(support, CITED_MIN, meaning)
+
+    def closeness(self, text: str, cited: list[int]) -> float:
+        """The highest cosine between `text` and a sentence of the cited passages, with the
+        index's own embedder (its stored sentence vectors)."""
+        assert self.index is not None
+        vector = self.index.retriever.embedder.embed_batch([MARKER.sub(" ", text)])[0]
+        best = 0.0
+        for n in cited:
+            _, vectors = self.index.sentences(self.passages[n - 1])
+            if len(vectors):
+                best = max(best, float((vectors @ vector).max()))
+        return best
 
     def _uncited_problem(self, claim: Claim) -> str | None:
         """A sentence no citation covers may only connect: no facts of its own."""
@@ -614,6 +665,23 @@ class AnswerChecker:
         return "it cites no passage, and no retrieved passage supports it"
 
 
+COUNT_MAX = 12
+
+
+def document_counts(index: LoadedIndex, doc_id: str) -> set[str]:
+    """The small numbers (1 to COUNT_MAX) a document states, in digits or words; kept per
+    build."""
+
+    def build(index: LoadedIndex) -> dict[str, set[str]]:
+        out = {}
+        for doc, record in index.documents.items():
+            found = numbers(record.get("text") or "")
+            out[doc] = {n for n in found if n.isdigit() and 1 <= int(n) <= COUNT_MAX}
+        return out
+
+    return index.derived("document_counts", build).get(doc_id, set())
+
+
 def library_words(index: LoadedIndex) -> LibraryWords:
     """The library's vocabulary and own names for a loaded build, built once per build."""
 
@@ -621,7 +689,12 @@ def library_words(index: LoadedIndex) -> LibraryWords:
         names = [
             name
             for d in index.documents.values()
-            for name in (d.get("title"), d.get("publisher"), *(d.get("authors") or ()))
+            for name in (
+                d.get("title"),
+                d.get("publisher"),
+                *(d.get("authors") or ()),
+                *(d.get("aliases") or ()),
+            )
             if name
         ]
         return LibraryWords.build((c.text for c in index.chunks), names)

@@ -1,0 +1,154 @@
+"""What the language-model path costs beyond the model's own time, next to the offline answer.
+
+    python bench/model_path.py [--questions FILE] [--repeats N]
+
+A local OpenAI-compatible server on 127.0.0.1 stands in for the model and answers at once (a
+search prompt with two QUERY lines; an answer prompt with one sentence of its first passage,
+cited), timing its own work. Each question is answered on the offline path and on the model
+path (the real langchain-openai client, search queries on, the context budget and the reply
+check) in the same process; the model path's overhead per answer is its wall time minus the
+time the server spent, minus the offline answer's time for that question is NOT taken off:
+overhead here is everything our code adds around the model calls (two HTTP round trips,
+prompt building, fused retrieval for the queries, the check, "More"). Prompt characters per
+answer are printed too. Target: overhead p95 <= 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET_MS = 150.0
+
+
+class InstantModel(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.server_s = 0.0
+        self.prompt_chars: list[int] = []
+        self.lock = threading.Lock()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: InstantModel
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        started = time.perf_counter()
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        messages = body["messages"]
+        user = messages[-1]["content"]
+        if "search queries" in messages[0]["content"]:
+            text = "QUERY: how districts chose pilot schools\nQUERY: readiness and need"
+        else:
+            first = re.search(r'<passage n="1">\nSource: [^\n]*\n(.*?)\n</passage>', user, re.S)
+            sentence = re.split(r"(?<=[.!?])\s", first.group(1).strip())[0] if first else ""
+            text = f"{sentence} [1]" if sentence else "NOT_IN_LIBRARY"
+            with self.server.lock:
+                self.server.prompt_chars.append(sum(len(m["content"]) for m in messages))
+        doc = {
+            "id": "c1",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        data = json.dumps(doc).encode()
+        with self.server.lock:
+            self.server.server_s += time.perf_counter() - started
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def pct(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "devset.jsonl")
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from assistant.answer.offline import OfflineComposer
+    from assistant.core.settings import Settings
+    from assistant.llm.composer import LLMComposer
+    from assistant.service import load_assistant
+    from eval.questions import load_set
+
+    server = InstantModel()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    settings = Settings.from_env(
+        llm="openai", openai_base_url=url, openai_api_key="bench", llm_timeout=30.0
+    )
+    bot = load_assistant(settings)
+    model = LLMComposer.from_settings(settings)
+    offline = OfflineComposer()
+    questions = load_set([args.questions])
+    bot.ask(questions[0].question, composer=model)  # warm both paths
+    bot.ask(questions[0].question, composer=offline)
+    server.prompt_chars.clear()
+    offline_ms, model_ms, overhead_ms = [], [], []
+    for _ in range(args.repeats):
+        for q in questions:
+            t = time.perf_counter()
+            bot.ask(q.question, q.history, composer=offline)
+            offline_ms.append((time.perf_counter() - t) * 1000)
+            before = server.server_s
+            t = time.perf_counter()
+            bot.ask(q.question, q.history, composer=model)
+            wall = (time.perf_counter() - t) * 1000
+            model_ms.append(wall)
+            overhead_ms.append(wall - (server.server_s - before) * 1000)
+    chars = server.prompt_chars
+    print(f"questions: {len(questions)} x {args.repeats} ({args.questions})")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'figure':42} {'p50':>9} {'p95':>9}")
+    print(f"{'offline answer (ms)':42} {pct(offline_ms, 50):9.1f} {pct(offline_ms, 95):9.1f}")
+    print(f"{'model path, wall (ms)':42} {pct(model_ms, 50):9.1f} {pct(model_ms, 95):9.1f}")
+    p95 = pct(overhead_ms, 95)
+    verdict = "PASS" if p95 <= TARGET_MS else "MISS"
+    print(
+        f"{'model path beyond the model (ms)':42} {pct(overhead_ms, 50):9.1f} {p95:9.1f}"
+        f"  target p95 <= {TARGET_MS:g}: {verdict}"
+    )
+    if chars:
+        print(
+            f"{'answer prompt characters':42} {pct(chars, 50):9.0f} {pct(chars, 95):9.0f}"
+            f"  (mean {sum(chars) / len(chars):,.0f}, n={len(chars)})"
+        )
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
