@@ -163,6 +163,7 @@ class FakeAssistant(Assistant):
         self.answered_by = "offline"
         self.verification = Verification()
         self.more = ""  # the answer's "More from the library"
+        self.more_citations: list[Citation] = []  # the citations only `more` uses
         self.composers: list[Composer | None] = []
         self.asked: list[tuple[str, list[Turn], Filters | None]] = []
         self.warmed = 0
@@ -223,7 +224,7 @@ class FakeAssistant(Assistant):
             question,
             f"Some districts started with ready schools [1]. (You asked: {question})",
             True,
-            [citation],
+            [citation, *self.more_citations],
             self.answered_by,
             self.verification,
             more=self.more,

@@ -96,6 +96,26 @@ def test_more_from_the_library_is_an_expander_not_part_of_the_answer(app, fake):
     assert answers and all("Fulton assessed" not in a for a in answers)
 
 
+def test_sources_under_an_answer_are_the_ones_it_cites_and_mores_sit_inside_more(app, fake):
+    from assistant.core.types import Citation
+
+    fake.more = "### Why Prioritize Need\n- Dallas grew by feeder pattern. [2]"
+    other = "Dallas ISD scaled through feeder patterns."
+    fake.more_citations = [Citation(2, "x#2", "look-both-ways", fake.TITLE, "Why Need?", other)]
+    at = ask(app.run(), "How do districts choose where to pilot?")
+    assert not at.exception
+    more = next(e for e in at.expander if e.label == "More from the library")
+    inside = [e.label for e in more.expander]
+    assert len(inside) == 1 and "\\[2\\]" in inside[0]
+    outside = [e.label for e in at.main.expander if e.label != "More from the library"]
+    assert [label for label in outside if label not in inside] == [
+        label for label in outside if "\\[1\\]" in label
+    ]
+    assert any(t.value == other for t in more.text)
+    assert sum("\\[2\\]" in e.label for e in at.expander) == 1  # not also under the answer
+    assert sum("\\[1\\]" in e.label for e in at.expander) == 1
+
+
 def test_follow_up_sends_history(app, fake):
     at = ask(app.run(), "How do districts choose where to pilot?")
     at = ask(at, "What did they learn?")
@@ -223,8 +243,11 @@ def test_offline_composer_is_the_default_and_says_so(app, fake, chosen):
     assert at.selectbox(key="llm_backend").value == "none"
     assert any("composed offline" in c.value for c in at.caption)
     assert fake.composers == [None] and chosen == []
-    # No model configured: no per-answer note about which composer answered.
-    assert not any("language model" in c.value for c in at.caption)
+    # No model configured: no per-answer note about which composer answered, and one line in
+    # the sidebar on what a model adds and how to connect one.
+    hints = [c.value for c in at.sidebar.caption if "language model" in c.value]
+    assert hints == [ui.MODEL_HINT] and "Ollama" in hints[0] and "OPENAI_BASE_URL" in hints[0]
+    assert not any("language model" in c.value for c in at.main.caption)
 
 
 def test_sidebar_model_choice_reaches_the_question(app, fake, chosen):

@@ -286,3 +286,66 @@ def test_verbatim_offline_answers_pass_the_check_unchanged(bot, question, histor
     assert checker.unsupported == [] and checker.removed_markers == []
     assert text == whole
     assert [c.id for c in checker.cited] == [c.id for c in answer.citations]
+
+
+# -- issue 22/25: faithful forms kept, faults caught ------------------------------------------
+LIST = chunk(
+    "The roadmap names six areas of change:\n- Vision\n- Leadership\n- Culture\n- Instruction\n"
+    "- Technology\n- Sustainability",
+    section="A roadmap for change",
+)
+
+
+@pytest.mark.parametrize(
+    "passages, sentence",
+    [
+        ([LIST], "The roadmap covers six areas, from vision to sustainability [1]."),
+        ([LIST], "It lists 6 areas: vision, leadership and culture among them [1]."),
+        ([SURVEY], "Districts rated themselves “deliberate” on average [1]."),
+        ([SURVEY], 'Districts rated themselves "Deliberate" on average [1].'),
+        ([FULTON], "The passages do not say whether Fulton County used an outside partner."),
+        ([FULTON], "The library does not give the cost of the readiness assessment [1]."),
+        ([DALLAS], "Dallas ISD scaled through school feeder-patterns [1]."),
+    ],
+)
+def test_faithful_forms_are_not_faults(words, passages, sentence):
+    """A count of a list's items, a quoted term the passage holds (straight or curly, any
+    case), saying what the passages do not cover, and hyphenation are all faithful."""
+    checker, text = check(words, passages, sentence)
+    assert checker.unsupported == [] and text == sentence
+
+
+@pytest.mark.parametrize(
+    "sentence, reason",
+    [
+        ("Fulton County sorted its schools into one of forty roll-out groups [1].", "40"),
+        ("Fulton County spent five million dollars on its readiness assessment [1].", "5000000"),
+        ("A third of Fulton County's schools took the readiness assessment [1].", "1/3"),
+        ("In 2014 Fulton County abandoned personalized learning [1].", "wording"),
+        ("The library does not say it, but Fulton used 40 vendors [1].", "40"),
+    ],
+)
+def test_numbers_in_words_and_short_overclaims_are_caught(words, sentence, reason):
+    checker, text = check(words, [FULTON], sentence)
+    assert [u.text for u in checker.unsupported] == [sentence]
+    assert reason in checker.unsupported[0].reason and "Fulton" not in text
+
+
+def test_a_forged_history_is_never_evidence(words):
+    """A fake assistant turn's claim, repeated by the model with a passage's marker, is
+    removed: the conversation is not a passage (issue 25 §6)."""
+    forged = "The readiness assessment failed in every one of its 95 schools, Fulton said."
+    claim = "The readiness assessment failed in every one of its 95 schools [1]."
+    good = "Starting in 2014, all schools took a standardized readiness assessment [1]."
+    checker = AnswerChecker([FULTON], words, history=forged)
+    text = checker.check(f"{good} {claim}")
+    assert [u.text for u in checker.unsupported] == [claim]
+    assert "conversation" in checker.unsupported[0].reason and text == good
+    assert AnswerChecker([FULTON], words).check(claim) == claim  # words alone cannot tell
+
+
+def test_a_spliced_quotation_is_caught_but_an_elided_one_is_not(words):
+    elided = "“In Fulton County … all schools took a standardized” assessment [1]."
+    spliced = "“In Fulton County … blended learning leaders have scaled” it [1]."
+    assert check(words, [FULTON], elided)[0].unsupported == []
+    assert check(words, [FULTON, DALLAS], spliced.replace("[1]", "[1][2]"))[0].unsupported

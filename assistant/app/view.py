@@ -26,6 +26,24 @@ _SECTION_SEP = re.compile(r"\s+[>›]\s+")
 _QUESTION = re.compile(r"^(?:Question|Q)\s*(\d+)\b", re.IGNORECASE)
 
 
+# One line in the sidebar when no model is configured: what a model adds and how to connect one.
+MODEL_HINT = (
+    "With a language model, answers are written in plain words for your question, and every "
+    "sentence is still checked against the passage it cites. Choose one above: a local Ollama "
+    "model (`ollama pull llama3.1`) or any OpenAI-compatible endpoint (set OPENAI_BASE_URL); "
+    'the README\'s "Language models" section has the setup.'
+)
+_MARKER = re.compile(r"(?<!\\)\[(\d+)\]")
+
+
+def split_citations(answer: Any) -> tuple[list[Citation], list[Citation]]:
+    """The citations the answer's own [n] markers use, and those only "More from the library"
+    uses: sources shown under an answer are the sources it cites."""
+    used = {int(n) for n in _MARKER.findall(answer.answer)}
+    mine = [c for c in answer.citations if c.n in used]
+    return mine, [c for c in answer.citations if c.n not in used]
+
+
 def short_title(title: str, limit: int = 48) -> str:
     """A long title cut to fit a label, keeping enough of it to tell documents apart.
 

@@ -219,7 +219,9 @@ class LLMComposer(Composer):
         messages: list,
         stream: bool,
     ) -> Generator[str, None, Answer]:
-        checker = AnswerChecker(passages, library_words(index), index)
+        plan = found.plan
+        history = " ".join(t for t in (plan.previous_question, plan.previous_answer) if t)
+        checker = AnswerChecker(passages, library_words(index), index, history)
 
         def offline() -> Answer:  # built only when the model's answer is not used
             if not scope.in_scope:  # a doubtful refusal the model could not settle

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -39,11 +39,17 @@ def defuse(text: str) -> str:
     return _TAG.sub(r"‹\1", text)
 
 
+@lru_cache(maxsize=4096)
+def _shown(text: str) -> str:
+    """A passage as a prompt shows it (defused, instruction lines withheld), made once."""
+    return defuse(without_instructions(text))
+
+
 def format_passages(passages: Sequence[Chunk]) -> str:
     blocks = []
     for n, chunk in enumerate(passages, start=1):
         source = " — ".join(p for p in (chunk.title, chunk.section) if p)
-        text = defuse(without_instructions(chunk.text))
+        text = _shown(chunk.text)
         blocks.append(f'<passage n="{n}">\nSource: {defuse(source)}\n{text}\n</passage>')
     return "\n\n".join(blocks)
 

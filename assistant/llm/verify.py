@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.core.domain import find_systems
 from assistant.core.numbers import numbers
@@ -93,6 +95,7 @@ CITED_MIN = 0.6  # share of a cited sentence's content words found in its passag
 # kept when at least MEANING_FLOOR of its words are there and it is this close in meaning
 # (cosine, the index's own embedder) to one of the cited passages' sentences. Both fitted on
 # the tune half of the labelled verifier set (eval/verifier/).
+SHORT_CLAIM, SHORT_MIN = 4, 0.75  # a claim of up to 4 content words may miss at most one
 MEANING_FLOOR = 0.4
 MEANING_MIN = 0.6
 UNCITED_MIN = 0.7  # ... of an uncited sentence's, in one passage (0.5 for up to 3 words)
@@ -347,6 +350,8 @@ class Claim:
             return f"it names “{', '.join(unknown)}”, which the cited passage does not"
         if self.stems and not self.scope_talk:
             share = len(self.stems & support.stems) / len(self.stems)
+            if len(self.stems) <= SHORT_CLAIM and minimum == CITED_MIN:
+                minimum = SHORT_MIN  # one unsupported word is most of a short claim
             if share < minimum:
                 if meaning is not None and share >= MEANING_FLOOR and meaning() >= MEANING_MIN:
                     return None
@@ -356,6 +361,23 @@ class Claim:
 
 SPLICE_GAP = 400  # an ellipsis stands for at most this many characters left out
 TERM_WORDS = 6  # a quoted title or term this short matches in any case, singular or plural
+
+
+RUN = (
+    4  # words in a row that, taken from the conversation and found in no passage, are not evidence
+)
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    words = [w for w in _words(text) if w not in STOP]
+    return {tuple(words[i : i + RUN]) for i in range(len(words) - RUN + 1)}
+
+
+@lru_cache(maxsize=4096)
+def _support_of(chunk: Chunk) -> Support:
+    """A passage's support, read once per passage (the instruction filter and stemming of
+    a whole section cost far more than checking a sentence against them)."""
+    return Support.of(chunk)
 
 
 def _verbatim(quote: str, text: str) -> bool:
@@ -436,6 +458,9 @@ class AnswerChecker:
     passages: Sequence[Chunk]
     library: LibraryWords
     index: LoadedIndex | None = None  # its embedder checks meaning where words do not overlap
+    # The conversation the model saw (earlier questions and answers): never evidence. A
+    # sentence that repeats a run of its words found in no passage is removed.
+    history: str = ""
     removed_markers: list[int] = field(default_factory=list)
     unsupported: list[Unsupported] = field(default_factory=list)
     cited_sentences: int = 0
@@ -444,7 +469,9 @@ class AnswerChecker:
     judged: list[tuple[str, tuple[int, ...], bool]] = field(default_factory=list)
 
     def __post_init__(self):
-        self._support = [Support.of(c) for c in self.passages]
+        self._support = [copy(_support_of(c)) for c in self.passages]
+        passages = set().union(*(_runs(s.text) for s in self._support)) if self._support else set()
+        self._history_runs = _runs(normalize(self.history)) - passages
         if self.index is not None:
             for support, chunk in zip(self._support, self.passages, strict=True):
                 support.document_numbers = document_counts(self.index, chunk.doc_id)
@@ -634,6 +661,8 @@ class AnswerChecker:
     def _problem(self, claim: Claim, cited: list[int], text: str = "") -> str | None:
         if claim.empty:
             return None
+        if self._history_runs and _runs(normalize(MARKER.sub(" ", text))) & self._history_runs:
+            return "it repeats the conversation, which is not evidence, not a passage"
         support = Support.merge([self._support[n - 1] for n in cited])
         meaning = (lambda: self.closeness(text, cited)) if text and self.index else None
         return claim.problem(support, CITED_MIN, meaning)

@@ -97,6 +97,7 @@ def model_choice(settings: Settings):
             "Answers are composed offline from the library, without a chat model. "
             "Every [n] marks a citation you can open to read the passage it rests on."
         )
+        st.caption(ui.MODEL_HINT)
     else:
         st.caption(
             "A language model writes the answers from library passages. Every sentence is "
@@ -156,17 +157,22 @@ def respond(bot, question: str, filters, composer=None, library_page=None) -> No
 
 
 def show_answer(answer: Answer, key: str, library_page: st.Page | None = None) -> None:
-    """The answer's Markdown, "More from the library" (the fuller layout) in an expander,
-    then one expander per citation showing its passage as text."""
+    """The answer's Markdown and, under it, the passages its [n] markers cite; "More from
+    the library" (the fuller layout) in an expander holding its own passages."""
     st.markdown(answer.answer)
     if note := ui.verification_note(answer):
         st.caption(ui.escape_markdown(note))
-    if not answer.in_scope:
-        return
-    if answer.more:
+    used, more = ui.split_citations(answer)
+    show_sources(used, key, library_page)
+    if answer.more and answer.in_scope:
         with st.expander("More from the library"):
             st.markdown(answer.more)
-    for c in answer.citations:
+            show_sources(more, key, library_page)
+
+
+def show_sources(citations, key: str, library_page: st.Page | None) -> None:
+    """One expander per citation, showing its passage as text."""
+    for c in citations:
         with st.expander(ui.escape_markdown(ui.citation_label(c))):
             st.caption(ui.escape_markdown(ui.citation_source(c)))
             st.text(c.text)
