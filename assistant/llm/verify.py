@@ -374,6 +374,11 @@ def _runs(text: str) -> set[tuple[str, ...]]:
 
 
 @lru_cache(maxsize=4096)
+def _passage_runs(chunk: Chunk) -> frozenset[tuple[str, ...]]:
+    return frozenset(_runs(_support_of(chunk).text))
+
+
+@lru_cache(maxsize=4096)
 def _support_of(chunk: Chunk) -> Support:
     """A passage's support, read once per passage (the instruction filter and stemming of
     a whole section cost far more than checking a sentence against them)."""
@@ -470,8 +475,12 @@ class AnswerChecker:
 
     def __post_init__(self):
         self._support = [copy(_support_of(c)) for c in self.passages]
-        passages = set().union(*(_runs(s.text) for s in self._support)) if self._support else set()
-        self._history_runs = _runs(normalize(self.history)) - passages
+        self._history_runs: set[tuple[str, ...]] = set()
+        if self.history.strip():
+            said = _runs(normalize(self.history))
+            for chunk in self.passages:
+                said -= _passage_runs(chunk)
+            self._history_runs = said
         if self.index is not None:
             for support, chunk in zip(self._support, self.passages, strict=True):
                 support.document_numbers = document_counts(self.index, chunk.doc_id)
