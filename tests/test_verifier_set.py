@@ -1,0 +1,51 @@
+"""The reply check on its labelled set (eval/verifier/): faithful stand-in sentences that blind
+graders confirmed, and planted faults. The real model and the real library: the meaning
+check uses the index's own embedder, and every item names its passages by id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.core.settings import Settings
+from eval.verifier import judge, read, score
+
+pytestmark = pytest.mark.integration
+
+SET = Path(__file__).resolve().parent.parent / "eval" / "verifier"
+
+
+@pytest.fixture(scope="module")
+def bot(real_store, corpus_dir):
+    from assistant.service import load_assistant
+
+    return load_assistant(Settings(corpus_dir=corpus_dir, store_dir=real_store))
+
+
+@pytest.fixture(scope="module")
+def items():
+    return [i for name in ("faithful.jsonl", "planted.jsonl") for i in read(SET / name)]
+
+
+def test_the_set_is_whole_and_every_passage_is_in_the_library(bot, items):
+    faithful = [i for i in items if i["label"] == "faithful"]
+    faults = [i for i in items if i["label"] == "fault"]
+    assert len(faithful) >= 300 and len(faults) >= 300  # issue 22's minimum
+    kinds = {i["kind"] for i in faults}
+    assert {"wrong-district", "invented-figure", "other-finding", "altered-quote"} <= kinds
+    assert {"spliced-quote", "wrong-passage", "instruction"} <= kinds
+    assert all(p in bot.index.by_id for i in items for p in i["passages"])
+    assert {i["half"] for i in items} == {"tune", "test"}
+
+
+@pytest.mark.parametrize("half", ["tune", "test"])
+def test_the_check_keeps_faithful_sentences_and_catches_planted_faults(bot, items, half):
+    """Measured 2026-12-06: tune 2.0 % removed / 98.5 % caught; test 4.8 % / 96.9 % (the
+    issue's target of 1 % removed is not met; see the README). A change that removes more
+    faithful sentences or lets more faults through fails here."""
+    mine = [i for i in items if i["half"] == half]
+    got = score(mine, judge(mine, bot))
+    limits = {"tune": (0.021, 0.985), "test": (0.048, 0.968)}[half]
+    assert got["faithful_removed_rate"] <= limits[0], got
+    assert got["faults_caught_rate"] >= limits[1], got
