@@ -464,7 +464,11 @@ def run_sets(
         from eval.standin import replay_composer
 
         composer = replay_composer(replies, settings)
-    bot = load_assistant(settings, embedder=embedder, composer=composer)
+    bot = (
+        load_assistant(settings, embedder=embedder, composer=composer)
+        if composer is not None
+        else load_assistant(settings, embedder=embedder)
+    )
     retrieve, ask = Memo(bot.retrieve), Memo(bot.ask)
     stock = _stock_or_none(settings, embedder, include_stock)
     try:
