@@ -1,7 +1,7 @@
 """One settings object, read late (when a command or the app starts), never at import.
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
-LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
+LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_CHROMA_TIMEOUT, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
 LBW_MAX_FILE_MB, LBW_EMBEDDER (minilm|mpnet); what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
 LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; for a
 language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
@@ -38,6 +38,7 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int = 8000
     chroma_token: str | None = field(default=None, repr=False)
+    chroma_timeout: float = 30.0  # seconds one request to a Chroma server may take
     collection_prefix: str = "lbw"
     top_k: int = 8
     max_question_chars: int = 2000
@@ -203,6 +204,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("chroma_host", "LBW_CHROMA_HOST", str),
     ("chroma_port", "LBW_CHROMA_PORT", whole(*PORT_RANGE)),
     ("chroma_token", "LBW_CHROMA_TOKEN", str),
+    ("chroma_timeout", "LBW_CHROMA_TIMEOUT", number(0, 3600, low_open=True)),
     ("top_k", "LBW_TOP_K", whole(*TOP_K_RANGE)),
     ("max_question_chars", "LBW_MAX_QUESTION_CHARS", whole(*QUESTION_CHARS_RANGE)),
     ("model_path", "LBW_MODEL_PATH", Path),
