@@ -381,12 +381,15 @@ def remove_document(
         recover_user_library(settings)
         entries = read_user_manifest(library_dir)
         entry = _user_entry(settings, entries, doc_id)
+        # Validate, then publish: a hand-edited entry naming a file outside the folder
+        # ("../victim.txt") is refused here, before a new index or manifest exists.
+        path = stored_file(library_dir, entry)
         write_pending(library_dir, [entry.file])  # a crash after the publish still frees it
         _, report = _publish(
             settings, [e for e in entries if e.id != doc_id], embedder, on_progress
         )
         with contextlib.suppress(OSError):
-            stored_file(library_dir, entry).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         forget_reading(library_dir, entry.sha256)
         clear_pending(library_dir)
     return ChangeReport("removed", [_listing(entry, 0)], report)
