@@ -3,7 +3,8 @@
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
 LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_CHROMA_TIMEOUT, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
 LBW_MAX_FILE_MB, LBW_EMBEDDER (minilm|mpnet); what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
-LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; for a
+LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; the work
+one change may cause: LBW_MAX_DOC_PASSAGES, LBW_MAX_ADD_PASSAGES; for a
 language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
 LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE, LBW_MAX_ANSWER_CHARS and the providers' own
 OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_HOST.
@@ -57,6 +58,10 @@ class Settings:
     max_paragraphs: int = 50_000  # paragraphs (DOCX), block elements (HTML) or lines (text)
     max_pages: int = 2000  # pages of a PDF
     max_read_seconds: float = 120.0  # reading one file
+    # The work one change may cause (ingest.manage): every passage is embedded, with its
+    # sentences, at about 15 passages a second on two CPU cores.
+    max_doc_passages: int = 2000  # passages one added document may make
+    max_add_passages: int = 5000  # new passages one `lbw add` (all its files) may make
 
     def __post_init__(self) -> None:
         for name, _, _ in LIMITS:
@@ -194,6 +199,8 @@ LIMITS = (
     ("max_paragraphs", "LBW_MAX_PARAGRAPHS", whole(1, 10**9)),
     ("max_pages", "LBW_MAX_PAGES", whole(1, 10**9)),
     ("max_read_seconds", "LBW_MAX_READ_SECONDS", number(0, 86_400, low_open=True)),
+    ("max_doc_passages", "LBW_MAX_DOC_PASSAGES", whole(1, 10**7)),
+    ("max_add_passages", "LBW_MAX_ADD_PASSAGES", whole(1, 10**8)),
 )
 
 
