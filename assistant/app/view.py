@@ -23,7 +23,25 @@ from assistant.core.labels import (  # noqa: F401  (re-exported for the pages)
 from assistant.core.types import Citation, Filters, Turn
 
 _SECTION_SEP = re.compile(r"\s+[>›]\s+")
+# What Streamlit's Markdown gives meaning to beyond the composer's own markup (bold, list
+# items, headings, [n]): strikethrough, math, directives (`:red[...]`, `:material/icon:`,
+# which Streamlit rewrites to a directive), images and links, inline HTML and autolinks.
+_INERT = re.compile(r"~|\$|:(?=[A-Za-z][\w-]*[\[/{:])|!(?=\[)|\](?=\()|<")
 _QUESTION = re.compile(r"^(?:Question|Q)\s*(\d+)\b", re.IGNORECASE)
+
+
+def inert_markdown(markdown: str | None) -> str:
+    """An answer's Markdown with the syntax its library text may carry made literal.
+
+    A composer quotes library text inside its own Markdown (bold district names, list
+    items, [n] markers), so the answer cannot be escaped whole like a label; what it never
+    writes itself is escaped here: `~~x~~` would strike text through, `:red[x]` colour it,
+    `:material/warning:` draw an icon, `$x$` typeset math, `![](url)` fetch an image from
+    outside. Each is shown as the characters the document holds.
+    """
+    if not markdown:
+        return ""
+    return _INERT.sub(lambda m: "\\" + m.group(0), markdown)
 
 
 def short_title(title: str, limit: int = 48) -> str:

@@ -158,14 +158,14 @@ def respond(bot, question: str, filters, composer=None, library_page=None) -> No
 def show_answer(answer: Answer, key: str, library_page: st.Page | None = None) -> None:
     """The answer's Markdown, "More from the library" (the fuller layout) in an expander,
     then one expander per citation showing its passage as text."""
-    st.markdown(answer.answer)
+    st.markdown(ui.inert_markdown(answer.answer))
     if note := ui.verification_note(answer):
         st.caption(ui.escape_markdown(note))
     if not answer.in_scope:
         return
     if answer.more:
         with st.expander("More from the library"):
-            st.markdown(answer.more)
+            st.markdown(ui.inert_markdown(answer.more))
     for c in answer.citations:
         with st.expander(ui.escape_markdown(ui.citation_label(c))):
             st.caption(ui.escape_markdown(ui.citation_source(c)))
