@@ -167,6 +167,16 @@ def test_devices_and_pipes_as_file_options_are_refused_at_once(lbw, tmp_path, op
     assert (code, out) == (2, "") and "is not a regular file" in err, err
 
 
+@pytest.mark.parametrize("option", ["prompts --context", "guide --pathway", "ask --history"])
+def test_a_file_over_its_cap_and_a_folder_are_refused(lbw, tmp_path, option):
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (4 * 1024 * 1024 + 1))
+    for target, message in ((big, "is larger than 4 MB"), (tmp_path, "is a folder")):
+        args = [a.format(f=target, out=tmp_path / "guide.md") for a in FILE_OPTIONS[option]]
+        code, out, err = lbw(*args)
+        assert (code, out) == (2, "") and message in err, err
+
+
 # -- 3. a Chroma server that accepts and never answers ---------------------------------------
 @pytest.fixture
 def silent_server() -> Iterator[int]:

@@ -74,12 +74,13 @@ def read_input_bytes(path: str | Path, what: str, limit: int, error: type[LbwErr
         raise error(f"{name} {path} is a folder; name a file.") from exc
     except OSError as exc:
         raise error(f"Cannot read {what} {path}: {exc.strerror or exc}") from exc
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked on the descriptor, before a byte is read
+        os.close(fd)
         if stat.S_ISDIR(info.st_mode):
             raise error(f"{name} {path} is a folder; name a file.")
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{name} {path} is not a regular file (a device, pipe or socket).")
+        raise error(f"{name} {path} is not a regular file (a device, pipe or socket).")
+    with os.fdopen(fd, "rb") as fh:
         if info.st_size > limit:
             raise error(f"{name} {path} is larger than {limit / MB:g} MB; it cannot be used.")
         try:
