@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 
 # Characters that take no space on screen: format controls (zero-width, bidirectional,
 # soft hyphen, word joiner, BOM, the tag block) are category Cf; variation selectors and
@@ -279,6 +280,7 @@ def folded(text: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=16384)  # answers check the same passages' lines again and again
 def instruction_like(line: str) -> bool:
     """True for text that addresses a model, or directs whoever relays it (the reader's
     assistant) to say or urge something, in any of the languages above, in plain sight or
