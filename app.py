@@ -61,7 +61,9 @@ def pathway_page() -> None:
 
 
 # -- Shell -------------------------------------------------------------------------------
-st.set_page_config(page_title="Look Both Ways Assistant", page_icon=":material/traffic:")
+# An emoji icon: Streamlit draws it as an inline SVG. A `:material/...:` page icon is fetched
+# from fonts.gstatic.com, and the app makes no request beyond 127.0.0.1.
+st.set_page_config(page_title="Look Both Ways Assistant", page_icon="🚦")
 ASK = st.Page(ask, title="Ask", icon=":material/forum:", default=True)
 LIBRARY = st.Page(library_page, title="Library", icon=":material/menu_book:", url_path="library")
 EXAMPLES = st.Page(examples_page, title="Examples", icon=":material/school:", url_path="examples")

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import LbwError
+from assistant.core.inputs import MAX_BATCH_BYTES, read_text_file
 from assistant.core.types import Answer, Citation, Passage, Turn
 from eval.questions import EvalQuestion, QuestionSetError, load_set, named_sets
 
@@ -159,10 +160,7 @@ def three_way_order(seed: int, set_name: str, question_id: str) -> tuple[str, st
 def load_baseline(path: str | Path) -> list[dict[str, Any]]:
     """The result objects of `lbw ask --batch FILE --json` ({"results": [...]}) or of its
     --jsonl form (one result object per line)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"Cannot read the baseline file {path}: {exc}") from exc
+    text = read_text_file(path, "baseline file", MAX_BATCH_BYTES, BaselineError)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:

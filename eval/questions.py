@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import LbwError
+from assistant.core.inputs import MAX_BATCH_BYTES, read_text_file
 from assistant.core.types import Turn
 
 EVAL_DIR = Path(__file__).resolve().parent
@@ -216,10 +217,7 @@ def parse_question(record: Any) -> EvalQuestion:
 def load_questions(path: str | Path) -> list[EvalQuestion]:
     """Read a JSON Lines question set; any bad line stops the run with its line number."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise QuestionSetError(f"Cannot read question set {path}: {exc}") from exc
+    lines = read_text_file(path, "question set", MAX_BATCH_BYTES, QuestionSetError).splitlines()
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):

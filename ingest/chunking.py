@@ -39,7 +39,7 @@ def _split_long(text: str) -> list[str]:
     if _words(text) <= MAX_WORDS or instruction_like(text):
         return [text]
     pieces, current = [], ""
-    for sentence in _SENTENCE.split(text):
+    for sentence in _sentences(text):
         if current and _words(current) + _words(sentence) > TARGET_WORDS:
             pieces.append(current)
             current = sentence
@@ -48,6 +48,20 @@ def _split_long(text: str) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
+
+
+def _sentences(text: str) -> list[str]:
+    """The paragraph's sentences; one longer than MAX_WORDS (text that never ends a sentence,
+    such as a PDF's table of figures) is cut into runs of TARGET_WORDS words, so no passage
+    outgrows what the embedder reads."""
+    out = []
+    for sentence in _SENTENCE.split(text):
+        words = sentence.split()
+        if len(words) <= MAX_WORDS:
+            out.append(sentence)
+            continue
+        out += [" ".join(words[i : i + TARGET_WORDS]) for i in range(0, len(words), TARGET_WORDS)]
+    return out
 
 
 def _groups(blocks: list[Block]) -> list[list[Block]]:

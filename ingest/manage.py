@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.errors import InvalidDocument
-from assistant.core.safety import instruction_lines
 from assistant.core.settings import Settings
 from assistant.core.types import DocumentInfo
 from assistant.embedding.embedder import Embedder
 from assistant.storage.builds import open_live
+from ingest.chunking import chunk_document
 from ingest.formats import SAVE_AS, ReadResult, read_document
-from ingest.formats.limits import Limits
+from ingest.formats.limits import Budget, Limits
 from ingest.libfolder import claim_library_folder, clear_pending, write_pending, write_private
 from ingest.library import read_manifest
 from ingest.pipeline import (
@@ -58,6 +58,7 @@ from ingest.userlib import (
     stored_file,
     text_digest,
     title_from_name,
+    to_parsed,
     write_user_manifest,
 )
 
@@ -83,6 +84,7 @@ class Candidate:
     text_sha256: str
     title: str
     withheld: list[str] = field(default_factory=list)  # lines that direct the assistant
+    passages: int = 0  # the passages it makes (each is embedded)
 
     def notes(self) -> list[str]:
         """What the reader dropped or guessed, and what answers will never quote."""
@@ -186,11 +188,17 @@ def clean_label(value: str | None, what: str, limit: int = MAX_TITLE) -> str | N
 
 
 def check_source(source: Source, settings: Settings, title: str | None = None) -> Candidate:
-    """Every check that needs no lock: name, size, format, readable text."""
+    """Every check that needs no lock: name, size, format, readable text (with the lines
+    that direct a model found, ingest.formats.defuse), and the passages it makes."""
     name = check_file_name(source.name)
     if len(source.data) > max_bytes(settings):
         raise _too_large(name, len(source.data), settings)
-    result = read_document(name, source.data, Limits.from_settings(settings))
+    limits = Limits.from_settings(settings)
+    result = read_document(name, source.data, limits)
+    budget = Budget(name, limits)
+    probe = UserEntry("probe", title or result.title or name, "document", name, "", "", "")
+    passages = len(chunk_document(to_parsed(probe, result)))
+    budget.count_passages(passages)
     return Candidate(
         name=name,
         data=source.data,
@@ -198,8 +206,22 @@ def check_source(source: Source, settings: Settings, title: str | None = None) -
         sha256=sha256_bytes(source.data),
         text_sha256=text_digest(result),
         title=title or result.title or title_from_name(name),
-        withheld=[line for block in result.blocks for line in instruction_lines(block.text)],
+        withheld=list(result.withheld),
+        passages=passages,
     )
+
+
+def _check_work(candidates: list[Candidate], settings: Settings) -> None:
+    """Refuse an add whose files together make more new passages than LBW_MAX_ADD_PASSAGES
+    (each is embedded, with its sentences): before the lock, nothing written."""
+    total = sum(c.passages for c in candidates)
+    if total > settings.max_add_passages:
+        each = ", ".join(f"{c.name}: {c.passages:,}" for c in candidates[:5])
+        raise InvalidDocument(
+            f"These files would add {total:,} passages ({each}); one add may embed at most "
+            f"{settings.max_add_passages:,} (LBW_MAX_ADD_PASSAGES). Add them a few at a "
+            "time, or raise the limit."
+        )
 
 
 def _same_lines_digest(data: bytes) -> str:
@@ -283,6 +305,7 @@ def add_documents(
         if on_progress is not None:
             on_progress(0.0, f"Reading {source.name}")
         candidates.append(check_source(source, settings, title))
+    _check_work(candidates, settings)
     library_dir = settings.user_library_dir
     written: list[Path] = []
     with ingest_lock(Path(settings.store_dir)):
@@ -381,12 +404,15 @@ def remove_document(
         recover_user_library(settings)
         entries = read_user_manifest(library_dir)
         entry = _user_entry(settings, entries, doc_id)
+        # Validate, then publish: a hand-edited entry naming a file outside the folder
+        # ("../victim.txt") is refused here, before a new index or manifest exists.
+        path = stored_file(library_dir, entry)
         write_pending(library_dir, [entry.file])  # a crash after the publish still frees it
         _, report = _publish(
             settings, [e for e in entries if e.id != doc_id], embedder, on_progress
         )
         with contextlib.suppress(OSError):
-            stored_file(library_dir, entry).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         forget_reading(library_dir, entry.sha256)
         clear_pending(library_dir)
     return ChangeReport("removed", [_listing(entry, 0)], report)

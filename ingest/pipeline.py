@@ -55,7 +55,14 @@ from assistant.storage.builds import (
     unpublish,
     write_build_files,
 )
-from assistant.storage.vectors import chroma_files, location, vectors_problem, vectors_unchanged
+from assistant.storage.private import make_private, private_umask
+from assistant.storage.vectors import (
+    check_server,
+    chroma_files,
+    location,
+    vectors_problem,
+    vectors_unchanged,
+)
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.formats.limits import Limits
@@ -164,15 +171,25 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
 
 @contextmanager
 def ingest_lock(store_dir: Path) -> Iterator[None]:
-    """One writer at a time; a second ingest fails fast instead of racing the first."""
-    try:
-        store_dir.mkdir(parents=True, exist_ok=True)
-        fh = (store_dir / ".ingest.lock").open("w")
-    except OSError as exc:
-        raise IngestError(
-            f"Cannot write to the index folder {store_dir} ({exc.strerror or exc}); "
-            "check LBW_STORE_DIR and its permissions."
-        ) from exc
+    """One writer at a time; a second ingest fails fast instead of racing the first.
+
+    The writer runs under a private umask (assistant.storage.private): what it writes holds
+    users' text, and must not be readable by other local users whatever the umask was."""
+    with private_umask():
+        try:
+            store_dir.mkdir(parents=True, exist_ok=True)
+            fh = (store_dir / ".ingest.lock").open("w")
+        except OSError as exc:
+            raise IngestError(
+                f"Cannot write to the index folder {store_dir} ({exc.strerror or exc}); "
+                "check LBW_STORE_DIR and its permissions."
+            ) from exc
+        with _locked(fh, store_dir):
+            yield
+
+
+@contextmanager
+def _locked(fh, store_dir: Path) -> Iterator[None]:
     with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -272,6 +289,7 @@ def build_and_publish(
     the index and the library never disagree.
     """
     started = time.perf_counter()
+    check_server(settings)  # a server that does not answer: exit 3 now, not after embedding
     store_dir = Path(settings.store_dir)
     lib = prepared.library
     common = {
@@ -350,6 +368,7 @@ def build_and_publish(
             ),
         )
         _write_vectors(settings, path, build_id, prepared.chunks, vectors)
+        make_private(builds_dir(store_dir))  # whatever created the files (Chroma included)
         seal_build(
             path,
             {
@@ -494,7 +513,14 @@ def _embed_sentences(
 def _write_vectors(
     settings: Settings, path: Path, build_id: str, chunks: list[Chunk], vectors: np.ndarray
 ) -> None:
-    from assistant.storage.vectors import ChromaStore, chroma_client, describe
+    from assistant.storage.vectors import (
+        SERVER_FIX,
+        ChromaStore,
+        chroma_client,
+        describe,
+        timed_out,
+        unreachable,
+    )
 
     where = describe(location(settings))
     try:
@@ -502,6 +528,10 @@ def _write_vectors(
         store = ChromaStore(client, collection_name(settings, build_id), create=True)
         store.add([c.id for c in chunks], vectors, [c.metadata() for c in chunks])
     except Exception as exc:  # a server that is down or refuses; a full disk
+        if timed_out(exc):  # a server that stopped answering: what to check, exit 3
+            raise IndexMissing(
+                f"{unreachable(settings, exc)}; nothing was published. {SERVER_FIX}"
+            ) from exc
         raise IngestError(
             f"Could not write the vectors to {where} ({type(exc).__name__}: "
             f"{str(exc)[:200]}); nothing was published."

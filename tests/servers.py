@@ -70,6 +70,9 @@ class ChromaServer:
 
 @contextmanager
 def chroma_server(path: Path, timeout: float = 60.0) -> Iterator[ChromaServer]:
+    # The server's data folder holds the passages' metadata: private, as the README says.
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
     port = free_port()
     log = (path.parent / f"chroma-{port}.log").open("wb")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}

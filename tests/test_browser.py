@@ -117,9 +117,16 @@ def browser(app_url):
         chromium.close()
 
 
+LOCAL = re.compile(r"^(?:https?|wss?)://127\.0\.0\.1(?::\d+)?/|^(?:data|blob|about):")
+
+
 @pytest.fixture
 def page(browser, request):
+    """A fresh browser context whose every request is recorded: the app works offline, so
+    nothing may leave 127.0.0.1 (a page icon once came from fonts.gstatic.com)."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     yield page
@@ -127,6 +134,8 @@ def page(browser, request):
     if call is not None and call.failed:
         _report_failure(page)
     context.close()
+    outside = sorted({url for url in requests if not LOCAL.match(url)})
+    assert requests and not outside, f"requests beyond 127.0.0.1: {outside[:10]}"
 
 
 def _report_failure(page) -> None:
@@ -230,8 +239,8 @@ def test_upload_a_document_ask_about_it_and_html_stays_text(page, app_url, tmp_p
     doc = tmp_path / "riverbend-transport-plan.txt"
     doc.write_text(
         "Riverbend transport plan\n\n"
-        "The Riverbend district will move its bus depot to Elm Street in March, so that "
-        "drivers start closer to the northern schools.\n\n"
+        "The Riverbend district will move its bus depot to Elm Street in March, ~~so that~~ "
+        ":red[drivers] start closer :material/warning: to the northern schools.\n\n"
         "<script>window.__lbwInjected = 1</script> <b>not bold</b> **not strong**\n",
         encoding="utf-8",
     )
@@ -257,7 +266,12 @@ def test_upload_a_document_ask_about_it_and_html_stays_text(page, app_url, tmp_p
     # Ask about it: the answer cites the new document.
     page.goto(app_url)
     answer = _ask(page, "Where will the Riverbend bus depot move?", 0)
-    assert "Elm Street" in answer.inner_text()
+    shown = answer.inner_text()
+    assert "Elm Street" in shown
+    # The document's own markup stays characters: no strikethrough, colour or icon.
+    assert "~~so that~~" in shown and ":red[drivers]" in shown and "material" in shown
+    written = answer.get_by_test_id("stMarkdownContainer")
+    assert written.locator("del, s, span[role=img], img").count() == 0
     labels = " ".join(answer.get_by_test_id("stExpander").all_inner_texts())
     assert "Riverbend" in labels
     assert page.evaluate("() => window.__lbwInjected") is None

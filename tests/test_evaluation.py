@@ -157,7 +157,7 @@ def test_load_questions_names_the_bad_line(tmp_path, line, message):
 
 
 def test_load_questions_missing_or_empty_file(tmp_path):
-    with pytest.raises(QuestionSetError, match="Cannot read"):
+    with pytest.raises(QuestionSetError, match="Question set not found"):
         load_questions(tmp_path / "nope.jsonl")
     (tmp_path / "empty.jsonl").write_text("\n\n", encoding="utf-8")
     with pytest.raises(QuestionSetError, match="no questions"):

@@ -147,7 +147,7 @@ BAD_HISTORY_BATCH = _file("c.jsonl", '{"question": "pilots", "history": [{"role"
         (("retrieve", "--batch", SURROGATE_BATCH, "--jsonl"), 2, "lone surrogate U+DC80"),
         (("ask", "And then?", "--history", "{tmp}"), 2, "is a folder"),
         (("ask", "And then?", "--history", _deep), 2, "nested too deeply"),
-        (("ask", "And then?", "--history", "/dev/zero"), 2, "larger than 4 MB"),
+        (("ask", "And then?", "--history", "/dev/zero"), 2, "is not a regular file"),
         (("ask", "--batch", "{tmp}", "--json"), 2, "is a folder"),
         (("ask", "--batch", EMPTY_QUESTION_BATCH, "--json"), 2, "Line 3 of"),
         (("retrieve", "--batch", EMPTY_QUESTION_BATCH, "--json"), 2, "question is empty"),

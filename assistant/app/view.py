@@ -23,6 +23,14 @@ from assistant.core.labels import (  # noqa: F401  (re-exported for the pages)
 from assistant.core.types import Citation, Filters, Turn
 
 _SECTION_SEP = re.compile(r"\s+[>›]\s+")
+# What Streamlit's Markdown gives meaning to beyond the composer's own markup (bold, list
+# items, headings, [n]): strikethrough, math, directives (`:red[...]`), images and links,
+# inline HTML and autolinks. A colon before a letter may open a directive whatever follows
+# the name (a composer's own escaping turns `[` into `\[`, and `:red` alone is still a
+# directive), so each is escaped. Shortcodes (`:material/warning:`, `:smile:`) are rewritten
+# from the parsed text, past any escape: they become inline code.
+_SHORTCODE = re.compile(r"(:[A-Za-z][\w+-]*(?:/[\w+-]+)?:)")
+_INERT = re.compile(r"~|\$|:(?=[A-Za-z])|!(?=\\?\[)|(?<!\\)\](?=\()|<")
 _QUESTION = re.compile(r"^(?:Question|Q)\s*(\d+)\b", re.IGNORECASE)
 
 
@@ -42,6 +50,27 @@ def split_citations(answer: Any) -> tuple[list[Citation], list[Citation]]:
     used = {int(n) for n in _MARKER.findall(answer.answer)}
     mine = [c for c in answer.citations if c.n in used]
     return mine, [c for c in answer.citations if c.n not in used]
+
+
+def inert_markdown(markdown: str | None) -> str:
+    """An answer's Markdown with the syntax its library text may carry made literal.
+
+    A composer quotes library text inside its own Markdown (bold district names, list
+    items, [n] markers), so the answer cannot be escaped whole like a label; what it never
+    writes itself is escaped here: `~~x~~` would strike text through, `:red[x]` colour it,
+    `$x$` typeset math, `![](url)` fetch an image from outside. Shortcodes (`:material/warning:`,
+    `:smile:`) are replaced after parsing, from the text itself, so a backslash does not stop
+    them (checked in Chromium): they are shown as inline code, which no plugin rewrites.
+    """
+    if not markdown:
+        return ""
+    out = []
+    for n, part in enumerate(_SHORTCODE.split(markdown)):
+        if n % 2:
+            out.append(f"`{part}`")
+        else:
+            out.append(_INERT.sub(lambda m: "\\" + m.group(0), part))
+    return "".join(out)
 
 
 def short_title(title: str, limit: int = 48) -> str:

@@ -8,6 +8,7 @@ module only builds the parser from them, in the order `lbw --help` lists the com
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from assistant.cli import answers, catalog, discussion, evaluate, library
@@ -41,6 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lbw: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`lbw ask ... | head -1`): stop quietly, as `cat` does,
+    with the shell's code for SIGPIPE. Python would otherwise print a traceback, and again
+    when it flushes stdout at exit, so stdout is pointed at /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == "__main__":

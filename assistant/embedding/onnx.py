@@ -31,6 +31,7 @@ from assistant.embedding.embedder import (
     sha256_of,
     verify_weights,
 )
+from assistant.storage.private import private_dir
 
 log = logging.getLogger("lbw.embedder")
 
@@ -142,8 +143,7 @@ def export_onnx(cache_dir: Path, model_dir: Path | None = None) -> Path:
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2, dim=1)
 
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = private_dir(Path(cache_dir))  # the store's models folder: the owner's alone
     target = export_path(cache_dir)
     model = Pooled(AutoModel.from_pretrained(str(model_dir)).eval())
     dummy = torch.ones((2, 8), dtype=torch.int64)

@@ -28,6 +28,7 @@ from assistant.core.catalog import Example, check_tension, findings, questions
 from assistant.core.catalog import examples as catalog_examples
 from assistant.core.domain import TENSION_BY_ID, TENSIONS
 from assistant.core.errors import LbwError
+from assistant.core.inputs import MAX_SMALL_FILE_BYTES, read_input_bytes
 from assistant.core.text import squash, stemmer
 from assistant.core.types import Chunk, Citation
 
@@ -121,11 +122,11 @@ def parse_context(data: Any, source: str = "the context") -> Context:
 
 
 def read_context(path: str | Path) -> Context:
+    """A --context file: a small regular file (the checked reader's cap), JSON."""
+    raw = read_input_bytes(path, "context file", MAX_SMALL_FILE_BYTES, InvalidContext)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidContext(f"Context file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InvalidContext(f"Context file {path} is not valid UTF-8 JSON: {exc}") from exc
     return parse_context(data, f"Context file {path}")
 

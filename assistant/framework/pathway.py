@@ -20,6 +20,7 @@ from typing import Any
 
 from assistant.core.domain import TENSIONS
 from assistant.core.errors import LbwError
+from assistant.core.inputs import MAX_SMALL_FILE_BYTES, read_input_bytes
 
 LOW, HIGH = 1, 5
 MAX_PEOPLE = 50
@@ -157,10 +158,8 @@ def parse_pathways(data: bytes | str, source: str = "the file") -> list[Pathway]
 
 
 def read_pathways(path: str | Path) -> list[Pathway]:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidPathway(f"Cannot read the pathway file {path}: {exc.strerror or exc}") from exc
+    """A --pathway CSV: a small regular file (the checked reader's cap)."""
+    data = read_input_bytes(path, "pathway file", MAX_SMALL_FILE_BYTES, InvalidPathway)
     return parse_pathways(data, f"the pathway file {Path(path).name}")
 
 

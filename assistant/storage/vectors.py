@@ -53,18 +53,22 @@ def _chroma_settings():
 
 
 def chroma_client(settings: Settings, path: Path | None = None):
-    """Embedded client on `path`, or an HTTP client when a Chroma server is configured."""
+    """Embedded client on `path`, or an HTTP client when a Chroma server is configured (every
+    request bounded by LBW_CHROMA_TIMEOUT: assistant.storage.chroma_http)."""
     import chromadb
 
     if settings.server_mode:
+        from assistant.storage.chroma_http import timed_client
+
         headers = (
             {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
         )
-        return chromadb.HttpClient(
-            host=settings.chroma_host,
-            port=settings.chroma_port,
-            headers=headers,
-            settings=_chroma_settings(),
+        return timed_client(
+            settings.chroma_host,
+            settings.chroma_port,
+            headers,
+            settings.chroma_timeout,
+            _chroma_settings(),
         )
     if path is None:
         raise ValueError("an embedded Chroma store needs a folder")
@@ -114,10 +118,11 @@ class ChromaStore(VectorStore):
                 include=["distances"],
             )
         except Exception as exc:  # a server that stopped, a database damaged since opening
+            waited = " (no answer within LBW_CHROMA_TIMEOUT)" if timed_out(exc) else ""
             raise IndexMissing(
-                f"The vector store ({self.where}) failed: {type(exc).__name__}: "
-                f"{str(exc)[:200]}. Check that it is running, or run `lbw ingest` to repair "
-                "the index."
+                f"The vector store ({self.where}) failed{waited}: {type(exc).__name__}: "
+                f"{str(exc)[:200]}. Check that it is running and not stopped, or run "
+                "`lbw ingest` to repair the index."
             ) from exc
         found = sorted(zip(res["distances"][0], res["ids"][0], strict=True))[:k]
         return [(i, 1.0 - float(d)) for d, i in found]
@@ -156,6 +161,39 @@ def describe(where: dict[str, Any] | None) -> str:
 
 
 REPAIR = "Run `lbw ingest`: it puts the index's stored vectors there (no --rebuild needed)."
+SERVER_FIX = (
+    "Check that the server is running and not stopped or paused, that LBW_CHROMA_HOST and "
+    "LBW_CHROMA_PORT name it, and that nothing between holds the connection; a slow server "
+    "may need a larger LBW_CHROMA_TIMEOUT."
+)
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is a request that got no answer in time."""
+    while exc is not None:
+        if isinstance(exc, TimeoutError) or type(exc).__name__.endswith("Timeout"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def unreachable(settings: Settings, exc: BaseException) -> str:
+    """What went wrong talking to the configured server, in a user's words."""
+    where = _capital(describe(location(settings)))
+    if timed_out(exc):
+        return f"{where} did not answer within {settings.chroma_timeout:g} s (LBW_CHROMA_TIMEOUT)"
+    return f"{where} cannot be reached ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def check_server(settings: Settings) -> None:
+    """IndexMissing (exit 3, what to check) unless the configured Chroma server answers a
+    heartbeat in time; nothing to do for the embedded store."""
+    if not settings.server_mode:
+        return
+    try:
+        chroma_client(settings).heartbeat()
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, not a Chroma server
+        raise IndexMissing(f"{unreachable(settings, exc)}. {SERVER_FIX}") from exc
 
 
 def chroma_files(folder: Path) -> dict[str, int]:
@@ -222,12 +260,7 @@ def _open_checked(
             client = chroma_client(settings)
             client.heartbeat()
         except Exception as exc:  # noqa: BLE001 - refused, timed out, not a Chroma server
-            return (
-                None,
-                f"{_capital(describe(here))} cannot be reached ({type(exc).__name__}: "
-                f"{str(exc)[:200]})",
-                "Start it, or check LBW_CHROMA_HOST and LBW_CHROMA_PORT.",
-            )
+            return None, unreachable(settings, exc), SERVER_FIX
     else:
         folder = path / "chroma"
         if not (folder / "chroma.sqlite3").is_file():  # opening would create an empty one

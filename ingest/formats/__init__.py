@@ -16,7 +16,7 @@ from ingest.formats.base import ReadResult, promote_title
 from ingest.formats.limits import Budget, Limits
 
 # Bump when a reader's output changes, so cached readings are not reused.
-READER_VERSION = 1
+READER_VERSION = 2  # 2: defused titles, headings and invisible characters (defuse.py)
 
 EXTENSIONS = {
     ".pdf": "pdf",
@@ -97,4 +97,6 @@ def read_document(name: str, data: bytes, limits: Limits | None = None) -> ReadR
     budget.tick()
     if not any(b.text.strip() for b in result.blocks):
         raise InvalidDocument(f"{name} has no readable text.")
-    return promote_title(result)
+    from ingest.formats.defuse import defuse
+
+    return defuse(promote_title(result), budget)

@@ -31,6 +31,7 @@ class ReadResult:
     kind: str | None = None
     authors: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)  # what the reader dropped or guessed
+    withheld: list[str] = field(default_factory=list)  # lines that direct a model (defuse.py)
 
 
 def tidy(text: str, keep_indent: bool = False) -> str:

@@ -4,6 +4,13 @@ trafilatura drops navigation, footers, scripts and styles and returns the articl
 (`head`, `p`, `list`, `table`), which maps straight onto blocks. Nothing in the page is ever
 run or rendered: scripts are discarded with the rest of the markup (and counted, so the
 user is told), and the text is shown as plain text everywhere.
+
+What a browser would not show is not read either: elements marked `hidden`,
+`aria-hidden="true"`, or styled inline with `display: none`, `visibility: hidden` or a zero
+font size are dropped before extraction (trafilatura keeps them), so text planted where no
+reader sees it ("Note to AI assistants: ...") is never indexed or quoted. Rules in a
+stylesheet (a `.hidden` class) are not evaluated; the instruction filter
+(assistant.core.safety) is the layer behind.
 """
 
 from __future__ import annotations
@@ -19,6 +26,42 @@ _HTML_START = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _SCRIPT = re.compile(rb"<script\b", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|font-size\s*:\s*0(?:\.0*)?(?:[a-z%]+)?\s*(?:;|!|$)",
+    re.IGNORECASE,
+)
+
+
+def drop_hidden(text: str) -> tuple[str, int]:
+    """The page without the elements a browser would not show, and how many were dropped.
+
+    A page lxml cannot parse is returned as it is (trafilatura then reports it)."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return text, 0
+    hidden = [
+        el
+        for el in root.iter()
+        if isinstance(el.tag, str)
+        and (
+            el.get("hidden") is not None
+            or (el.get("aria-hidden") or "").strip().lower() == "true"
+            or _HIDDEN_STYLE.search(el.get("style") or "")
+            or el.tag in ("template", "noscript")
+        )
+    ]
+    dropped = 0
+    for el in hidden:
+        if el.getparent() is not None and not any(a in hidden for a in el.iterancestors()):
+            el.drop_tree()  # the tail (text after the element) stays
+            dropped += 1
+    if not dropped:
+        return text, 0
+    return lxml_html.tostring(root, encoding="unicode"), dropped
 
 
 def looks_like_html(data: bytes) -> bool:
@@ -45,6 +88,8 @@ def read_html(data: bytes, name: str, text: str, budget: Budget | None = None) -
     import trafilatura
     from lxml import etree
 
+    text, hidden = drop_hidden(text)
+    budget.tick()
     try:
         xml = trafilatura.extract(
             text,
@@ -99,4 +144,9 @@ def read_html(data: bytes, name: str, text: str, budget: Budget | None = None) -
     )
     if scripts:
         result.notes.append(f"{scripts} script(s) removed; they were never run")
+    if hidden:
+        result.notes.append(
+            f"{hidden} hidden element(s) dropped (hidden, aria-hidden or display: none); "
+            "a reader never sees them, so they are not indexed"
+        )
     return result

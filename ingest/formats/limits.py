@@ -11,9 +11,13 @@ reader works within a `Budget`, checked as early as each limit can be known:
   the whole tree;
 - a PDF: its page count before any page is read (pypdf bounds each stream it inflates);
 - HTML, Markdown and text: their block elements or lines, counted before they are parsed;
-- time: checked between pages, paragraphs and elements, and after every library call. A
-  single library call is bounded by the limits above, not interrupted (Python cannot stop a
-  call in C); the size limits keep each one short.
+- any format: the passages its text will make (LBW_MAX_DOC_PASSAGES), first as a lower
+  bound from its word count, before the instruction check and chunking, then exactly (a
+  10 MB text of one line passed every limit above and became 9,228 passages);
+- time: checked between pages, paragraphs and elements, after every library call, and
+  between the pieces of the instruction check (assistant.core.safety), which once ran for
+  minutes past the limit on a 1,999-page PDF. A single library call is bounded by the limits
+  above, not interrupted (Python cannot stop a call in C); the size limits keep each short.
 
 Every refusal is an InvalidDocument that names the limit and the setting that raises it.
 """
@@ -43,6 +47,7 @@ class Limits:
     paragraphs: int = 50_000
     pages: int = 2000
     seconds: float = 120.0
+    passages: int = 2000  # passages one document may make (each is embedded)
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
@@ -53,6 +58,7 @@ class Limits:
             paragraphs=settings.max_paragraphs,
             pages=settings.max_pages,
             seconds=settings.max_read_seconds,
+            passages=settings.max_doc_passages,
         )
 
 
@@ -87,6 +93,18 @@ class Budget:
                 f"it has more than {self.limits.paragraphs:,} {unit}",
                 f"{self.limits.paragraphs:,} paragraphs",
                 "LBW_MAX_PARAGRAPHS",
+            )
+
+    def count_passages(self, count: int, at_least: bool = False) -> None:
+        """Refuse a document that makes more passages than the limit (`at_least`: `count`
+        is a lower bound, from its words, before it is chunked)."""
+        if count > self.limits.passages:
+            raise InvalidDocument(
+                f"{self.name} is refused: it {'would make at least' if at_least else 'makes'} "
+                f"{count:,} passages; the limit is {self.limits.passages:,} passages per "
+                "document (LBW_MAX_DOC_PASSAGES). Every passage is embedded, so that many "
+                "would keep the machine busy for a long time; split the document, or raise "
+                "the limit."
             )
 
     def count_pages(self, count: int) -> None:

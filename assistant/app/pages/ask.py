@@ -159,14 +159,14 @@ def respond(bot, question: str, filters, composer=None, library_page=None) -> No
 def show_answer(answer: Answer, key: str, library_page: st.Page | None = None) -> None:
     """The answer's Markdown and, under it, the passages its [n] markers cite; "More from
     the library" (the fuller layout) in an expander holding its own passages."""
-    st.markdown(answer.answer)
+    st.markdown(ui.inert_markdown(answer.answer))
     if note := ui.verification_note(answer):
         st.caption(ui.escape_markdown(note))
     used, more = ui.split_citations(answer)
     show_sources(used, key, library_page)
     if answer.more and answer.in_scope:
         with st.expander("More from the library"):
-            st.markdown(answer.more)
+            st.markdown(ui.inert_markdown(answer.more))
             show_sources(more, key, library_page)
 
 
