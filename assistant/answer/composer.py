@@ -27,9 +27,12 @@ class Composer(ABC):
         """The answer as it is written; a composer that has it at once sends it whole."""
         return AnswerStream.ready(self.compose(found, index, scope))
 
-    def declined(self, answer: Answer) -> Answer:
+    def declined(
+        self, answer: Answer, found: Retrieved | None = None, index: LoadedIndex | None = None
+    ) -> Answer:
         """The scope step's refusal, as this composer reports it (a language-model composer
-        notes that its model was not asked)."""
+        notes that its model was not asked). `found`: what retrieval found, when it ran, so
+        a composer may add the closest passages, labelled as such (never an answer)."""
         return answer
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:

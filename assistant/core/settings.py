@@ -1,7 +1,7 @@
 """One settings object, read late (when a command or the app starts), never at import.
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
-LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
+LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_TOP_K, LBW_ANSWER_WORDS, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
 LBW_MAX_FILE_MB, LBW_EMBEDDER (minilm|mpnet); what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
 LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; for a
 language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
@@ -40,6 +40,9 @@ class Settings:
     chroma_token: str | None = field(default=None, repr=False)
     collection_prefix: str = "lbw"
     top_k: int = 8
+    # Library words on the offline answer's first screen; the rest goes to "More from the
+    # library" (assistant.answer.offline).
+    answer_words: int = 250
     max_question_chars: int = 2000
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
     # Which embedding model builds and searches the index (one of EMBEDDERS); a build records
@@ -150,6 +153,7 @@ def one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
 TOP_K_RANGE = (1, 1000)
 QUESTION_CHARS_RANGE = (1, 100_000)
 ANSWER_CHARS_RANGE = (100, 1_000_000)
+ANSWER_WORDS_RANGE = (50, 5000)
 PORT_RANGE = (1, 65_535)
 
 
@@ -204,6 +208,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("chroma_port", "LBW_CHROMA_PORT", whole(*PORT_RANGE)),
     ("chroma_token", "LBW_CHROMA_TOKEN", str),
     ("top_k", "LBW_TOP_K", whole(*TOP_K_RANGE)),
+    ("answer_words", "LBW_ANSWER_WORDS", whole(*ANSWER_WORDS_RANGE)),
     ("max_question_chars", "LBW_MAX_QUESTION_CHARS", whole(*QUESTION_CHARS_RANGE)),
     ("model_path", "LBW_MODEL_PATH", Path),
     ("embedder", "LBW_EMBEDDER", one_of(EMBEDDERS)),
