@@ -20,18 +20,12 @@ from assistant.answer.districts import Story, label
 from assistant.answer.layout import inline
 from assistant.answer.passages import Reader
 from assistant.answer.units import Unit, units_of
-from assistant.core.domain import TENSION_BY_ID
 from assistant.core.text import squash
 from assistant.core.types import Chunk
 from assistant.retrieval.library import LoadedIndex
 
 Allowed = Callable[[Chunk], bool]
 CARD_WORDS = 60  # "what it did" on a card runs to about this many words
-
-
-def shown(index: LoadedIndex, chunk: Chunk) -> Chunk:
-    """The passage a citation of `chunk` opens: the section retrieval shows for it."""
-    return index.shown.get(chunk.id, chunk)
 
 
 def story_score(reader: Reader, story: Story) -> tuple[float, int | None]:
@@ -57,7 +51,7 @@ def card(index: LoadedIndex, story: Story, best: int | None, cites: Citations) -
         words = inline(story.quote) + (f" — {inline(story.leader)}" if story.leader else "")
         text = f"{text} {words}" if text else words
     head = f"{label(story.system, story.chunk)} — {story.example['title']}"
-    return f"- **{inline(head)}**: {text} {cites.cite(shown(index, story.chunk))}"
+    return f"- **{inline(head)}**: {text} {cites.cite(story.chunk)}"
 
 
 def _run(units: list[Unit], best: int) -> list[Unit]:
@@ -108,12 +102,13 @@ def list_items(index: LoadedIndex, chunk: Chunk) -> list[Unit]:
 
 
 def questions_block(tension_id: str, index: LoadedIndex, cites: Citations, allowed: Allowed) -> str:
-    """A tension's reflection questions, each cited."""
+    """A tension's reflection questions, each cited (the passage itself: its [n] opens the
+    list)."""
     chunk = _first(index, lambda c: c.kind == "reflection" and c.tension == tension_id)
     if not chunk or not allowed(chunk):
         return ""
     items = list_items(index, chunk)
-    return "\n".join(f"- {inline(u.text)} {cites.cite(shown(index, chunk))}" for u in items)
+    return "\n".join(f"- {inline(u.text)} {cites.cite(chunk)}" for u in items)
 
 
 def lessons_block(
@@ -129,28 +124,20 @@ def lessons_block(
             firsts[unit.line] = unit
     if not firsts:
         return ""
-    n = cites.cite(shown(index, chunk))
+    n = cites.cite(chunk)
     return f"{heading}\n" + "\n".join(f"- {inline(u.text)} {n}" for u in firsts.values())
 
 
 def reflection(
     index: LoadedIndex,
     ranked: list[Chunk],
-    tension: str | None,
     question: str,
     cites: Citations,
     allowed: Allowed,
     words: int,
 ) -> str:
-    """Questions for a team: the tension's reflection questions, else the reflection guide
-    the question names or retrieval ranks first, with its subsection headings; "" when the
-    passages hold none."""
-    if tension:
-        block = questions_block(tension, index, cites, allowed)
-        if block:
-            return (
-                f"{heading('Questions for your team on ' + TENSION_BY_ID[tension].label)}\n{block}"
-            )
+    """The reflection guide the question names or retrieval ranks first, whole (to `words`),
+    with its subsection headings; "" when the passages hold none."""
     chunks = [c for c in ranked if c.kind == "reflection" and allowed(c)]
     if not chunks:
         return ""
@@ -166,7 +153,7 @@ def reflection(
         for unit in list_items(index, chunk):
             if unit.words > room:
                 break
-            lines.append(f"- {inline(unit.text)} {cites.cite(shown(index, chunk))}")
+            lines.append(f"- {inline(unit.text)} {cites.cite(chunk)}")
             room -= unit.words
     return f"{heading(title)}\n" + "\n".join(lines)
 

@@ -43,6 +43,7 @@ from assistant.answer.passages import (
 )
 from assistant.answer.scope import PARTIAL, ScopeDecision
 from assistant.answer.units import source_chunks
+from assistant.core import catalog as framework
 from assistant.core.domain import TENSION_BY_ID
 from assistant.core.text import normalize
 from assistant.core.types import Answer, Chunk
@@ -116,7 +117,9 @@ class OfflineComposer(Composer):
                 break
         if not best:
             return ""
-        return "\n\n".join([CLOSEST, *(render(s, cites, mark=False) for s in best.values())])
+        return "\n\n".join(
+            [CLOSEST, *(render(s, cites, mark=False, index=index) for s in best.values())]
+        )
 
     def declined(
         self, answer: Answer, found: Retrieved | None = None, index: LoadedIndex | None = None
@@ -266,7 +269,7 @@ class Layout:
         first, later = [], []
         for s in scored:
             per[s.shown.id] = per.get(s.shown.id, 0) + 1
-            piece = _piece(lambda c, s=s: render(s, c), f"block:{s.block.key}")
+            piece = _piece(lambda c, s=s: render(s, c, index=self.index), f"block:{s.block.key}")
             (first if per[s.shown.id] <= PER_PASSAGE else later).append(piece)
         return first + later
 
@@ -326,14 +329,32 @@ class Layout:
 
     # -- lists given whole ---------------------------------------------------------------------
     def _reflection(self) -> list[Piece]:
-        tension = self.tension
-        question = self.plan.question
+        """The tension's questions; after a school system ("questions for my cabinet about
+        this"), those of the tensions its examples sit under, one piece each; else the
+        reflection guide."""
+        tensions = [self.tension] if self.tension else []
+        if not tensions and self.plan.systems:
+            found = framework.examples(self.index.catalog, system=self.plan.systems[0])
+            tensions = list(dict.fromkeys(e["tension"] for e in found))[:3]
+        pieces = []
+        for tension in tensions:
+            title = cards.heading(f"Questions for your team on {TENSION_BY_ID[tension].label}")
+
+            def write(cites: Citations, t: str = tension, title: str = title) -> str:
+                block = cards.questions_block(t, self.index, cites, self.allowed)
+                return f"{title}\n{block}" if block else ""
+
+            if write(Citations()):
+                pieces.append(_piece(write, f"list:questions:{tension}"))
+        if pieces:
+            return pieces
         chunks = [chunk for chunk, _, _ in self.ranked]
+        question = self.plan.question
 
-        def write(cites: Citations) -> str:
-            return cards.reflection(self.index, chunks, tension, question, cites, self.allowed, 400)
+        def guide(cites: Citations) -> str:
+            return cards.reflection(self.index, chunks, question, cites, self.allowed, 400)
 
-        return [_piece(write, "list:reflection")] if write(Citations()) else []
+        return [_piece(guide, "list:reflection")] if guide(Citations()) else []
 
     def _lessons(self) -> list[Piece]:
         tension = self.tension

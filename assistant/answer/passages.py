@@ -23,6 +23,7 @@ summarise; the marked sentences say where to look.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,7 +68,7 @@ class Block:
         return sum(len(line.split()) for line in self.lines)
 
 
-def blocks_of(index: LoadedIndex, chunk: Chunk) -> list[Block]:
+def blocks_of(index: LoadedIndex, chunk: Chunk, showable: bool = True) -> list[Block]:
     """The passage's blocks, in order. Lines without a sentence an answer could show (a
     heading, a leader's name, a caption) are no block; a list's items stay together with
     the line that introduces it."""
@@ -97,7 +98,7 @@ def blocks_of(index: LoadedIndex, chunk: Chunk) -> list[Block]:
             current = None
         if any(answers(u) for u in own):
             out.append(Block(chunk, [line], list(own)))
-    return [b for b in out if _showable(b)]
+    return [b for b in out if _showable(b)] if showable else out
 
 
 def _introduces(lines: list[str], item: int) -> int | None:
@@ -131,18 +132,17 @@ def _showable(block: Block) -> bool:
 
 def continued(index: LoadedIndex, block: Block) -> Block:
     """A list that runs on into the next passages of its section, whole: their items join
-    it while the same section is shown for them (so its one [n] opens every item)."""
+    it (each part cites the passage shown for it)."""
     blocks = blocks_of(index, block.chunk) if block.listed else []
     if not blocks or blocks[-1].key != block.key:
         return block  # not a list, or one that ends in its passage
-    home = index.shown.get(block.chunk.id)
     lines, units, chunk = list(block.lines), list(block.units), block.chunk
-    while home is not None:
+    while True:
         at = index.rows.get(chunk.id)
         nxt = index.chunks[at + 1] if at is not None and at + 1 < len(index.chunks) else None
-        if nxt is None or getattr(index.shown.get(nxt.id), "id", None) != home.id:
+        if nxt is None or nxt.doc_id != chunk.doc_id or nxt.section != chunk.section:
             break
-        more = blocks_of(index, nxt)
+        more = blocks_of(index, nxt, showable=False)  # items that go on the list shown
         opening = next(i for i, line in enumerate(nxt.text.split("\n")) if line.strip())
         if not more or not more[0].listed or more[0].key[1] != opening:
             break
@@ -256,13 +256,26 @@ def marked(scored: Scored) -> set[int]:
     return {i for s, i in fit[:MARKS] if s >= best - MARK_WITHIN}
 
 
-def render(scored: Scored, cites: Citations, mark: bool = True) -> str:
-    """The block quoted under its source line, marked sentences in bold, ending in its [n]."""
+def render(
+    scored: Scored, cites: Citations, mark: bool = True, index: LoadedIndex | None = None
+) -> str:
+    """The block quoted under its source line, marked sentences in bold, ending in its [n]
+    (a list that runs on into another passage cites each part where it ends; `index` gives
+    the passage shown for a part)."""
     block = scored.block
     marks = marked(scored) if mark else set()
-    body = _list_body(block, marks) if block.listed else _paragraph_body(block, marks)
+    if block.listed:
+
+        def home(chunk: Chunk) -> Chunk:
+            if chunk.id == block.chunk.id or index is None:
+                return scored.shown
+            return index.shown.get(chunk.id, chunk)
+
+        body = _list_body(block, marks, lambda chunk: cites.cite(home(chunk)), home)
+    else:
+        body = f"{_paragraph_body(block, marks)} {cites.cite(scored.shown)}"
     quoted = "\n".join(f"> {line}" if line else ">" for line in body.split("\n"))
-    return f"{source_line(block.chunk)}\n{quoted} {cites.cite(scored.shown)}"
+    return f"{source_line(block.chunk)}\n{quoted}"
 
 
 def _paragraph_body(block: Block, marks: set[int]) -> str:
@@ -307,14 +320,24 @@ def _run(units: list[Unit], first: int, last: int) -> tuple[int, int]:
     return start, end
 
 
-def _list_body(block: Block, marks: set[int]) -> str:
+def _list_body(
+    block: Block,
+    marks: set[int],
+    cite: Callable[[Chunk], str],
+    home: Callable[[Chunk], Chunk],
+) -> str:
     """The list as Markdown: its introducing line, then each item behind its own marker (a
-    number stays a number)."""
+    number stays a number); each passage's part ends in its [n]."""
     by_line: dict[tuple[str, int], list[tuple[int, Unit]]] = {}
     for i, unit in enumerate(block.units):
         by_line.setdefault((unit.chunk.id, unit.line), []).append((i, unit))
     out = []
+    last: Chunk | None = None
     for (_, number), units in by_line.items():
+        chunk = units[0][1].chunk
+        if last is not None and home(chunk).id != home(last).id:
+            out[-1] = f"{out[-1]} {cite(last)}"
+        last = chunk
         lines = units[0][1].chunk.text.split("\n")
         shown = [(i, u) for i, u in units if not _MARKER_ONLY.match(u.text)]
         text = " ".join(f"**{inline(u.text)}**" if i in marks else inline(u.text) for i, u in shown)
@@ -323,6 +346,8 @@ def _list_body(block: Block, marks: set[int]) -> str:
             mark = bullet.group("mark")
             text = f"{mark[:-1]}. {text}" if mark[:-1].isdigit() else f"- {text}"
         out.append(text)
+    if last is not None:
+        out[-1] = f"{out[-1]} {cite(last)}"
     return "\n".join(out)
 
 
