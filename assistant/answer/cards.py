@@ -40,7 +40,8 @@ def story_score(reader: Reader, story: Story) -> tuple[float, int | None]:
 
 
 def card(index: LoadedIndex, story: Story, best: int | None, cites: Citations) -> str:
-    """One district example as a card (see the module docstring)."""
+    """One district example as a card (see the module docstring); "" when it has nothing of
+    that district's own to show."""
     run = _run(story.units, best) if best is not None else []
     text = " ".join(
         f"**{inline(u.text)}**" if u is story.units[best] and len(run) > 1 else inline(u.text)
@@ -50,6 +51,8 @@ def card(index: LoadedIndex, story: Story, best: int | None, cites: Citations) -
     if story.quote and squash(story.quote.strip('“”"')) not in said:
         words = inline(story.quote) + (f" — {inline(story.leader)}" if story.leader else "")
         text = f"{text} {words}" if text else words
+    if not text:
+        return ""
     head = f"{label(story.system, story.chunk)} — {story.example['title']}"
     return f"- **{inline(head)}**: {text} {cites.cite(story.chunk)}"
 

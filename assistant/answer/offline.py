@@ -316,6 +316,8 @@ class Layout:
         pieces, seen = [], set()
         later = []
         for _, story, best in order:
+            if not cards.card(self.index, story, best, Citations()):
+                continue
             piece = _piece(
                 lambda c, s=story, b=best: cards.card(self.index, s, b, c),
                 f"card:{story.chunk.id}",

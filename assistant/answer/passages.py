@@ -259,9 +259,9 @@ def marked(scored: Scored) -> set[int]:
 def render(
     scored: Scored, cites: Citations, mark: bool = True, index: LoadedIndex | None = None
 ) -> str:
-    """The block quoted under its source line, marked sentences in bold, ending in its [n]
-    (a list that runs on into another passage cites each part where it ends; `index` gives
-    the passage shown for a part)."""
+    """The block quoted under its source line, marked sentences in bold, each line ending in
+    its [n] (a list that runs on into another passage cites each part's passage; `index`
+    gives the passage shown for a part)."""
     block = scored.block
     marks = marked(scored) if mark else set()
     if block.listed:
@@ -271,33 +271,30 @@ def render(
                 return scored.shown
             return index.shown.get(chunk.id, chunk)
 
-        body = _list_body(block, marks, lambda chunk: cites.cite(home(chunk)), home)
+        body = _list_body(block, marks, lambda chunk: cites.cite(home(chunk)))
     else:
-        body = f"{_paragraph_body(block, marks)} {cites.cite(scored.shown)}"
+        body = _paragraph_body(block, marks, cites.cite(scored.shown))
     quoted = "\n".join(f"> {line}" if line else ">" for line in body.split("\n"))
     return f"{source_line(block.chunk)}\n{quoted}"
 
 
-def _paragraph_body(block: Block, marks: set[int]) -> str:
+def _paragraph_body(block: Block, marks: set[int], marker: str) -> str:
+    """The paragraph (or the run shown of it), each of its lines ending in `marker`."""
     units = block.units
     start, end = 0, len(units)
     if block.words > LONG_WORDS and marks:
         start, end = _run(units, min(marks), max(marks))
-    lines: list[str] = []
-    line: list[str] = []
+    lines: list[list[str]] = [[]]
     for i in range(start, end):
-        if line and units[i].line != units[i - 1].line:
-            lines.append(" ".join(line))
-            line = []
+        if lines[-1] and units[i].line != units[i - 1].line:
+            lines.append([])
         text = inline(units[i].text)
-        line.append(f"**{text}**" if i in marks else text)
-    lines.append(" ".join(line))
-    body = "\n\n".join(lines)
+        lines[-1].append(f"**{text}**" if i in marks else text)
     if start > 0:
-        body = f"… {body}"
+        lines[0].insert(0, "…")
     if end < len(units):
-        body = f"{body} …"
-    return body
+        lines[-1].append("…")
+    return "\n\n".join(f"{' '.join(line)} {marker}" for line in lines)
 
 
 def _run(units: list[Unit], first: int, last: int) -> tuple[int, int]:
@@ -320,34 +317,23 @@ def _run(units: list[Unit], first: int, last: int) -> tuple[int, int]:
     return start, end
 
 
-def _list_body(
-    block: Block,
-    marks: set[int],
-    cite: Callable[[Chunk], str],
-    home: Callable[[Chunk], Chunk],
-) -> str:
+def _list_body(block: Block, marks: set[int], cite: Callable[[Chunk], str]) -> str:
     """The list as Markdown: its introducing line, then each item behind its own marker (a
-    number stays a number); each passage's part ends in its [n]."""
+    number stays a number), each line ending in the [n] of its passage."""
     by_line: dict[tuple[str, int], list[tuple[int, Unit]]] = {}
     for i, unit in enumerate(block.units):
         by_line.setdefault((unit.chunk.id, unit.line), []).append((i, unit))
     out = []
-    last: Chunk | None = None
     for (_, number), units in by_line.items():
         chunk = units[0][1].chunk
-        if last is not None and home(chunk).id != home(last).id:
-            out[-1] = f"{out[-1]} {cite(last)}"
-        last = chunk
-        lines = units[0][1].chunk.text.split("\n")
+        lines = chunk.text.split("\n")
         shown = [(i, u) for i, u in units if not _MARKER_ONLY.match(u.text)]
         text = " ".join(f"**{inline(u.text)}**" if i in marks else inline(u.text) for i, u in shown)
         bullet = _LIST_LINE.match(lines[number])
         if bullet:
             mark = bullet.group("mark")
             text = f"{mark[:-1]}. {text}" if mark[:-1].isdigit() else f"- {text}"
-        out.append(text)
-    if last is not None:
-        out[-1] = f"{out[-1]} {cite(last)}"
+        out.append(f"{text} {cite(chunk)}")
     return "\n".join(out)
 
 
