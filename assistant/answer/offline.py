@@ -31,6 +31,7 @@ from assistant.answer.composer import Composer
 from assistant.answer.districts import Districts, Story
 from assistant.answer.layout import inline, word_count
 from assistant.answer.passages import (
+    RANK,
     SOURCE_LINE,
     Block,
     Reader,
@@ -207,12 +208,10 @@ class Layout:
         passages = self._passages(skip=carded)
         if out and passages and not any(p.key.startswith("list:") for p in out):
             # The best passage leads when it is closer to the question than any card.
-            lead = passages[0]
-            return [lead, *out, *passages[1:]] if self._leads(lead) else [*out, *passages]
+            if self._lead_score > self._best_card:
+                return [passages[0], *out, *passages[1:]]
+            return [*out, *passages]
         return out + passages
-
-    def _leads(self, lead: Piece) -> bool:
-        return self._lead_score > self._best_card
 
     # -- passages -------------------------------------------------------------------------
     def scored(self) -> list[Scored]:
@@ -302,7 +301,7 @@ class Layout:
             if best is None and not story.quote:
                 continue
             r = rank.get(story.chunk.id)
-            bonus = 0.08 / (1 + r) if r is not None else 0.0
+            bonus = RANK / (1 + r) if r is not None else 0.0  # as a passage's
             scored.append((score + bonus, story, best))
         scored.sort(key=lambda x: -x[0])
         self._best_card = scored[0][0] if scored else float("-inf")
