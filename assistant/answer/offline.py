@@ -206,9 +206,13 @@ class Layout:
             out += self._cards(self._near_stories(districts, systems))
         carded = {p.key.split(":", 1)[1] for p in out if p.key.startswith("card:")}
         passages = self._passages(skip=carded)
+        if not out and not passages:  # nothing to quote whole: the examples retrieved
+            return self._cards(self._near_stories(districts, systems))
         if out and passages and not any(p.key.startswith("list:") for p in out):
-            # The best passage leads when it is closer to the question than any card.
-            if self._lead_score > self._best_card:
+            # The best passage leads when it is closer to the question than any card, unless
+            # the question asks what others did (the cards are its answer).
+            others = asking.OTHERS.search(plan.question)
+            if self._lead_score > self._best_card and not others:
                 return [passages[0], *out, *passages[1:]]
             return [*out, *passages]
         return out + passages

@@ -58,6 +58,7 @@ class Block:
     units: list[Unit]  # its sentences, in order
     listed: bool = False  # a list: its items, after the line that introduces it if any
     introduced: bool = False  # the list opens with a line that introduces it
+    cut: bool = False  # a paragraph shown up to a quotation the library never closes
 
     @property
     def key(self) -> tuple[str, int]:
@@ -97,8 +98,25 @@ def blocks_of(index: LoadedIndex, chunk: Chunk, showable: bool = True) -> list[B
         if line.strip():
             current = None
         if any(answers(u) for u in own):
-            out.append(Block(chunk, [line], list(own)))
+            out.append(_closed(Block(chunk, [line], list(own))))
     return [b for b in out if _showable(b)] if showable else out
+
+
+def _closed(block: Block) -> Block:
+    """A paragraph whose quotation the library never closes, cut before that quotation
+    opens (shown with "…"): no sentence inside an open quotation is shown."""
+    if balanced(block.lines[0]) is True:
+        return block
+    kept: list[Unit] = []
+    for unit in block.units:
+        if balanced(unit.text) is not True:
+            break
+        kept.append(unit)
+    if not kept:
+        return block
+    text = block.lines[0]
+    end = text.find(kept[-1].text) + len(kept[-1].text)
+    return Block(block.chunk, [text[:end]], kept, cut=True)
 
 
 def _introduces(lines: list[str], item: int) -> int | None:
@@ -292,7 +310,7 @@ def _paragraph_body(block: Block, marks: set[int], marker: str) -> str:
         lines[-1].append(f"**{text}**" if i in marks else text)
     if start > 0:
         lines[0].insert(0, "…")
-    if end < len(units):
+    if end < len(units) or block.cut:
         lines[-1].append("…")
     return "\n\n".join(f"{' '.join(line)} {marker}" for line in lines)
 
