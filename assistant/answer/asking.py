@@ -1,28 +1,22 @@
-"""What a question calls for: its parts, and the kind of evidence each wants.
-
-Read from the question's form, never from its topic, so the rules hold for any question:
+"""What a question asks, read from its form, never from its topic, so the rules hold for any
+question:
 - parts: each question of a multi-part question ("How long does it take, and how do I make
   it last?"): its sentences that ask something, split again at "and how/what/did ...";
-  statements around them ("We have 90 schools.") are context, not parts;
-- a number: "how many", "what share", "%", "how long", a price or a rate;
-- others: "has anybody done that?", "how did other districts ...", "which systems ...";
-- X without Y: "how do we get buy-in without forcing it?" (Y is what the examples must not
-  argue for);
-- a list: "what are the seven tensions?", "what were the big trends?", and how many items
-  it counts (a counted list is shown whole);
+  statements around them ("We have 90 schools.") are context, not parts; each part gets
+  its own best passage;
 - told: the asking sentences of a question told with its situation ("We bought laptops.
-  What went wrong?"), which choose the sentences of the answer more than the story does;
-- the school systems it names (a follow-up's are carried over by the planner).
+  What went wrong?"), which choose the passages more than the story does;
+- a number: "how many", "what share", "%", a rate: a passage that gives a figure is preferred
+  (guards against showing the median to a question about a share);
+- others: "has anybody done that?", "how did other districts ...", "which systems ...": the
+  answer is the district examples, as cards.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from assistant.answer.evidence import ATTRIBUTES
 from assistant.core.text import terms
-from assistant.retrieval.query import QueryPlan
 
 _ASKS = re.compile(
     r"^(?:how|what|what's|whats|which|who|whom|whose|why|when|where|whether|is|are|am|was|were|"
@@ -50,53 +44,6 @@ OTHERS = re.compile(
     r"(?:done|tried) (?:this|that|it))\b",
     re.IGNORECASE,
 )
-NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-# "What are the seven tensions?", "what were the big trends", "list the areas of change".
-LIST = re.compile(
-    r"\b(?:what|which) (?:are|were) (?:all )?(?:the |their |its |those |these )?(?:\w+ ){0,2}?"
-    rf"(?:\d+|{'|'.join(NUMBER_WORDS)}|key|main|big|major|biggest)\b|"
-    r"\blist (?:the|all)\b|\b(?:give|show) me (?:a|the) list\b|\bname (?:the|all)\b",
-    re.IGNORECASE,
-)
-WITHOUT = re.compile(r"\b(?:without|but not|while avoiding|rather than)\b", re.IGNORECASE)
-
-
-@dataclass
-class Asked:
-    """The question read for composing (see the module docstring)."""
-
-    question: str
-    parts: list[str]
-    number: bool = False
-    others: bool = False
-    without: tuple[str, str] | None = None  # (X, Y)
-    systems: list[str] = field(default_factory=list)
-    followup: bool = False
-    listing: bool = False  # asks for the items of a list ("what are the seven tensions?")
-    count: int | None = None  # how many items it counts ("the seven tensions"), if any
-    # A one-part question told with its situation: its asking sentences (see `asking`).
-    told: str | None = None
-
-    @property
-    def multi(self) -> bool:
-        return len(self.parts) > 1
-
-
-def read(plan: QueryPlan) -> Asked:
-    question = plan.question
-    parts = split_parts(question)
-    return Asked(
-        question,
-        parts,
-        bool(NUMBER.search(question) or ATTRIBUTES.search(question)) or plan.intent == "survey",
-        bool(OTHERS.search(question)),
-        without(question),
-        list(plan.systems),
-        plan.followup,
-        bool(LIST.search(question)),
-        count(question),
-        asking(question) if len(parts) == 1 else None,
-    )
 
 
 def _sentences(question: str) -> tuple[list[str], list[str]]:
@@ -115,16 +62,6 @@ def asking(question: str) -> str | None:
     return text
 
 
-def count(question: str) -> int | None:
-    """How many items a question counts ("the seven tensions", "3 things"), if it does."""
-    for word in re.findall(r"\b(?:\d{1,2}|[a-z]+)\b", question.lower()):
-        if word.isdigit() and 2 <= int(word) <= 20:
-            return int(word)
-        if word in NUMBER_WORDS:
-            return NUMBER_WORDS.index(word) + 2
-    return None
-
-
 def split_parts(question: str) -> list[str]:
     """The questions a question asks, in order (the whole question when it asks one)."""
     parts: list[str] = []
@@ -132,26 +69,3 @@ def split_parts(question: str) -> list[str]:
         pieces = [p.strip(" ,") for p in _AND_ASKS.split(sentence) if p.strip(" ,")]
         parts += [p for p in pieces if terms(p)]
     return parts if len(parts) > 1 else [question]
-
-
-def without(question: str) -> tuple[str, str] | None:
-    """(what to achieve, what to avoid) for "X without Y", else None."""
-    for part in split_parts(question):
-        m = WITHOUT.search(part)
-        if not m:
-            continue
-        x, y = part[: m.start()].strip(" ,"), part[m.end() :].strip(" ,?.")
-        if len(terms(x, drop_generic=True)) >= 1 and terms(y):
-            return x, y
-    return None
-
-
-def asks_others(part: str) -> bool:
-    """True for a part that only asks whether others did it ("Has anybody done that?"):
-    the district lines answer it."""
-    return bool(OTHERS.search(part)) and len(terms(part, drop_generic=True)) < 4
-
-
-def asks_figure(part: str) -> bool:
-    """True when the part asks for a price, rate or other attribute only a figure answers."""
-    return bool(ATTRIBUTES.search(part))

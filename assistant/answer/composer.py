@@ -33,8 +33,8 @@ class Composer(ABC):
         self, answer: Answer, found: Retrieved | None = None, index: LoadedIndex | None = None
     ) -> Answer:
         """The scope step's refusal, as this composer reports it (a language-model composer
-        notes that its model was not asked); `found`, when retrieval ran, lets it show the
-        closest passages as passages."""
+        notes that its model was not asked). `found`: what retrieval found, when it ran, so
+        a composer may add the closest passages, labelled as such (never an answer)."""
         return answer
 
     def search(self, question: str, history: Sequence[Turn], titles: Sequence[str]):

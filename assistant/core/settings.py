@@ -1,7 +1,7 @@
 """One settings object, read late (when a command or the app starts), never at import.
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
-LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_CHROMA_TIMEOUT, LBW_TOP_K, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
+LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_CHROMA_TIMEOUT, LBW_TOP_K, LBW_ANSWER_WORDS, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
 LBW_MAX_FILE_MB, LBW_EMBEDDER (minilm|mpnet); what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
 LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; the work
 one change may cause: LBW_MAX_DOC_PASSAGES, LBW_MAX_ADD_PASSAGES; for a
@@ -43,6 +43,9 @@ class Settings:
     chroma_timeout: float = 30.0  # seconds one request to a Chroma server may take
     collection_prefix: str = "lbw"
     top_k: int = 8
+    # Library words on the offline answer's first screen; the rest goes to "More from the
+    # library" (assistant.answer.offline).
+    answer_words: int = 250
     max_question_chars: int = 2000
     model_path: Path | None = None  # None: the bundled all-MiniLM-L6-v2
     # Which embedding model builds and searches the index (one of EMBEDDERS); a build records
@@ -165,6 +168,7 @@ TOP_K_RANGE = (1, 1000)
 QUESTION_CHARS_RANGE = (1, 100_000)
 ANSWER_CHARS_RANGE = (100, 1_000_000)
 CONTEXT_CHARS_RANGE = (1_000, 1_000_000)
+ANSWER_WORDS_RANGE = (50, 5000)
 PORT_RANGE = (1, 65_535)
 
 
@@ -222,6 +226,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("chroma_token", "LBW_CHROMA_TOKEN", str),
     ("chroma_timeout", "LBW_CHROMA_TIMEOUT", number(0, 3600, low_open=True)),
     ("top_k", "LBW_TOP_K", whole(*TOP_K_RANGE)),
+    ("answer_words", "LBW_ANSWER_WORDS", whole(*ANSWER_WORDS_RANGE)),
     ("max_question_chars", "LBW_MAX_QUESTION_CHARS", whole(*QUESTION_CHARS_RANGE)),
     ("model_path", "LBW_MODEL_PATH", Path),
     ("embedder", "LBW_EMBEDDER", one_of(EMBEDDERS)),
