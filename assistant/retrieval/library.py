@@ -28,6 +28,7 @@ from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.sections import parents
 from assistant.retrieval.slate import Scored, focus_tension, slate
 from assistant.storage.builds import SentenceVectors, open_live
+from assistant.storage.questions import QuestionVectors, read_questions
 from assistant.storage.vectors import open_build_store
 
 T = TypeVar("T")
@@ -114,6 +115,11 @@ class LoadedIndex:
         """The sentences ingest embedded (None: a build from before them); the retriever's."""
         return self.retriever.sentences
 
+    @property
+    def question_vectors(self) -> QuestionVectors | None:
+        """The questions written for the passages (None: a build from before them)."""
+        return self.retriever.questions
+
     @cached_property
     def rows(self) -> dict[str, int]:
         """Each chunk's row in the build (its place in `chunks`, in document order)."""
@@ -179,5 +185,6 @@ def open_index(settings: Settings, embedder: Embedder, check_model: bool = True)
         )
     store = open_build_store(settings, files.path, files.meta)
     keywords = KeywordIndex(files.chunks)
-    retriever = HybridRetriever(files.chunks, store, keywords, embedder, files.sentences)
+    questions = read_questions(files.path, len(files.chunks))
+    retriever = HybridRetriever(files.chunks, store, keywords, embedder, files.sentences, questions)
     return LoadedIndex(files.path.name, files.chunks, files.documents, files.catalog, retriever)

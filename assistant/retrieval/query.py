@@ -10,6 +10,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assistant.core.domain import find_systems, find_tensions, rank_tensions, tension_scores
 from assistant.core.errors import InvalidQuestion
 from assistant.core.types import Turn
@@ -69,6 +71,14 @@ class QueryPlan:
     doc_ids: list[str] = field(default_factory=list)
     # The last answer shown, so a follow-up's answer does not repeat it.
     previous_answer: str | None = None
+    # The one reading of the question (assistant.retrieval.reading), computed once here:
+    # its parts (each question of a multi-part question; the whole question when it asks
+    # one) and what it asks for ("figure", "list", "district", "ranking").
+    parts: list[str] = field(default_factory=list)
+    asks: frozenset[str] = frozenset()
+    # The unit vector of `search_text` by the index's embedder, set by the first reader
+    # (HybridRetriever.query_vector) and reused by scope and the composers.
+    vector: np.ndarray | None = field(default=None, repr=False)
 
 
 def find_documents(text: str, documents: dict[str, dict]) -> list[str]:
