@@ -51,6 +51,11 @@ class ScopeDecision:
     # PARTIAL: one sentence naming what the library does not cover ("The library does not
     # rank the seven tensions by difficulty."); the answer opens with it.
     missing: str = ""
+    # NOT_IN_LIBRARY only: sure enough to skip a language model (the lead's model path uses
+    # it as a pre-filter): a question-alone precheck (a product pick, an unknown name, a
+    # state's law), or evidence far below the floor (`Embedder.confident_margin`, fitted on
+    # the blind tune split so that no in-library tune question is confidently declined).
+    confident: bool = False
 
     @property
     def in_scope(self) -> bool:
@@ -68,26 +73,30 @@ def precheck(plan: QueryPlan, index: LoadedIndex) -> ScopeDecision | None:
     law or policy (the library discusses none)."""
     question = plan.question
     if PRODUCT_PICK.search(question):
-        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS)
+        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS, confident=True)
     names = unknown_names(question, index.term_stats, index.known_names)
     focal = [n for n in names if is_focal(n, question)]
     if focal:
         listed = ", ".join(f"“{m}”" for m in focal)
         return ScopeDecision(
-            NOT_IN_LIBRARY, f"The library never mentions {listed}. {NOT_IN_LIBRARY_TEXT}"
+            NOT_IN_LIBRARY,
+            f"The library never mentions {listed}. {NOT_IN_LIBRARY_TEXT}",
+            confident=True,
         )
     if BUY_ASK.search(question) and _named_thing(question, index):
-        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS)
+        return ScopeDecision(NOT_IN_LIBRARY, NO_PRODUCT_PICKS, confident=True)
     if PRICE_ASK.search(question) and _named_thing(question, index):
         return ScopeDecision(
             NOT_IN_LIBRARY,
             f"The library gives no prices for products or services. {NOT_IN_LIBRARY_TEXT}",
+            confident=True,
         )
     state = next((s for s in US_STATES if re.search(rf"\b{s}\b", question)), None)
     if state and LEGAL_ASK.search(question):
         return ScopeDecision(
             NOT_IN_LIBRARY,
             f"The library does not discuss {state}'s laws or policies. {NOT_IN_LIBRARY_TEXT}",
+            confident=True,
         )
     return None
 
@@ -95,20 +104,24 @@ def precheck(plan: QueryPlan, index: LoadedIndex) -> ScopeDecision | None:
 def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     """Read the retrieved passages sentence by sentence and decide.
 
-    Off the library's subject: neither the best passage nor the best sentence is close to
-    the question (the embedder's `relevance_floor`, fitted on the blind tune split). On it,
-    but asking for something the library does not hold (a ranking, a timeline, figures,
-    outcome results, laws or contract language): partly answered, opened by what is missing.
+    Off the library's subject: neither the best passage, nor the best sentence, nor the
+    nearest question written for a passage is close to the question (the embedder's
+    `relevance_floor` and `question_floor`, fitted on the blind tune split). On it, but
+    asking for something the library does not hold (a ranking, a timeline, figures, outcome
+    results, laws or contract language): partly answered, opened by what is missing.
     """
     plan = found.plan
     if not found.chosen:
-        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT)
-    dense = max((s.dense for s in found.ranked[:3]), default=0.0)
+        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT, confident=True)
     closest = closest_sentences(plan, found, index, keep=FIGURE_AMONG)
-    sentence = closest[0][0] if closest else 0.0
-    floor = index.retriever.embedder.relevance_floor
-    if floor and dense < floor[0] and sentence < floor[1]:
-        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT)
+    near = nearness(found, closest)
+    embedder = index.retriever.embedder
+    if below_floor(near, embedder.relevance_floor, embedder.question_floor):
+        margin = embedder.confident_margin
+        far = margin is not None and below_floor(
+            near, embedder.relevance_floor, embedder.question_floor, margin
+        )
+        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT, confident=far)
     sentences = [s for _, s in closest]
     # A figure about one named system, product or programme that the library does not state
     # is not in the library; a figure asked in general is partly answered.
@@ -126,11 +139,43 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
 FIGURE_AMONG = 10  # a figure asked for is looked for in this many nearest sentences (tune)
 
 
+@dataclass(frozen=True)
+class Nearness:
+    """How close the library comes to a question: the best of the top three passages, the
+    closest sentence of the slate, the nearest written question (None: no question index)."""
+
+    passage: float
+    sentence: float
+    question: float | None
+
+
+def nearness(found: Retrieved, closest: list[tuple[float, str]]) -> Nearness:
+    dense = max((s.dense for s in found.ranked[:3]), default=0.0)
+    return Nearness(dense, closest[0][0] if closest else 0.0, found.nearest_question)
+
+
+def below_floor(
+    near: Nearness,
+    floor: tuple[float, float] | None,
+    question_floor: float | None,
+    margin: float = 0.0,
+) -> bool:
+    """Whether every measure of nearness is under its floor (less `margin`): off the
+    library's subject. No floor (an uncalibrated embedder): never."""
+    if not floor:
+        return False
+    if near.passage >= floor[0] - margin or near.sentence >= floor[1] - margin:
+        return False
+    return (
+        question_floor is None or near.question is None or near.question < question_floor - margin
+    )
+
+
 def closest_sentences(
     plan: QueryPlan, found: Retrieved, index: LoadedIndex, top: int = 5, keep: int = 5
 ) -> list[tuple[float, str]]:
     """The sentences of the best passages closest to the question, (cosine, sentence)."""
-    query = index.retriever.embedder.embed_query(plan.search_text)
+    query = index.retriever.query_vector(plan)
     scored: list[tuple[float, str]] = []
     for s in found.chosen[:top]:
         sentences, vectors = index.sentences(s.chunk)

@@ -47,6 +47,8 @@ class Retrieved:
     chosen: list[Scored]  # the slate: the passages an answer may cite
     tension: str | None  # the tension the question is about, if any
     filters: Filters | None = None
+    # The cosine of the written question nearest the asked one (None: no question index).
+    nearest_question: float | None = None
 
 
 @dataclass
@@ -76,7 +78,14 @@ class LoadedIndex:
         ranked = self.retriever.score(plan, filters)
         tension = focus_tension(ranked, plan)
         passages = self._as_shown(ranked)
-        return Retrieved(plan, passages, slate(passages, plan, k, tension), tension, filters)
+        chosen = slate(passages, plan, k, tension)
+        return Retrieved(plan, passages, chosen, tension, filters, self._nearest_question(plan))
+
+    def _nearest_question(self, plan: QueryPlan) -> float | None:
+        questions = self.question_vectors
+        if questions is None or not len(questions.texts):
+            return None
+        return questions.nearest(self.retriever.query_vector(plan), 1)[0][1]
 
     def _as_shown(self, ranked: list[Scored]) -> list[Scored]:
         """The ranking in shown passages: each at its best chunk's place, once."""
