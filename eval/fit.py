@@ -65,7 +65,7 @@ def _curve_point(rows, floor, question_floor, margin=None):
     """(in-library refused, n in, off-library answered, n off, partial labelled, n partial,
     in-library confidently declined, off-library confidently declined)."""
     refused = answered_off = labelled = n_in = n_off = n_partial = sure_in = sure_off = 0
-    for q, fixed, near, missing in rows:
+    for q, fixed, near, _missing in rows:
         sure = near is None
         if near is None:
             outcome = fixed
