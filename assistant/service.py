@@ -28,6 +28,7 @@ from assistant.embedding.embedder import Embedder
 from assistant.retrieval.hybrid import to_passage
 from assistant.retrieval.library import LoadedIndex, Retrieved, open_index
 from assistant.retrieval.query import QueryPlan, clean_question, last_answer, plan_query
+from assistant.retrieval.related import related_questions, suggested_questions
 from assistant.storage.builds import current_build_id, live_build_path
 
 
@@ -87,7 +88,8 @@ class Assistant:
             answer = composer.declined(decision.refusal(plan))
         else:
             answer = composer.compose(found, index, decision)
-        return self._noting_rewrite(replace(answer, scope=decision.outcome), question)
+        answer = replace(answer, scope=decision.outcome, related=_related(found, index, decision))
+        return self._noting_rewrite(answer, question)
 
     def ask_stream(
         self,
@@ -109,7 +111,8 @@ class Assistant:
 
         def pieces():
             yield from stream
-            answer = replace(stream.result(), scope=decision.outcome)
+            related = _related(found, index, decision)
+            answer = replace(stream.result(), scope=decision.outcome, related=related)
             return self._noting_rewrite(answer, question)
 
         return AnswerStream(pieces(), stream.writer)
@@ -192,9 +195,21 @@ class Assistant:
     def questions(self, tension: str | None = None) -> list[Question]:
         return framework.questions(self.index.catalog, tension)
 
+    def suggested_questions(self, n: int = 6) -> list[str]:
+        """Questions to start from, written for the library's passages (none without a
+        question index)."""
+        return suggested_questions(self.index, n)
+
     def warm(self) -> None:
         """Run one query end to end so the first user question is not the slow one."""
         self.ask("How do districts decide where to pilot?")
+
+
+def _related(found: Retrieved | None, index: LoadedIndex, decision: ScopeDecision) -> list[str]:
+    """The questions shown under an answer the library gives (none under a refusal)."""
+    if found is None or not decision.in_scope:
+        return []
+    return related_questions(found, index)
 
 
 def validate_history(history: Sequence[Any] | None) -> list[Turn]:

@@ -43,7 +43,7 @@ def ask_page(library_page: st.Page) -> None:
     if question := st.chat_input(PLACEHOLDER) or st.session_state.pop("starter", None):
         respond(bot, question, filters, composer, library_page)
     elif not messages:
-        show_starters()
+        show_starters(bot)
 
 
 def sidebar(bot, settings: Settings):
@@ -106,9 +106,10 @@ def model_choice(settings: Settings):
     return composer
 
 
-def show_starters() -> None:
+def show_starters(bot) -> None:
+    """Questions the library answers: from its question index, else the fixed few."""
     st.write("Not sure where to start? Try one of these:")
-    for i, question in enumerate(ui.starter_questions()):
+    for i, question in enumerate(bot.suggested_questions() or ui.starter_questions()):
         st.button(
             ui.escape_markdown(question),
             key=f"starter-{i}",
@@ -173,3 +174,12 @@ def show_answer(answer: Answer, key: str, library_page: st.Page | None = None) -
             if library_page and st.button("Read the whole document", key=f"open-{key}-{c.n}"):
                 st.session_state["library_doc"] = c.doc_id
                 st.switch_page(library_page)
+    if answer.related:
+        st.caption("Related questions the library answers:")
+        for i, question in enumerate(answer.related):
+            st.button(
+                ui.escape_markdown(question),
+                key=f"related-{key}-{i}",
+                on_click=queue_starter,
+                args=(question,),
+            )
