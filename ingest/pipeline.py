@@ -218,6 +218,7 @@ def _previous(settings: Settings) -> BuildFiles | None:
             return read_build_files(path)
     for candidate in (path, newest_complete_build(settings.store_dir)):
         if candidate is not None and (found := reusable_files(candidate)) is not None:
+            found.path = candidate  # its question index is still worth reading
             return found
     return None
 
