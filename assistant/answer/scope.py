@@ -22,6 +22,13 @@ from assistant.core.text import STOP, TermStats, terms
 from assistant.core.types import Answer
 from assistant.retrieval.library import LoadedIndex, Retrieved
 from assistant.retrieval.query import QueryPlan
+from assistant.retrieval.reading import (
+    FIGURE_ASK,
+    FIGURE_NOUN,
+    OUTCOME_ASK,
+    PRICE_ASK,
+    RANKING_ASK,
+)
 
 ANSWERED = "answered"
 PARTIAL = "partial"
@@ -126,7 +133,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     # A figure about one named system, product or programme that the library does not state
     # is not in the library; a figure asked in general is partly answered.
     named = bool(plan.systems) or _named_thing(plan.question, index, systems_too=True)
-    if asks_figure(plan.question) and not has_figure(sentences, plan.question) and named:
+    if "figure" in plan.asks and not has_figure(sentences, plan.question) and named:
         return ScopeDecision(
             NOT_IN_LIBRARY, f"The library does not give that figure. {NOT_IN_LIBRARY_TEXT}"
         )
@@ -188,26 +195,7 @@ def closest_sentences(
 # -- what a question asks for that the library may not hold -------------------------------
 # Each is a kind of request, not a topic: the library speaks to the topic in general, but
 # holds no such thing, so the answer says so and gives the closest material.
-FIGURE_ASK = re.compile(
-    r"\bhow (?:much|many)\b|\bwhat (?:percent\w*|share|proportion|number)\b|"
-    r"\bwhat (?:does|do|did|would|will) [^?.]{0,40}\bcost\b|\bcost (?:per|of)\b|"
-    r"\bper[- ](?:student|pupil|school|licen[cs]e|seat)\b|\b(?:hard |real )?(?:numbers|figures|data)\b"
-    r"(?= [^?.]{0,30}\b(?:board|show|prove|take)\b|\?|$)|\bbudget (?:for|to)\b|"
-    r"\bhow (?:are|do|did) [^?.]{0,30}\bpay(?:ing)? for\b",
-    re.IGNORECASE,
-)
-RANKING_ASK = re.compile(
-    r"\brank\w*\b|\bin (?:what|which) order\b|\border of priority\b|"
-    r"\b(?:tackle|start with|focus on|address)\b[^?.]{0,30}\bfirst\b",
-    re.IGNORECASE,
-)
 TIMELINE_ASK = re.compile(r"\btime ?lines?\b|\byear[- ]by[- ]year\b", re.IGNORECASE)
-OUTCOME_ASK = re.compile(
-    r"\b(?:raise|raised|improve|improved|boost|increase)\w*\b[^?.]{0,25}\b(?:test )?scores\b|"
-    r"\bscores? (?:\w+ )?(?:go|went) up\b|\b(?:better|worse|best)\b[^?.]{0,25}"
-    r"\b(?:results|outcomes|scores)\b|\bmore effective\b",
-    re.IGNORECASE,
-)
 LEGAL_ASK = re.compile(
     r"\blaws?\b|\bstatutes?\b|\bregulations?\b|\blegislat\w+|\bwaivers?\b|"
     r"\bwhat (?:\w+ ){0,2}(?:language|wording|clauses?|provisions?)\b",
@@ -219,23 +207,6 @@ MISSING = (
     (OUTCOME_ASK, "does not report test-score or other outcome results for these approaches"),
     (LEGAL_ASK, "does not cover laws, regulations or contract language"),
 )
-
-
-FIGURE_NOUN = re.compile(
-    r"\bwhat (?:is|was|are|were)\b[^?.]{0,50}\b(?:rates?|salar\w+|tuition|costs?|prices?|budgets?)\b|"
-    r"\bwhat did\b[^?.]{0,60}\bcost\b",
-    re.IGNORECASE,
-)
-
-
-def asks_figure(question: str) -> bool:
-    """Whether the question asks for a number (a money or rate word alone does not)."""
-    return bool(
-        FIGURE_ASK.search(question)
-        or FIGURE_NOUN.search(question)
-        or OUTCOME_ASK.search(question)
-        or PRICE_ASK.search(question)
-    )
 
 
 QUANTITY = re.compile(
@@ -288,11 +259,6 @@ def missing_parts(question: str, closest: list[str]) -> str:
 # (a document a user added may praise one; the library recommends none).
 BUY_ASK = re.compile(
     r"\b(?:should|must|do|would|can)\b[^?.]{0,40}\b(?:buy|purchase|adopt|license|subscribe to)\b",
-    re.IGNORECASE,
-)
-PRICE_ASK = re.compile(
-    r"\b(?:charges?|pric(?:e|es|ed|ing)|licen[cs]e (?:fee|cost)|subscription)\b|"
-    r"\bhow much (?:does|do|did|is|are|would)\b[^?.]{0,40}\bcost\b",
     re.IGNORECASE,
 )
 

@@ -15,6 +15,7 @@ import numpy as np
 from assistant.core.domain import find_systems, find_tensions, rank_tensions, tension_scores
 from assistant.core.errors import InvalidQuestion
 from assistant.core.types import Turn
+from assistant.retrieval.reading import asks_for, question_parts
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -208,6 +209,8 @@ def plan_query(
         previous,
         doc_ids,
         last_answer(history),
+        question_parts(question),
+        asks_for(question, find_systems(question)),
     )
 
 
