@@ -78,7 +78,7 @@ class LoadedIndex:
         ranked = self.retriever.score(plan, filters)
         tension = focus_tension(ranked, plan)
         passages = self._as_shown(ranked)
-        chosen = slate(passages, plan, k, tension)
+        chosen = slate(passages, plan, k, tension, self.added_documents)
         return Retrieved(plan, passages, chosen, tension, filters, self._nearest_question(plan))
 
     def _nearest_question(self, plan: QueryPlan) -> float | None:
@@ -123,6 +123,11 @@ class LoadedIndex:
     def sentence_vectors(self) -> SentenceVectors | None:
         """The sentences ingest embedded (None: a build from before them); the retriever's."""
         return self.retriever.sentences
+
+    @cached_property
+    def added_documents(self) -> frozenset[str]:
+        """The ids of the documents a user added (their records carry when)."""
+        return frozenset(d for d, rec in self.documents.items() if rec.get("added"))
 
     @property
     def question_vectors(self) -> QuestionVectors | None:
