@@ -72,6 +72,7 @@ from ingest.questions import (
     Keyed,
     embed_questions,
     key_questions,
+    model_questions_dir,
     read_question_files,
     stored_vectors,
 )
@@ -174,7 +175,10 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
         documents[doc.entry.id] = document_record(doc)
     catalog = build_catalog(library.parsed, chunks)
     written = read_question_files(Path(settings.corpus_dir) / "questions")
-    written += read_question_files(Path(settings.store_dir) / "questions")
+    # a model's questions for each added document (lbw add), none for a removed one
+    written += read_question_files(
+        model_questions_dir(settings.store_dir), [d.entry.id for d in user_docs]
+    )
     questions = key_questions(written, chunks)
     digest = hashlib.sha256()
     digest.update(f"v{FORMAT_VERSION}".encode())

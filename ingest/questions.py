@@ -85,12 +85,18 @@ def parse_line(line: str) -> WrittenQuestion | None:
     return WrittenQuestion(pid, str(data.get("passage_fingerprint") or ""), question, form, voice)
 
 
-def read_question_files(folder: Path) -> list[WrittenQuestion]:
-    """Every question in `folder`'s *.jsonl files, in file order (none when no folder)."""
+def read_question_files(folder: Path, names: list[str] | None = None) -> list[WrittenQuestion]:
+    """Every question in `folder`'s *.jsonl files (or in `<name>.jsonl` for each of `names`),
+    in file order (none when no folder)."""
     if not folder.is_dir():
         return []
     out: list[WrittenQuestion] = []
-    for path in sorted(folder.glob("*.jsonl")):
+    paths = (
+        sorted(folder.glob("*.jsonl"))
+        if names is None
+        else [folder / f"{n}.jsonl" for n in names if (folder / f"{n}.jsonl").is_file()]
+    )
+    for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and (q := parse_line(line)) is not None:
                 out.append(q)
@@ -159,6 +165,42 @@ def stored_vectors(questions: QuestionVectors | None) -> dict[str, np.ndarray]:
     if questions is None:
         return {}
     return {t: questions.vectors[i] for i, t in enumerate(questions.texts)}
+
+
+# -- questions a model wrote for an added document ------------------------------------------
+
+
+def model_questions_dir(store_dir: Path) -> Path:
+    return Path(store_dir) / "questions"
+
+
+def save_model_questions(
+    store_dir: Path, doc_id: str, chunks: list[Chunk], questions: dict[str, list[str]]
+) -> Path:
+    """Write a document's model-written questions (`form` "model") where ingest reads them;
+    keyed by chunk id and fingerprint like the bundled library's."""
+    folder = model_questions_dir(store_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    by_id = {c.id: c for c in chunks}
+    lines = [
+        json.dumps(
+            {
+                "passage_id": cid,
+                "passage_fingerprint": fingerprint(by_id[cid].text),
+                "question": q,
+                "voice": "language model",
+                "form": "model",
+            },
+            ensure_ascii=False,
+        )
+        for cid, qs in questions.items()
+        if cid in by_id
+        for q in qs
+    ]
+    path = folder / f"{doc_id}.jsonl"
+    path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    path.chmod(0o600)
+    return path
 
 
 # -- bringing writers' files in -----------------------------------------------------------

@@ -84,6 +84,8 @@ class Settings:
     llm_timeout: float = 60.0  # seconds for a whole answer, then the offline composer answers
     llm_temperature: float | None = None  # None: the provider's default
     max_answer_chars: int = 8000  # a model's answer is cut here, whatever its token limit
+    # `lbw add`: questions the model writes per passage of an added document (0: none)
+    doc_questions: int = 5
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None  # any OpenAI-compatible server (vLLM, llama.cpp, ...)
     anthropic_api_key: str | None = field(default=None, repr=False)
@@ -215,6 +217,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("llm_timeout", "LBW_LLM_TIMEOUT", number(0, 3600, low_open=True)),
     ("llm_temperature", "LBW_LLM_TEMPERATURE", number(0, 2)),
     ("max_answer_chars", "LBW_MAX_ANSWER_CHARS", whole(*ANSWER_CHARS_RANGE)),
+    ("doc_questions", "LBW_DOC_QUESTIONS", whole(0, 10)),
     ("openai_api_key", "OPENAI_API_KEY", str.strip),
     ("openai_base_url", "OPENAI_BASE_URL", str.strip),
     ("anthropic_api_key", "ANTHROPIC_API_KEY", str.strip),
