@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,18 +234,3 @@ def import_writer_file(source: Path, dest: Path, chunks: list[Chunk]) -> dict[st
         counts["kept"] += 1
     dest.write_text("\n".join(kept) + "\n", encoding="utf-8")
     return counts
-
-
-def main(argv: list[str] | None = None) -> None:
-    """python -m ingest.questions SOURCE DEST [SOURCE DEST ...]: import writers' files."""
-    from assistant.core.settings import Settings
-    from ingest.pipeline import build_chunks
-
-    args = argv if argv is not None else sys.argv[1:]
-    chunks = build_chunks(Settings.from_env())
-    for source, dest in zip(args[::2], args[1::2], strict=True):
-        print(source, "->", dest, import_writer_file(Path(source), Path(dest), chunks))
-
-
-if __name__ == "__main__":
-    main()
