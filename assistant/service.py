@@ -28,6 +28,7 @@ from assistant.embedding.embedder import Embedder
 from assistant.retrieval.hybrid import to_passage
 from assistant.retrieval.library import LoadedIndex, Retrieved, open_index
 from assistant.retrieval.query import QueryPlan, clean_question, last_answer, plan_query
+from assistant.retrieval.related import related_questions, suggested_questions
 from assistant.storage.builds import current_build_id, live_build_path
 
 
@@ -88,7 +89,7 @@ class Assistant:
             answer = composer.declined(decision.refusal(plan), found, index)
         else:
             answer = composer.compose(found, index, decision)
-        return self._noting_rewrite(self._scoped(answer, decision), question)
+        return self._noting_rewrite(self._answered(answer, found, index, decision), question)
 
     def ask_stream(
         self,
@@ -111,7 +112,9 @@ class Assistant:
 
         def pieces():
             yield from stream
-            return self._noting_rewrite(self._scoped(stream.result(), decision), question)
+            return self._noting_rewrite(
+                self._answered(stream.result(), found, index, decision), question
+            )
 
         return AnswerStream(pieces(), stream.writer)
 
@@ -133,10 +136,16 @@ class Assistant:
         return found
 
     @staticmethod
-    def _scoped(answer: Answer, decision: ScopeDecision) -> Answer:
-        """The answer with its scope: a composer that judges scope (a model's reply) sets its
-        own; otherwise the scope step's decision stands."""
-        return answer if answer.scope else replace(answer, scope=decision.outcome)
+    def _answered(
+        answer: Answer, found: Retrieved | None, index: LoadedIndex, decision: ScopeDecision
+    ) -> Answer:
+        """The answer with its scope (a composer that judges scope, a model's reply, sets its
+        own; otherwise the scope step's decision stands) and, unless it is a refusal, the
+        related questions from the question index."""
+        if not answer.scope:
+            answer = replace(answer, scope=decision.outcome)
+        answered = replace(decision, outcome=answer.scope)
+        return replace(answer, related=_related(found, index, answered))
 
     def scope(
         self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
@@ -221,9 +230,21 @@ class Assistant:
     def questions(self, tension: str | None = None) -> list[Question]:
         return framework.questions(self.index.catalog, tension)
 
+    def suggested_questions(self, n: int = 6) -> list[str]:
+        """Questions to start from, written for the library's passages (none without a
+        question index)."""
+        return suggested_questions(self.index, n)
+
     def warm(self) -> None:
         """Run one query end to end so the first user question is not the slow one."""
         self.ask("How do districts decide where to pilot?")
+
+
+def _related(found: Retrieved | None, index: LoadedIndex, decision: ScopeDecision) -> list[str]:
+    """The questions shown under an answer the library gives (none under a refusal)."""
+    if found is None or not decision.in_scope:
+        return []
+    return related_questions(found, index)
 
 
 def validate_history(history: Sequence[Any] | None) -> list[Turn]:

@@ -9,9 +9,15 @@ trade-off around it can be read and re-checked:
 - `retrieval.query.CARRIED_ANSWER_CHARS`: how much of the previous answer a follow-up's
   search carries;
 - `retrieval.hybrid.SENTENCE_WEIGHT`: the closest-sentence ranking's vote in the fusion;
+- `retrieval.hybrid.QUESTION_WEIGHT` and `QUESTION_MIN`: the nearest-written-question
+  ranking's vote, and the cosine below which a written question does not vote;
 - the embedder's `relevance_floor` (best passage, best sentence): below both, a question is
-  off the library's subject. The curve is in-library questions refused against off-library
-  ones answered.
+  off the library's subject; with the embedder's `question_floor` (the nearest written
+  question) as a third measure. The curve is in-library questions refused against
+  off-library ones declined;
+- the embedder's `confident_margin`: how far below every floor a refusal is confident
+  (sure enough to skip a language model); chosen so no in-library tune question is
+  confidently declined.
 The test split (W3-W8) is never read here.
 """
 
@@ -33,47 +39,53 @@ def _retrieval(bot, questions) -> float:
 
 
 def _scope_rows(bot, questions):
+    """Per question: the outcome rules decide whatever the floor (None where the floor
+    decides), its nearness (None when a precheck declined it) and what a partial lacks."""
     rows = []
     for q in questions:
         plan, index = bot.plan(q.question, q.history)
         if scoping.precheck(plan, index) is not None:
-            rows.append((q, "not_in_library", None, None, ""))
+            rows.append((q, "not_in_library", None, ""))
             continue
         found = index.retrieve(plan, bot.settings.top_k)
-        decision = scoping.decide(found, index)
-        dense = max((s.dense for s in found.ranked[:3]), default=0.0)
-        closest = scoping.closest_sentences(plan, found, index)
-        sentence = closest[0][0] if closest else 0.0
-        floor = bot.embedder.relevance_floor or (0.0, 0.0)
-        by_threshold = dense < floor[0] and sentence < floor[1]
-        fixed = decision.outcome if not by_threshold else None
-        rows.append((q, fixed, dense, sentence, decision.missing))
+        closest = scoping.closest_sentences(plan, found, index, keep=scoping.FIGURE_AMONG)
+        near = scoping.nearness(found, closest)
+        emb = bot.embedder
+        saved = emb.relevance_floor
+        emb.relevance_floor = None  # the rules' outcome, the floor aside
+        try:
+            decision = scoping.decide(found, index)
+        finally:
+            emb.relevance_floor = saved
+        rows.append((q, decision.outcome, near, decision.missing))
     return rows
 
 
-def _curve_point(
-    rows, min_dense: float, min_sentence: float
-) -> tuple[int, int, int, int, int, int]:
-    refused = answered_off = labelled = n_in = n_off = n_partial = 0
-    for q, fixed, dense, sentence, missing in rows:
-        if dense is None:
+def _curve_point(rows, floor, question_floor, margin=None):
+    """(in-library refused, n in, off-library answered, n off, partial labelled, n partial,
+    in-library confidently declined, off-library confidently declined)."""
+    refused = answered_off = labelled = n_in = n_off = n_partial = sure_in = sure_off = 0
+    for q, fixed, near, _missing in rows:
+        sure = near is None
+        if near is None:
             outcome = fixed
-        elif dense < min_dense and sentence < min_sentence:
+        elif scoping.below_floor(near, floor, question_floor):
             outcome = "not_in_library"
-        elif fixed == "not_in_library":
-            outcome = fixed
+            sure = margin is not None and scoping.below_floor(near, floor, question_floor, margin)
         else:
-            outcome = "partial" if missing else "answered"
+            outcome = fixed
         if q.scope == "not_in_library":
             n_off += 1
             answered_off += outcome != "not_in_library"
+            sure_off += sure and outcome == "not_in_library"
         else:
             n_in += 1
             refused += outcome == "not_in_library"
+            sure_in += sure and outcome == "not_in_library"
             if q.scope == "partial":
                 n_partial += 1
                 labelled += outcome == "partial"
-    return refused, n_in, answered_off, n_off, labelled, n_partial
+    return refused, n_in, answered_off, n_off, labelled, n_partial, sure_in, sure_off
 
 
 # The floor's grid: each embedder spreads cosines differently (mpnet's unrelated texts sit
@@ -113,22 +125,45 @@ def _fit_retrieval(bot, tune) -> None:
         hybrid.SENTENCE_WEIGHT = value
         print(f"  {value:>5}: {_retrieval(bot, tune):.3f}")
     hybrid.SENTENCE_WEIGHT = chosen
+    chosen = (hybrid.QUESTION_WEIGHT, hybrid.QUESTION_MIN)
+    print("QUESTION_WEIGHT, QUESTION_MIN: all evidence in the top 8 (tune)")
+    for weight in (0.0, 1.0, 2.0, 3.0, 4.0):
+        for least in (0.0, 0.4, 0.5, 0.55, 0.6, 0.7) if weight else (0.0,):
+            hybrid.QUESTION_WEIGHT, hybrid.QUESTION_MIN = weight, least
+            mark = "  <- chosen" if (weight, least) == chosen else ""
+            print(f"  {weight:>4} {least:>4}: {_retrieval(bot, tune):.3f}{mark}")
+    hybrid.QUESTION_WEIGHT, hybrid.QUESTION_MIN = chosen
+
+
+QUESTION_FLOOR = (None, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2)
 
 
 def _fit_floor(bot, tune) -> None:
     rows = _scope_rows(bot, tune)
+    emb = bot.embedder
     print(
-        "relevance_floor (passage, sentence): in-library refused, off-library answered, partial labelled"
+        "relevance_floor (passage, sentence) and question_floor: in-library refused, "
+        "off-library declined, partial labelled"
     )
-    for min_dense in FLOOR_PASSAGE:
-        for min_sentence in FLOOR_SENTENCE:
-            r, n_in, a, n_off, p, n_p = _curve_point(rows, min_dense, min_sentence)
-            chosen = (min_dense, min_sentence) == bot.embedder.relevance_floor
-            mark = "  <- chosen" if chosen else ""
-            print(
-                f"  {min_dense:.2f} {min_sentence:.2f}: refused {r}/{n_in}, "
-                f"answered {a}/{n_off}, partial {p}/{n_p}{mark}"
-            )
+    for qf in QUESTION_FLOOR:
+        for min_dense in FLOOR_PASSAGE:
+            for min_sentence in FLOOR_SENTENCE:
+                r, n_in, a, n_off, p, n_p, _, _ = _curve_point(rows, (min_dense, min_sentence), qf)
+                chosen = (
+                    min_dense,
+                    min_sentence,
+                ) == emb.relevance_floor and qf == emb.question_floor
+                mark = "  <- chosen" if chosen else ""
+                print(
+                    f"  {min_dense:.2f} {min_sentence:.2f} {qf}: refused {r}/{n_in}, "
+                    f"declined {n_off - a}/{n_off}, partial {p}/{n_p}{mark}"
+                )
+    print("confident_margin: in-library / off-library questions confidently declined")
+    for margin in MARGINS:
+        *_, sure_in, sure_off = _curve_point(rows, emb.relevance_floor, emb.question_floor, margin)
+        mark = "  <- chosen" if margin == emb.confident_margin else ""
+        print(f"  {margin:.2f}: in-library {sure_in}, off-library {sure_off}{mark}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ changed library reuses the stored vectors of every unchanged chunk and embeds on
 ones; so does an unchanged library whose vectors moved (embedded to a Chroma server or back)
 or were lost or damaged: the build's embeddings.npy is copied into a new build's collection,
 no model loaded. Each passage's sentences are embedded with it (sentences.npz) and reused
-the same way. Nothing a reader sees changes until the finished
+the same way, and so are the questions each passage answers (ingest.questions:
+questions.npz, reused by question text). Nothing a reader sees changes until the finished
 build is published (assistant.storage.builds.publish).
 
 The library is the bundled corpus plus the user library (ingest.userlib); ingest.manage
@@ -56,6 +57,12 @@ from assistant.storage.builds import (
     write_build_files,
 )
 from assistant.storage.private import make_private, private_umask
+from assistant.storage.questions import (
+    QUESTIONS,
+    QuestionVectors,
+    read_questions,
+    write_questions,
+)
 from assistant.storage.vectors import (
     check_server,
     chroma_files,
@@ -68,6 +75,14 @@ from ingest.chunking import chunk_document
 from ingest.formats.limits import Limits
 from ingest.libfolder import change_in_flight, check_library_folder, delete_unreferenced
 from ingest.library import Library, load_library
+from ingest.questions import (
+    Keyed,
+    embed_questions,
+    key_questions,
+    model_questions_dir,
+    read_question_files,
+    stored_vectors,
+)
 from ingest.userlib import (
     UserDocument,
     UserEntry,
@@ -101,6 +116,11 @@ class IngestReport:
     # sentences embedded for the sentence ranking (a repair or an older build's upgrade
     # embeds only these)
     sentences_embedded: int = 0
+    # the question index: questions embedded, keyed to passages, and left out because the
+    # passage they were written for changed (ingest.questions)
+    questions_embedded: int = 0
+    questions: int = 0
+    questions_stale: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,6 +134,7 @@ class Prepared:
     catalog: dict
     fingerprint: str
     user_docs: list[UserDocument] = field(default_factory=list)
+    questions: Keyed = field(default_factory=Keyed)
 
 
 def build_chunks(settings: Settings) -> list[Chunk]:
@@ -160,13 +181,21 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
     for doc in user_docs:
         documents[doc.entry.id] = document_record(doc)
     catalog = build_catalog(library.parsed, chunks)
+    written = read_question_files(Path(settings.corpus_dir) / "questions")
+    # a model's questions for each added document (lbw add), none for a removed one
+    written += read_question_files(
+        model_questions_dir(settings.store_dir), [d.entry.id for d in user_docs]
+    )
+    questions = key_questions(written, chunks)
     digest = hashlib.sha256()
     digest.update(f"v{FORMAT_VERSION}".encode())
     for chunk in chunks:
         digest.update(json.dumps(chunk.to_record(), sort_keys=True, ensure_ascii=False).encode())
     digest.update(json.dumps(documents, sort_keys=True, ensure_ascii=False).encode())
     digest.update(json.dumps(catalog, sort_keys=True, ensure_ascii=False).encode())
-    return Prepared(library, chunks, documents, catalog, digest.hexdigest(), user_docs)
+    if questions.texts:  # an index without questions keeps its fingerprint
+        digest.update(questions.digest().encode())
+    return Prepared(library, chunks, documents, catalog, digest.hexdigest(), user_docs, questions)
 
 
 @contextmanager
@@ -210,6 +239,7 @@ def _previous(settings: Settings) -> BuildFiles | None:
             return read_build_files(path)
     for candidate in (path, newest_complete_build(settings.store_dir)):
         if candidate is not None and (found := reusable_files(candidate)) is not None:
+            found.path = candidate  # its question index is still worth reading
             return found
     return None
 
@@ -316,6 +346,7 @@ def build_and_publish(
         and previous.meta.get("fingerprint") == prepared.fingerprint
         and not note
         and previous.sentences is not None  # a build from before sentence vectors gets them
+        and (_has_questions(previous) or not prepared.questions.texts)
     ):
         if commit is not None:
             commit()
@@ -331,11 +362,13 @@ def build_and_publish(
         )
     # By passage id: every passage of the previous build, when it has sentence vectors.
     old_sentences = _stored_sentences(previous)
+    old_questions = stored_vectors(_previous_questions(previous))
     if (
         embedder is None
         and previous is not None
         and not model_changed
         and all(c.id in old_sentences for c in prepared.chunks)
+        and all(t in old_questions for t in prepared.questions.texts)
     ):
         # Nothing new to embed (a removal, a changed date or kind): no model to load.
         model_id = previous.meta.get("model_id")
@@ -351,8 +384,13 @@ def build_and_publish(
         reuse = {c.id: previous.embeddings[i] for i, c in enumerate(previous.chunks)}
     else:  # another model's vectors: none of them is reused
         old_sentences = {}
+        old_questions = {}
     vectors = _embed(prepared.chunks, embedder, reuse, progress, on_progress)
     sentences, new_sentences = _embed_sentences(prepared.chunks, embedder, old_sentences, progress)
+    _tell(on_progress, 0.9, "Embedding the questions passages answer")
+    questions, new_questions = embed_questions(
+        prepared.questions, embedder, old_questions, vectors.shape[1] if len(vectors) else 384
+    )
     build_id = new_build_id()
     path = builds_dir(store_dir) / build_id
     _tell(on_progress, 0.92, "Writing the new index")
@@ -367,6 +405,7 @@ def build_and_publish(
                 sentences=sentences,
             ),
         )
+        write_questions(path, questions)
         _write_vectors(settings, path, build_id, prepared.chunks, vectors)
         make_private(builds_dir(store_dir))  # whatever created the files (Chroma included)
         seal_build(
@@ -406,7 +445,8 @@ def build_and_publish(
     _tell(
         on_progress,
         1.0,
-        f"Published: {embedded} passages and {new_sentences} sentences embedded",
+        f"Published: {embedded} passages, {new_sentences} sentences and {new_questions} "
+        "questions embedded",
     )
     return IngestReport(
         len(prepared.chunks),
@@ -418,6 +458,9 @@ def build_and_publish(
         **common,
         note=note,
         sentences_embedded=new_sentences,
+        questions_embedded=new_questions,
+        questions=len(questions.texts),
+        questions_stale=sum(prepared.questions.stale.values()),
     )
 
 
@@ -459,6 +502,20 @@ def _embed(
     if not chunks:
         return np.zeros((0, 384), dtype=np.float32)
     return np.vstack(out).astype(np.float32)
+
+
+def _previous_questions(previous: BuildFiles | None) -> QuestionVectors | None:
+    """The previous build's question index (None: none, or a build it cannot be read from)."""
+    if previous is None or previous.path is None:
+        return None
+    try:
+        return read_questions(previous.path, len(previous.chunks))
+    except IndexMissing:
+        return None
+
+
+def _has_questions(previous: BuildFiles) -> bool:
+    return previous.path is not None and (previous.path / QUESTIONS).is_file()
 
 
 def _stored_sentences(previous: BuildFiles | None) -> dict[str, tuple[list[str], np.ndarray]]:

@@ -164,6 +164,8 @@ class FakeAssistant(Assistant):
         self.verification = Verification()
         self.more = ""  # the answer's "More from the library"
         self.more_citations: list[Citation] = []  # the citations only `more` uses
+        self.related: list[str] = []  # the answer's related questions
+        self.suggestions: list[str] = []  # suggested_questions (empty: the fixed starters)
         self.composers: list[Composer | None] = []
         self.asked: list[tuple[str, list[Turn], Filters | None]] = []
         self.warmed = 0
@@ -228,7 +230,11 @@ class FakeAssistant(Assistant):
             self.answered_by,
             self.verification,
             more=self.more,
+            related=list(self.related),
         )
+
+    def suggested_questions(self, n: int = 6) -> list[str]:
+        return self.suggestions[:n]
 
     def ask_stream(
         self,

@@ -135,6 +135,31 @@ def test_starter_button_asks_its_question(app, fake):
     assert any("Some districts" in m.value for m in at.markdown)
 
 
+def test_suggested_questions_come_from_the_assistant(app, fake):
+    fake.suggestions = ["How did Fulton County choose its first schools?", f"Why {SCRIPT}?"]
+    at = app.run()
+    labels = [b.label for b in at.button if b.key and b.key.startswith("starter-")]
+    assert labels == [ui.escape_markdown(q) for q in fake.suggestions]
+    at.button(key="starter-0").click().run()
+    assert fake.asked[0][0] == "How did Fulton County choose its first schools?"
+    assert_no_raw_html(at)
+
+
+def test_related_questions_under_an_answer_are_asked_when_clicked(app, fake):
+    fake.related = ["What did Fulton County learn?", "Which schools went first?"]
+    at = ask(app.run(), "How do districts choose where to pilot?")
+    keys = [b.key for b in at.button if b.key and b.key.startswith("related-")]
+    assert len(keys) == 2
+    at.button(key=keys[1]).click().run()
+    assert not at.exception
+    assert fake.asked[-1][0] == "Which schools went first?"
+    fake.related = []
+    fake.in_scope = False
+    at = ask(at, "Which LMS vendor should we buy?")
+    # two under each of the first two answers, none under the refusal
+    assert len([b for b in at.button if b.key and b.key.startswith("related-")]) == 4
+
+
 def test_passage_with_script_tag_is_shown_as_literal_text(app, fake):
     fake.passage = f"Before {SCRIPT} after *stars* and [link](http://x)"
     at = ask(app.run(), "Where to pilot?")

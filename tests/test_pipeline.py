@@ -237,13 +237,20 @@ def test_new_passages_are_embedded_longest_first_and_stored_in_library_order(set
 
     emb = Recording()
     report = run_ingest(settings, embedder=emb, progress=False)
-    # the passages' batches, then the sentences' (tests/test_sentences.py)
+    # the passages' batches, then the sentences' (tests/test_sentences.py), then the
+    # questions' (tests/test_question_index.py)
     passages = emb.batches[: -(-report.chunks // 32)]
     lengths = [len(t) for batch in passages for t in batch]
     assert len(lengths) == report.chunks and lengths == sorted(lengths, reverse=True)
     assert all(len(batch) <= 32 for batch in passages)
-    sentences = [len(t) for batch in emb.batches[len(passages) :] for t in batch]
+    after = emb.batches[len(passages) :]
+    sentence_batches = after[: -(-report.sentences_embedded // 64)]
+    sentences = [len(t) for batch in sentence_batches for t in batch]
+    assert len(sentences) == report.sentences_embedded
     assert sentences == sorted(sentences, reverse=True)
+    questions = [len(t) for batch in after[len(sentence_batches) :] for t in batch]
+    assert len(questions) == report.questions_embedded
+    assert questions == sorted(questions, reverse=True)
     files = read_build_files(builds_dir(settings.store_dir) / report.build_id)
     expected = HashingEmbedder().embed_batch([c.indexed_text() for c in files.chunks])
     assert np.allclose(files.embeddings, expected)

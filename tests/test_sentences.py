@@ -41,7 +41,8 @@ def test_ingest_embeds_every_passages_sentences_in_passage_order(settings):
     s = files.sentences
     expected = [t for c in files.chunks for t in split_sentences(c.text)]
     assert s is not None and s.texts == expected
-    assert emb.texts == report.chunks + len(expected)  # passages, then sentences, once each
+    # passages, then sentences, then the question index's questions, once each
+    assert emb.texts == report.chunks + len(expected) + report.questions_embedded
     for row, chunk in enumerate(files.chunks):
         texts, vectors = s.of(row)
         assert texts == split_sentences(chunk.text)

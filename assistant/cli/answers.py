@@ -52,9 +52,16 @@ def cmd_ingest(args) -> int:
             print(f"{report.note}; writing a new build.")
         print(
             f"{report.documents} documents, {report.chunks} passages: {report.embedded} embedded, "
-            f"{report.reused} reused, {report.sentences_embedded} sentences embedded; {report.repaired_chars} characters of lost-byte mojibake "
+            f"{report.reused} reused, {report.sentences_embedded} sentences embedded, "
+            f"{report.questions_embedded} questions embedded; {report.repaired_chars} characters of lost-byte mojibake "
             f"repaired, {report.dropped_lines} boilerplate lines dropped; {state} ({report.seconds:.1f} s)."
         )
+        if report.questions_stale:
+            print(
+                f"{report.questions_stale} questions of the question index were left out: the "
+                "passages they were written for changed (see corpus/questions/README.md).",
+                file=sys.stderr,
+            )
     return 0
 
 

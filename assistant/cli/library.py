@@ -50,8 +50,43 @@ def cmd_add(args) -> int:
         date=args.date,
         progress=not (args.quiet or args.json),
     )
+    _write_questions(settings, report)
     _report(args, report)
     return 0
+
+
+def _write_questions(settings, report) -> None:
+    """Ask the configured model for the questions each new passage answers (the question
+    index), and publish them; without a model, none (noted). The documents stay added
+    whatever the model does."""
+    if settings.llm in ("", "none") or settings.doc_questions <= 0:
+        report.notes.append(
+            "No questions were written for the question index (no language model is set: "
+            "LBW_LLM); the document is found by its passages' own words."
+        )
+        return
+    from assistant.core.errors import LbwError
+    from assistant.llm.backends import chat_model
+    from assistant.llm.questions import write_questions
+    from assistant.storage.builds import open_live
+    from ingest.pipeline import run_ingest
+    from ingest.questions import save_model_questions
+
+    try:
+        model = chat_model(settings)
+    except LbwError as exc:
+        report.notes.append(f"No questions were written for the question index: {exc}")
+        return
+    chunks = open_live(settings).chunks
+    written = 0
+    for row in report.documents:
+        mine = [c for c in chunks if c.doc_id == row["id"]]
+        found = write_questions(model, mine, settings.doc_questions)
+        save_model_questions(settings.store_dir, row["id"], mine, found)
+        written += sum(len(q) for q in found.values())
+    if written:
+        run_ingest(settings, progress=False)  # embeds the new questions only
+    report.notes.append(f"{written} questions written by {settings.llm} for the question index.")
 
 
 def cmd_remove(args) -> int:

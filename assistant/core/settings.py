@@ -100,6 +100,8 @@ class Settings:
     llm_context_chars: int = 30_000
     # The model writes this many extra search queries for a question (0: none), fused with it.
     llm_queries: int = 3
+    # `lbw add`: questions the model writes per passage of an added document (0: none)
+    doc_questions: int = 5
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None  # any OpenAI-compatible server (vLLM, llama.cpp, ...)
     anthropic_api_key: str | None = field(default=None, repr=False)
@@ -240,6 +242,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("max_answer_chars", "LBW_MAX_ANSWER_CHARS", whole(*ANSWER_CHARS_RANGE)),
     ("llm_context_chars", "LBW_LLM_CONTEXT_CHARS", whole(*CONTEXT_CHARS_RANGE)),
     ("llm_queries", "LBW_LLM_QUERIES", whole(0, 5)),
+    ("doc_questions", "LBW_DOC_QUESTIONS", whole(0, 10)),
     ("openai_api_key", "OPENAI_API_KEY", str.strip),
     ("openai_base_url", "OPENAI_BASE_URL", str.strip),
     ("anthropic_api_key", "ANTHROPIC_API_KEY", str.strip),

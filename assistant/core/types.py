@@ -162,6 +162,8 @@ class Answer:
     # "answered" | "partial" | "not_in_library" (the scope step's outcome); "" reads in_scope
     scope: str = ""
     more: str = ""  # the fuller layout behind "More from the library" (Markdown, same [n])
+    # Questions the library answers near this one, from the question index (GUIDE §4).
+    related: list[str] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
@@ -186,6 +188,8 @@ class Answer:
         }
         if self.more:
             out["more"] = self.more
+        if self.related:
+            out["related"] = list(self.related)
         return out
 
 

@@ -54,6 +54,8 @@ class OnnxMiniLMEmbedder(Embedder):
 
     model_id = "sentence-transformers/all-MiniLM-L6-v2"
     relevance_floor = MiniLMEmbedder.relevance_floor  # the same model, the same calibration
+    question_floor = MiniLMEmbedder.question_floor
+    confident_margin = MiniLMEmbedder.confident_margin
 
     def __init__(
         self,

@@ -1,10 +1,14 @@
-"""Hybrid retrieval: dense (MiniLM in Chroma), closest-sentence and keyword (BM25) results
-fused by reciprocal rank, then nudged by the question's structure (tension, system, kind).
+"""Hybrid retrieval: dense (MiniLM in Chroma), closest-sentence, closest-written-question and
+keyword (BM25) results fused by reciprocal rank, then nudged by the question's structure
+(tension, system, kind).
 
 Why all three: leaders paraphrase ("tiny central team") where dense search shines, and name
 districts, numbers and the paper's own terms ("prix fixe", "58%") where BM25 is exact. A
 leader's situation often matches one sentence of a long passage whose vector as a whole is
-about something broader; ranking passages by their closest sentence finds it.
+about something broader; ranking passages by their closest sentence finds it. And a leader
+rarely uses the passage's words at all: questions written for each passage in leaders' voices
+(the question index, assistant.storage.questions) meet the asker halfway, so a passage is also
+ranked by its nearest written question.
 Reciprocal-rank fusion needs no score calibration between the two. Structure boosts are
 small relative to a first rank, so they reorder near-ties rather than override relevance.
 """
@@ -23,6 +27,7 @@ from assistant.embedding.embedder import Embedder
 from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.slate import Scored, focus_tension, slate
 from assistant.storage.builds import SentenceVectors
+from assistant.storage.questions import QuestionVectors
 from assistant.storage.vectors import VectorStore
 
 RRF_K = 60
@@ -30,6 +35,14 @@ CANDIDATES = 80
 # The closest-sentence ranking's vote against the dense and keyword rankings' 1 each, fitted
 # on the blind tune split (eval/fit.py: 0 / 0.5 / 1 / 1.25 / 1.5 / 2).
 SENTENCE_WEIGHT = 1.25
+# The nearest-written-question ranking's vote, fitted on the blind tune split (eval/fit.py):
+# the best on tune that keeps the development set at 0.95 or above (3 was best on tune, 0.786
+# against 0.774, but dropped the development set to 0.935).
+QUESTION_WEIGHT = 2.0
+# How many passages the question ranking votes for (its best ones), and how near their
+# nearest written question must be to the asked one for its vote to count.
+QUESTION_TOP = CANDIDATES
+QUESTION_MIN = 0.5
 
 
 class Retriever(ABC):
@@ -77,6 +90,7 @@ class HybridRetriever(Retriever):
         keywords: KeywordIndex,
         embedder: Embedder,
         sentences: SentenceVectors | None = None,
+        questions: QuestionVectors | None = None,
     ):
         self.chunks = {c.id: c for c in chunks}
         self.order = [c.id for c in chunks]  # the build's rows, as `sentences` numbers them
@@ -84,6 +98,22 @@ class HybridRetriever(Retriever):
         self.keywords = keywords
         self.embedder = embedder
         self.sentences = sentences  # None: a build from before sentence vectors
+        self.questions = questions  # None: a build from before the question index
+
+    def query_vector(self, plan: QueryPlan) -> np.ndarray:
+        """The question's unit vector, embedded once per plan (scope and composers reuse it)."""
+        if plan.vector is None:
+            qvec = self.embedder.embed_query(plan.search_text)
+            plan.vector = qvec / (float(np.linalg.norm(qvec)) or 1.0)
+        return plan.vector
+
+    def closest_questions(self, qvec: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Passages ranked by their nearest written question, best first."""
+        if self.questions is None or not len(self.questions.texts) or not self.order:
+            return []
+        best = self.questions.best_per_passage(qvec, len(self.order))
+        top = np.argsort(-best, kind="stable")[:k]
+        return [(self.order[row], float(best[row])) for row in top if best[row] > -1.0]
 
     def closest_sentences(self, qvec: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Passages ranked by their closest sentence to the question, best first."""
@@ -96,10 +126,11 @@ class HybridRetriever(Retriever):
 
     def score(self, plan: QueryPlan, filters: Filters | None = None) -> list[Scored]:
         """Every candidate with its fused score, best first (also used by the composer)."""
-        qvec = self.embedder.embed_query(plan.search_text)
+        qvec = self.query_vector(plan)
         dense = self.vectors.query(qvec, CANDIDATES)
         keyword = self.keywords.search(plan.search_text, CANDIDATES)
         closest = self.closest_sentences(qvec, CANDIDATES)
+        asked = self.closest_questions(qvec, QUESTION_TOP) if QUESTION_WEIGHT else []
         fused: dict[str, float] = {}
         dense_sim: dict[str, float] = {}
         for rank, (cid, sim) in enumerate(dense):
@@ -109,6 +140,10 @@ class HybridRetriever(Retriever):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
         for rank, (cid, _) in enumerate(closest):
             fused[cid] = fused.get(cid, 0.0) + SENTENCE_WEIGHT / (RRF_K + rank)
+        for rank, (cid, sim) in enumerate(asked):
+            if sim < QUESTION_MIN:
+                break
+            fused[cid] = fused.get(cid, 0.0) + QUESTION_WEIGHT / (RRF_K + rank)
         results = []
         for cid, base in fused.items():
             chunk = self.chunks.get(cid)

@@ -28,6 +28,7 @@ from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.sections import parents
 from assistant.retrieval.slate import Scored, focus_tension, slate
 from assistant.storage.builds import SentenceVectors, open_live
+from assistant.storage.questions import QuestionVectors, read_questions
 from assistant.storage.vectors import open_build_store
 
 T = TypeVar("T")
@@ -51,6 +52,8 @@ class Retrieved:
     chosen: list[Scored]  # the slate: the passages an answer may cite
     tension: str | None  # the tension the question is about, if any
     filters: Filters | None = None
+    # The cosine of the written question nearest the asked one (None: no question index).
+    nearest_question: float | None = None
 
 
 @dataclass
@@ -82,7 +85,14 @@ class LoadedIndex:
         passages = self._as_shown(ranked)
         if plan.queries:
             passages = self._fused(passages, plan, filters)
-        return Retrieved(plan, passages, slate(passages, plan, k, tension), tension, filters)
+        chosen = slate(passages, plan, k, tension, self.added_documents)
+        return Retrieved(plan, passages, chosen, tension, filters, self._nearest_question(plan))
+
+    def _nearest_question(self, plan: QueryPlan) -> float | None:
+        questions = self.question_vectors
+        if questions is None or not len(questions.texts):
+            return None
+        return questions.nearest(self.retriever.query_vector(plan), 1)[0][1]
 
     def _fused(self, passages: list[Scored], plan: QueryPlan, filters: Filters | None):
         """The question's ranking fused with its search queries' (reciprocal rank). Each
@@ -138,6 +148,16 @@ class LoadedIndex:
     def sentence_vectors(self) -> SentenceVectors | None:
         """The sentences ingest embedded (None: a build from before them); the retriever's."""
         return self.retriever.sentences
+
+    @cached_property
+    def added_documents(self) -> frozenset[str]:
+        """The ids of the documents a user added (their records carry when)."""
+        return frozenset(d for d, rec in self.documents.items() if rec.get("added"))
+
+    @property
+    def question_vectors(self) -> QuestionVectors | None:
+        """The questions written for the passages (None: a build from before them)."""
+        return self.retriever.questions
 
     @cached_property
     def rows(self) -> dict[str, int]:
@@ -204,5 +224,6 @@ def open_index(settings: Settings, embedder: Embedder, check_model: bool = True)
         )
     store = open_build_store(settings, files.path, files.meta)
     keywords = KeywordIndex(files.chunks)
-    retriever = HybridRetriever(files.chunks, store, keywords, embedder, files.sentences)
+    questions = read_questions(files.path, len(files.chunks))
+    retriever = HybridRetriever(files.chunks, store, keywords, embedder, files.sentences, questions)
     return LoadedIndex(files.path.name, files.chunks, files.documents, files.catalog, retriever)

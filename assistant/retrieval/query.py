@@ -10,9 +10,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assistant.core.domain import find_systems, find_tensions, rank_tensions, tension_scores
 from assistant.core.errors import InvalidQuestion
 from assistant.core.types import Turn
+from assistant.retrieval.reading import asks_for, question_parts
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -71,6 +74,14 @@ class QueryPlan:
     previous_answer: str | None = None
     # Search queries a language model wrote for the question, fused with its own ranking.
     queries: list[str] = field(default_factory=list)
+    # The one reading of the question (assistant.retrieval.reading), computed once here:
+    # its parts (each question of a multi-part question; the whole question when it asks
+    # one) and what it asks for ("figure", "list", "district", "ranking").
+    parts: list[str] = field(default_factory=list)
+    asks: frozenset[str] = frozenset()
+    # The unit vector of `search_text` by the index's embedder, set by the first reader
+    # (HybridRetriever.query_vector) and reused by scope and the composers.
+    vector: np.ndarray | None = field(default=None, repr=False)
 
 
 def find_documents(text: str, documents: dict[str, dict]) -> list[str]:
@@ -200,6 +211,8 @@ def plan_query(
         previous,
         doc_ids,
         last_answer(history),
+        question_parts(question),
+        asks_for(question, find_systems(question)),
     )
 
 

@@ -42,14 +42,24 @@ def focus_tension(ranked: list[Scored], plan: QueryPlan, top: int = 10) -> str |
     return best if share >= 0.45 and counts[best] >= 3 else None
 
 
-def slate(ranked: list[Scored], plan: QueryPlan, k: int, tension: str | None) -> list[Scored]:
+ADDED_KEPT = 5  # an added document's passage ranked this high is always on the slate
+
+
+def slate(
+    ranked: list[Scored],
+    plan: QueryPlan,
+    k: int,
+    tension: str | None,
+    added: frozenset[str] = frozenset(),
+) -> list[Scored]:
     """Choose k passages using the paper's structure rather than a flat top-k.
 
     - tension questions: the best few overall, then that tension's Lessons Learned and
       its examples from every side (a leader wants both sides and the combinations);
     - questions about a system: the best few overall, then every example naming it;
     - anything else: plain top-k.
-    `tension` is `focus_tension(ranked, plan)`, computed once by the caller.
+    `tension` is `focus_tension(ranked, plan)`, computed once by the caller; `added`, the
+    ids of the documents a user added.
     """
     if k <= 0 or not ranked:
         return []
@@ -65,6 +75,10 @@ def slate(ranked: list[Scored], plan: QueryPlan, k: int, tension: str | None) ->
                 chosen.append(s)
                 taken.add(s.chunk.id)
 
+    # The structure below is the white paper's; a passage of a document the user added that
+    # ranks near the top keeps its place (a district's own memo has no tensions or examples,
+    # so the paper's structure would push it out; tests/test_district_library.py).
+    take([s for s in ranked[:ADDED_KEPT] if s.chunk.doc_id in added])
     if tension and plan.intent not in ("survey", "reflection"):
         mine = [
             s for s in ranked if s.chunk.tension == tension and s.chunk.doc_id == "look-both-ways"

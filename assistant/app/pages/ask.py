@@ -43,7 +43,7 @@ def ask_page(library_page: st.Page) -> None:
     if question := st.chat_input(PLACEHOLDER) or st.session_state.pop("starter", None):
         respond(bot, question, filters, composer, library_page)
     elif not messages:
-        show_starters()
+        show_starters(bot)
 
 
 def sidebar(bot, settings: Settings):
@@ -107,9 +107,10 @@ def model_choice(settings: Settings):
     return composer
 
 
-def show_starters() -> None:
+def show_starters(bot) -> None:
+    """Questions the library answers: from its question index, else the fixed few."""
     st.write("Not sure where to start? Try one of these:")
-    for i, question in enumerate(ui.starter_questions()):
+    for i, question in enumerate(bot.suggested_questions() or ui.starter_questions()):
         st.button(
             ui.escape_markdown(question),
             key=f"starter-{i}",
@@ -168,6 +169,15 @@ def show_answer(answer: Answer, key: str, library_page: st.Page | None = None) -
         with st.expander("More from the library"):
             st.markdown(ui.inert_markdown(answer.more))
             show_sources(more, key, library_page)
+    if answer.related:
+        st.caption("Related questions the library answers:")
+        for i, question in enumerate(answer.related):
+            st.button(
+                ui.escape_markdown(question),
+                key=f"related-{key}-{i}",
+                on_click=queue_starter,
+                args=(question,),
+            )
 
 
 def show_sources(citations, key: str, library_page: st.Page | None) -> None:

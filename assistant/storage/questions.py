@@ -1,0 +1,80 @@
+"""The question index of a build: questions each passage answers, with their vectors.
+
+    store_dir/builds/<id>/questions.npz   owners (passage rows), texts, forms, vectors
+
+Written at ingest beside embeddings.npy and sentences.npz (ingest.questions keys them to
+passages and embeds them). A question finds a passage in the asker's words, which the
+passage itself rarely uses; a passage is scored by its nearest question (the
+"hypothetical questions" pattern of LangChain's MultiVectorRetriever).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.core.errors import IndexMissing
+from assistant.storage.builds import SentenceVectors
+
+QUESTIONS = "questions.npz"
+
+
+@dataclass
+class QuestionVectors(SentenceVectors):
+    """Row i is question `texts[i]` of the passage at row `owners[i]` (owners never
+    decrease), of the form its writer gave it ("direct", "short", ...; "model" for a question
+    a language model wrote for an added document)."""
+
+    forms: list[str] = field(default_factory=list)
+
+    def nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k questions nearest a unit query vector: (question row, cosine), best first."""
+        if not len(self.texts):
+            return []
+        sims = self.vectors @ query.astype(np.float32)
+        top = np.argsort(-sims, kind="stable")[:k]
+        return [(int(i), float(sims[i])) for i in top]
+
+
+def write_questions(path: Path, questions: QuestionVectors) -> None:
+    np.savez(
+        path / QUESTIONS,
+        owners=questions.owners.astype(np.int32),
+        texts=np.array(questions.texts, dtype=str),
+        forms=np.array(questions.forms, dtype=str),
+        vectors=questions.vectors.astype(np.float32),
+    )
+
+
+def read_questions(path: Path, rows: int) -> QuestionVectors | None:
+    """A build's question index; None when it has none (a build from before it),
+    IndexMissing when the file is damaged or does not fit the build's passages."""
+    if not (path / QUESTIONS).is_file():
+        return None
+    try:
+        with np.load(path / QUESTIONS, allow_pickle=False) as data:
+            owners = data["owners"].astype(np.int32)
+            texts = [str(t) for t in data["texts"]]
+            forms = [str(f) for f in data["forms"]]
+            vectors = data["vectors"].astype(np.float32)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise IndexMissing(
+            f"The index build in {path} is damaged ({QUESTIONS}: {type(exc).__name__}); "
+            "run `lbw ingest` to rebuild it."
+        ) from exc
+    fits = (
+        owners.ndim == 1
+        and (vectors.ndim == 2 or not len(owners))
+        and len(owners) == len(texts) == len(forms) == len(vectors)
+        and (not len(owners) or (owners.min() >= 0 and owners.max() < rows))
+        and bool(np.all(np.diff(owners) >= 0))
+    )
+    if not fits:
+        raise IndexMissing(
+            f"The index build in {path} is damaged ({QUESTIONS} does not fit its passages); "
+            "run `lbw ingest` to rebuild it."
+        )
+    return QuestionVectors(owners, texts, vectors, forms)
