@@ -22,6 +22,7 @@ cannot summarise; the marks say where the answer is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -31,6 +32,7 @@ from assistant.answer.composer import Composer
 from assistant.answer.districts import Districts, Story
 from assistant.answer.layout import inline, word_count
 from assistant.answer.passages import (
+    LIST_LINE,
     RANK,
     SOURCE_LINE,
     Block,
@@ -53,6 +55,15 @@ from assistant.retrieval.library import LoadedIndex, Retrieved
 CLOSEST = "The closest material in the library:"
 PER_PASSAGE = 2  # blocks of one passage on the first screen: the rest show other passages
 FIGURE = 0.05  # a block that gives a figure, for a question that asks for one
+# A question that counts what it asks for ("what are the seven tensions?", "the six areas")
+# is answered by a list of exactly that many items: such a list leads. Without it the
+# seven tensions were answered by a lessons list and a survey paragraph (tune W1-038).
+COUNTED = 0.5
+_COUNT = re.compile(
+    r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})\s+"
+    r"(?:[\w-]+\s+){0,2}?[a-z][\w-]*s\b",
+    re.IGNORECASE,
+)
 MORE_SCREENS = 3  # "More from the library" holds up to this many screens
 # The best block of each of the first LEAD retrieved passages leads (best first): retrieval's
 # top three held the evidence blind graders valued most (on tune: 58 of 84 in-library
@@ -133,6 +144,21 @@ class OfflineComposer(Composer):
         if not nearest:
             return answer
         return replace(answer, answer=f"{answer.answer}\n\n{nearest}", citations=cites.items)
+
+
+def asked_count(question: str) -> int | None:
+    """How many items the question counts ("the seven tensions" -> 7), if it counts any."""
+    from assistant.core.numbers import numbers
+
+    m = _COUNT.search(question)
+    found = numbers(m.group(1)) if m else set()
+    value = next(iter(found), None)
+    return int(value) if value and value.isdigit() else None
+
+
+def list_items(block: Block) -> int:
+    """The items of a list block (its introducing line is not one)."""
+    return sum(1 for line in block.lines if LIST_LINE.match(line))
 
 
 def _screen(pieces: list[Piece], words: int) -> tuple[list[Piece], list[Piece]]:
@@ -229,6 +255,11 @@ class Layout:
                 taken.update((u.chunk.id, u.line) for u in whole.units)
                 pool.append((whole, shown, rank))
         found = score_blocks(self.reader, pool)
+        if (count := asked_count(self.plan.question)) is not None:
+            for s in found:
+                if s.block.listed and list_items(s.block) == count:
+                    s.score += COUNTED
+            found.sort(key=lambda s: -s.score)
         if asking.NUMBER.search(self.plan.question):
             for s in found:
                 if any(ch.isdigit() for ch in " ".join(s.block.lines)):
@@ -264,6 +295,11 @@ class Layout:
         self._lead_score = scored[0].score if scored else float("-inf")
         # The best block of each of the first LEAD passages retrieval ranks leads, best first.
         lead: dict[str, Scored] = {}
+        count = asked_count(self.plan.question)
+        for s in scored:  # a list of the count the question asks for leads (COUNTED)
+            if count is not None and s.block.listed and list_items(s.block) == count:
+                lead.setdefault(s.shown.id, s)
+                break
         for s in scored:
             if s.shown.id in self._top(LEAD):
                 lead.setdefault(s.shown.id, s)

@@ -44,7 +44,7 @@ MARKS = 2
 ASKED = 0.7  # share of closeness that is to what a told question asks (fitted on tune)
 FOLLOWS = 0.4  # share of a follow-up's closeness that is to the question it follows
 RANK = 0.08  # the first retrieved passage's bonus; the n-th gets RANK / n
-_LIST_LINE = re.compile(r"^\s*(?P<mark>[-•*]|\d{1,2}[.)])\s+\S")
+LIST_LINE = re.compile(r"^\s*(?P<mark>[-•*]|\d{1,2}[.)])\s+\S")
 _MARKER_ONLY = re.compile(r"^(?:[-•*]|\d{1,2}[.)])$")  # an item's number read as a sentence
 SOURCE_LINE = re.compile(r"^\*(?!\*).*\*$", re.MULTILINE)  # a block's source line
 
@@ -82,7 +82,7 @@ def blocks_of(index: LoadedIndex, chunk: Chunk, showable: bool = True) -> list[B
     current: Block | None = None  # the list being read
     for number, line in enumerate(lines):
         own = by_line.get(number, [])
-        if _LIST_LINE.match(line):
+        if LIST_LINE.match(line):
             if current is None:
                 current = Block(chunk, [], [], listed=True)
                 lead = _introduces(lines, number)
@@ -150,8 +150,11 @@ def _showable(block: Block) -> bool:
 
 def continued(index: LoadedIndex, block: Block) -> Block:
     """A list that runs on into the next passages of its section, whole: their items join
-    it (each part cites the passage shown for it)."""
-    blocks = blocks_of(index, block.chunk) if block.listed else []
+    it (each part cites the passage shown for it). A paragraph that ends its passage with a
+    line introducing a list ("These are seven key questions ...:") brings the list that opens
+    the next passage: an introduction is never shown without what it introduces."""
+    intro = not block.listed and bool(block.lines) and block.lines[-1].rstrip().endswith(":")
+    blocks = blocks_of(index, block.chunk) if block.listed or intro else []
     if not blocks or blocks[-1].key != block.key:
         return block  # not a list, or one that ends in its passage
     lines, units, chunk = list(block.lines), list(block.units), block.chunk
@@ -169,7 +172,15 @@ def continued(index: LoadedIndex, block: Block) -> Block:
         if len(more) > 1:
             break  # the list ends in this passage
         chunk = nxt
-    return Block(block.chunk, lines, units, True, block.introduced)
+    if intro and len(lines) == len(block.lines):
+        # Nothing follows it (the paper's list was a graphic): the introduction goes.
+        last = block.units[-1] if len(block.units) > 1 else None
+        at = block.lines[-1].rfind(last.text) if last else -1
+        if last is None or at <= 0:
+            return block
+        cut = block.lines[-1][:at].rstrip()
+        return Block(block.chunk, [*block.lines[:-1], cut], block.units[:-1], cut=block.cut)
+    return Block(block.chunk, lines, units, True, block.introduced or intro)
 
 
 def with_antecedent(index: LoadedIndex, block: Block) -> Block | None:
@@ -347,7 +358,7 @@ def _list_body(block: Block, marks: set[int], cite: Callable[[Chunk], str]) -> s
         lines = chunk.text.split("\n")
         shown = [(i, u) for i, u in units if not _MARKER_ONLY.match(u.text)]
         text = " ".join(f"**{inline(u.text)}**" if i in marks else inline(u.text) for i, u in shown)
-        bullet = _LIST_LINE.match(lines[number])
+        bullet = LIST_LINE.match(lines[number])
         if bullet:
             mark = bullet.group("mark")
             text = f"{mark[:-1]}. {text}" if mark[:-1].isdigit() else f"- {text}"

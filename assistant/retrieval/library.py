@@ -101,7 +101,7 @@ class LoadedIndex:
 
         lists = [(1.0, passages)]
         for query in plan.queries:
-            extra = replace(plan, question=query, search_text=query, queries=[])
+            extra = replace(plan, question=query, search_text=query, queries=[], vector=None)
             lists.append((QUERY_WEIGHT, self._as_shown(self.retriever.score(extra, filters))))
         fused: dict[str, float] = {}
         first: dict[str, Scored] = {}

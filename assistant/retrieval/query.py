@@ -72,8 +72,6 @@ class QueryPlan:
     doc_ids: list[str] = field(default_factory=list)
     # The last answer shown, so a follow-up's answer does not repeat it.
     previous_answer: str | None = None
-    # Search queries a language model wrote for the question, fused with its own ranking.
-    queries: list[str] = field(default_factory=list)
     # The one reading of the question (assistant.retrieval.reading), computed once here:
     # its parts (each question of a multi-part question; the whole question when it asks
     # one) and what it asks for ("figure", "list", "district", "ranking").
@@ -82,6 +80,8 @@ class QueryPlan:
     # The unit vector of `search_text` by the index's embedder, set by the first reader
     # (HybridRetriever.query_vector) and reused by scope and the composers.
     vector: np.ndarray | None = field(default=None, repr=False)
+    # Search queries a language model wrote for the question, fused with its own ranking.
+    queries: list[str] = field(default_factory=list)
 
 
 def find_documents(text: str, documents: dict[str, dict]) -> list[str]:
