@@ -17,19 +17,8 @@ from __future__ import annotations
 import re
 
 from assistant.core.text import terms
+from assistant.retrieval.reading import _AND_ASKS, _ASKS, _SENTENCE  # one reading of questions
 
-_ASKS = re.compile(
-    r"^(?:how|what|what's|whats|which|who|whom|whose|why|when|where|whether|is|are|am|was|were|"
-    r"do|does|did|can|could|should|would|will|has|have|had|any|anything|tell|give|show|list|"
-    r"explain|describe|walk)\b",
-    re.IGNORECASE,
-)
-_AND_ASKS = re.compile(
-    r"(?:,\s*|\s+)(?:and|or|plus)\s+(?=(?:how|what|which|who|why|when|where|whether|did|do|"
-    r"does|is|are|am|was|were|can|could|should|would|will|has|have)\b)",
-    re.IGNORECASE,
-)
-_SENTENCE = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<=[.?!])\s+|\n+")
 NUMBER = re.compile(
     r"\b(?:how (?:many|much|long|big|large|often)|what (?:percent\w*|share|fraction|proportion|"
     r"number|ratio)|percent\w*|numbers?|figures?|statistic\w*|median|average|ratio|rate)\b|%",
