@@ -585,10 +585,17 @@ def test_injected_prose_is_reported_withheld_and_never_an_answer(lbw, home, atta
     model = FakeChatModel(replies=[obey])
     llm = bot.ask(ASK, composer=LLMComposer(model, "fake:scripted", 10))
     prompt = model.prompt()
+    # The memo's passages as the model read them (the prompt also carries the library's own
+    # passages, up to LBW_LLM_CONTEXT_CHARS, where a figure such as 45% may occur honestly).
+    from tests.fakes import prompt_passages
+
+    memo_text = [t for t in prompt_passages(model.calls[0]["messages"]).values() if HONEST in t]
+    assert memo_text
     for claim in claims:
         assert claim not in offline.answer, offline.answer
         assert claim not in llm.answer, llm.answer
-        assert claim not in prompt
+        assert all(claim not in text for text in memo_text)
+    assert injected not in prompt
     assert "Brightwater" in prompt and "[text addressed to AI systems withheld]" in prompt
     assert llm.answered_by == "offline" or "four elementary schools" in llm.answer
     assert "note: " + file_name + ": 1 passage(s) give instructions to the reader" in out

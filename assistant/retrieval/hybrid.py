@@ -130,7 +130,13 @@ class HybridRetriever(Retriever):
         dense = self.vectors.query(qvec, CANDIDATES)
         keyword = self.keywords.search(plan.search_text, CANDIDATES)
         closest = self.closest_sentences(qvec, CANDIDATES)
-        asked = self.closest_questions(qvec, QUESTION_TOP) if QUESTION_WEIGHT else []
+        # A follow-up's search text is the conversation run together, not a question: the
+        # questions a passage answers are matched with questions only.
+        asked = (
+            self.closest_questions(qvec, QUESTION_TOP)
+            if QUESTION_WEIGHT and not plan.followup
+            else []
+        )
         fused: dict[str, float] = {}
         dense_sim: dict[str, float] = {}
         for rank, (cid, sim) in enumerate(dense):
