@@ -40,7 +40,7 @@ def test_the_kept_replies_replay_without_a_missing_prompt():
     alters a hash shows up here as missing replies)."""
     from pathlib import Path
 
-    folder = Path(__file__).resolve().parent.parent / "eval" / "standin" / "r2"
+    folder = Path(__file__).resolve().parent.parent / "eval" / "standin" / "r3"
     replies = {p.stem for p in (folder / "replies").glob("*.md")}
     import json
 
