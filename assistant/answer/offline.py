@@ -22,7 +22,6 @@ cannot summarise; the marks say where the answer is.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -48,6 +47,7 @@ from assistant.answer.scope import PARTIAL, ScopeDecision
 from assistant.answer.units import source_chunks
 from assistant.core import catalog as framework
 from assistant.core.domain import TENSION_BY_ID
+from assistant.core.numbers import counts
 from assistant.core.text import normalize
 from assistant.core.types import Answer, Chunk
 from assistant.retrieval.library import LoadedIndex, Retrieved
@@ -59,11 +59,6 @@ FIGURE = 0.05  # a block that gives a figure, for a question that asks for one
 # is answered by a list of exactly that many items: such a list leads. Without it the
 # seven tensions were answered by a lessons list and a survey paragraph (tune W1-038).
 COUNTED = 0.5
-_COUNT = re.compile(
-    r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})\s+"
-    r"(?:[\w-]+\s+){0,2}?[a-z][\w-]*s\b",
-    re.IGNORECASE,
-)
 MORE_SCREENS = 3  # "More from the library" holds up to this many screens
 # The best block of each of the first LEAD retrieved passages leads (best first): retrieval's
 # top three held the evidence blind graders valued most (on tune: 58 of 84 in-library
@@ -148,12 +143,7 @@ class OfflineComposer(Composer):
 
 def asked_count(question: str) -> int | None:
     """How many items the question counts ("the seven tensions" -> 7), if it counts any."""
-    from assistant.core.numbers import numbers
-
-    m = _COUNT.search(question)
-    found = numbers(m.group(1)) if m else set()
-    value = next(iter(found), None)
-    return int(value) if value and value.isdigit() else None
+    return next(iter(counts(question)), None)
 
 
 def list_items(block: Block) -> int:

@@ -82,3 +82,22 @@ def numbers(text: str, skip_one: bool = False) -> set[str]:
         part = m.group(2).lower()
         out.add(f"{top}/{_PARTS.get(part, _PARTS.get(part.rstrip('s'), 0))}")
     return out
+
+
+# A count of things ("the seven tensions", "6 areas", "three infrastructure pieces"): a small
+# number before a plural noun, up to two words between. The reply check lets a count of a
+# list's items through; the offline answer leads with a list of that many items.
+_COUNT = re.compile(
+    r"(?<![\w.])(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+    r"(?:\s+[a-z][\w-]*){0,2}?\s+[a-z][\w-]*s\b",
+    re.IGNORECASE,
+)
+
+
+def counts(text: str) -> list[int]:
+    """The counts of things in `text`, in order ("the seven tensions" -> [7])."""
+    out = []
+    for m in _COUNT.finditer(text):
+        word = m.group(1).lower()
+        out.append(int(word) if word.isdigit() else UNITS[word])
+    return out

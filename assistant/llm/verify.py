@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from assistant.core.domain import find_systems
-from assistant.core.numbers import numbers
+from assistant.core.numbers import SCALES, UNITS, counts, numbers
 from assistant.core.safety import without_instructions
 from assistant.core.text import STOP, normalize, stemmer
 from assistant.core.types import Chunk, Unsupported
@@ -58,25 +58,8 @@ _NEXT = re.compile(r"[“\"‘'(*_]*[A-Z0-9]")
 _ABBREV = ("e.g", "i.e", "vs", "dr", "mr", "mrs", "ms", "st", "etc", "u.s", "no", "approx")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
 _CAP = re.compile(r"(?<![\w'-])[A-Z][A-Za-z'-]*")
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\s?%|\s?percent\b)?")
 _URL = re.compile(r"\bhttps?://[^\s)\]>\"]+|\bwww\.[^\s)\]>\"]+|\b[\w.+-]+@[\w-]+\.[\w.]+")
 _QUOTE = re.compile(r'"([^"]+)"')
-NUMBER_WORDS = {
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
-    "eleven": "11",
-    "twelve": "12",
-    "twenty": "20",
-    "hundred": "100",
-    "thousand": "1000",
-}
 # Words of quantity or certainty a model overclaims with: like numbers, the passage must have them.
 STRICT_WORDS = frozenset(
     "double doubled doubling triple tripled tripling quadrupled halved half twice majority "  # noqa: SIM905
@@ -122,13 +105,6 @@ def _numbers(text: str, skip_one: bool = False) -> set[str]:
     return numbers(text, skip_one)
 
 
-# A count of a list's items ("the seven tensions", "six areas"): a small number before a
-# plural noun. It is supported when a cited passage lists that many items.
-_COUNT = re.compile(
-    r"(?<![\w.])(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-    r"(?:\s+[a-z][\w-]*){0,2}?\s+[a-z][\w-]*s\b",
-    re.IGNORECASE,
-)
 _ITEM = re.compile(r"^\s*(?:[-*+•●▪◦]|\(?\d{1,2}[.)]|\(?[a-z][.)]|Q\d\b)\s*", re.IGNORECASE)
 # A sentence that says what the passages do not cover: honest, and no claim about the library.
 ABSENCE = re.compile(
@@ -209,7 +185,7 @@ class LibraryWords:
 
     @classmethod
     def build(cls, texts: Iterable[str], names: Iterable[str] = ()) -> LibraryWords:
-        common = set(STOP) | DISCOURSE | set(NUMBER_WORDS)
+        common = set(STOP) | DISCOURSE | set(UNITS) | set(SCALES)
         for text in texts:
             for w in _WORD.findall(normalize(text)):
                 if w[0].islower():
@@ -270,7 +246,7 @@ class Claim:
     words: set[str]  # content words, unstemmed
     stems: set[str]
     numbers: set[str]
-    number_words: set[str]
+    strict_words: set[str]  # words of quantity or certainty (STRICT_WORDS) it uses
     quotes: list[str]
     urls: list[str]
     systems: set[str]
@@ -296,9 +272,6 @@ class Claim:
             ordinary = all(p in library.common or _stem(p) in library.stems for p in parts)
             if (acronym or not ordinary) and low not in library.allowed_names:
                 names.add(low)
-        counts = set()
-        for m in _COUNT.finditer(bare):
-            counts |= _numbers(m.group(1))
         return cls(
             content,
             set(stemmer().stemWords(sorted(content))),
@@ -308,7 +281,7 @@ class Claim:
             urls,
             set(find_systems(bare)),
             names,
-            counts,
+            {str(n) for n in counts(bare)},
             is_absence(sentence),
             bool(SCOPE_TALK.search(bare)),
         )
@@ -333,7 +306,7 @@ class Claim:
             if n in self.counts and n in support.document_numbers:
                 continue  # a count of items its document gives ("seven spectrums")
             return f"the number {n} is not in the cited passage"
-        for w in sorted(self.number_words):
+        for w in sorted(self.strict_words):
             if w not in support.words:
                 return f"the word “{w}” is not in the cited passage"
         for url in self.urls:
@@ -697,7 +670,7 @@ class AnswerChecker:
         minimum = 0.5 if len(claim.stems) <= 3 else UNCITED_MIN
         if any(claim.problem(s, minimum) is None for s in self._support):
             return None
-        facts = claim.names or claim.systems or claim.numbers or claim.number_words
+        facts = claim.names or claim.systems or claim.numbers or claim.strict_words
         if not facts and len(claim.stems) <= 4 and claim.stems <= self.library.stems:
             return None  # a short connecting phrase in the library's own vocabulary
         return "it cites no passage, and no retrieved passage supports it"
