@@ -82,13 +82,8 @@ class Assistant:
         """A cited answer. `composer` overrides this Assistant's own for one question (the
         app's sidebar choice), so one loaded index serves every choice of model."""
         composer = composer or self.composer
-        plan, index = self.plan(question, history, composer)
-        found, decision = self.scope(plan, index, filters)
-        found = self._for_model(composer, plan, index, found, decision, filters)
-        if found is None or (not decision.in_scope and not composer.judges_scope):
-            answer = composer.declined(decision.refusal(plan), found, index)
-        else:
-            answer = composer.compose(found, index, decision)
+        index, found, decision, refusal = self._route(question, history, filters, composer)
+        answer = refusal or composer.compose(found, index, decision)
         return self._noting_rewrite(self._answered(answer, found, index, decision), question)
 
     def ask_stream(
@@ -102,13 +97,8 @@ class Assistant:
         validated, planned, retrieved and its scope decided before this returns; the writing
         happens as the stream is read."""
         composer = composer or self.composer
-        plan, index = self.plan(question, history, composer)
-        found, decision = self.scope(plan, index, filters)
-        found = self._for_model(composer, plan, index, found, decision, filters)
-        if found is None or (not decision.in_scope and not composer.judges_scope):
-            stream = AnswerStream.ready(composer.declined(decision.refusal(plan), found, index))
-        else:
-            stream = composer.stream(found, index, decision)
+        index, found, decision, refusal = self._route(question, history, filters, composer)
+        stream = AnswerStream.ready(refusal) if refusal else composer.stream(found, index, decision)
 
         def pieces():
             yield from stream
@@ -118,22 +108,27 @@ class Assistant:
 
         return AnswerStream(pieces(), stream.writer)
 
-    def _for_model(
+    def _route(
         self,
-        composer: Composer,
-        plan: QueryPlan,
-        index: LoadedIndex,
-        found: Retrieved | None,
-        decision: ScopeDecision,
+        question: str,
+        history: Sequence[Turn],
         filters: Filters | None,
-    ) -> Retrieved | None:
-        """What a model judges: on the model path the offline scope step only pre-filters
-        where it is confident; a doubtful refusal is retrieved for and left to the model."""
-        if found is None and composer.judges_scope and not decision.confident:
-            found = index.retrieve(plan, self.settings.top_k, filters)
-        if found is not None and composer.judges_scope and decision.confident:
-            return None if not decision.in_scope else found
-        return found
+        composer: Composer,
+    ) -> tuple[LoadedIndex, Retrieved | None, ScopeDecision, Answer | None]:
+        """Plan, retrieve and decide scope once; the last item is the refusal when the
+        question is declined before any composing."""
+        plan, index = self.plan(question, history, composer)
+        found, decision = self.scope(plan, index, filters)
+        if composer.judges_scope:
+            # On the model path the scope step only pre-filters where it is confident; a
+            # doubtful refusal is retrieved for and left to the model.
+            if decision.confident and not decision.in_scope:
+                found = None
+            elif found is None:
+                found = index.retrieve(plan, self.settings.top_k, filters)
+        if found is None or not (decision.in_scope or composer.judges_scope):
+            return index, found, decision, composer.declined(decision.refusal(plan), found, index)
+        return index, found, decision, None
 
     @staticmethod
     def _answered(

@@ -77,19 +77,9 @@ class ReplayChatModel(BaseChatModel):
 
 def replay_composer(folder: str | Path, settings):
     """The language-model composer over a replay model, as `lbw eval --replies` uses it."""
-    from assistant.answer.offline import OfflineComposer
     from assistant.llm.composer import LLMComposer
 
-    return LLMComposer(
-        ReplayChatModel(folder=Path(folder)),
-        "stand-in",
-        settings.llm_timeout,
-        settings.max_question_chars,
-        OfflineComposer(),
-        settings.max_answer_chars,
-        settings.llm_context_chars,
-        settings.llm_queries,
-    )
+    return LLMComposer.from_settings(settings, ReplayChatModel(folder=Path(folder)), "stand-in")
 
 
 def record(folder: Path, questions: Path) -> dict[str, Any]:

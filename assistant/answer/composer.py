@@ -42,8 +42,3 @@ class Composer(ABC):
         .SearchReading: a follow-up's standalone question and search queries), or None to
         plan it by rule alone, as the offline composer does."""
         return None
-
-    def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
-        """A follow-up rewritten as a standalone question, or None to plan it from the
-        history by rule (assistant.retrieval.query.plan_query), as the offline composer does."""
-        return None

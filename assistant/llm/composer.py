@@ -126,10 +126,14 @@ class LLMComposer(Composer):
         self.on_checked: Callable[[AnswerChecker, list[Chunk]], None] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LLMComposer:
+    def from_settings(
+        cls, settings: Settings, model: BaseChatModel | None = None, label: str | None = None
+    ) -> LLMComposer:
+        """The composer the settings describe; `model` (and its `label`) replaces the chat
+        model they choose (the evaluation's replay backend)."""
         return cls(
-            chat_model(settings),
-            model_label(settings),
+            model or chat_model(settings),
+            label or model_label(settings),
             settings.llm_timeout,
             settings.max_question_chars,
             OfflineComposer(),
@@ -139,18 +143,6 @@ class LLMComposer(Composer):
         )
 
     # -- reading the question for retrieval --------------------------------------------------
-    def rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
-        if not any(t.role == "user" for t in history):
-            return None
-        try:
-            reply = "".join(self._pieces(prompts.rewrite_messages(question, history), False))
-        except Exception as exc:
-            log.warning(
-                "Follow-up not rewritten (%s); planning it by rule", describe(exc, self.timeout)
-            )
-            return None
-        return prompts.standalone_from_reply(reply, question, self.max_question_chars)
-
     def search(
         self, question: str, history: Sequence[Turn], titles: Sequence[str]
     ) -> prompts.SearchReading | None:
@@ -172,8 +164,8 @@ class LLMComposer(Composer):
         reading = prompts.search_from_reply(
             reply, question, self.max_question_chars, self.queries, followup
         )
-        queries = tuple(q for q in reading.queries if not instruction_like(q))
-        return prompts.SearchReading(reading.standalone if followup else None, queries)
+        # The service checks each line as it checks a typed question (instructions included).
+        return reading if followup else replace(reading, standalone=None)
 
     # -- answers ---------------------------------------------------------------------------
     def compose(self, found: Retrieved, index: LoadedIndex, scope: ScopeDecision) -> Answer:
@@ -237,30 +229,21 @@ class LLMComposer(Composer):
             for piece in capped(self._pieces(messages, stream), self.max_answer_chars):
                 if not started:
                     head += piece
-                    start = _unmarked(head)
-                    label = _label(start)
+                    label, lead, piece = _opening(head)
                     if label == "wait":
                         continue
                     if label == NOT_IN_LIBRARY:
                         return self._not_in_library(found, index)
-                    started = True
-                    if label == PARTIAL:
-                        lead, piece = _split_partial(start)
-                        pending = f"{lead}\n\n"
-                    else:
-                        piece = head
+                    started, pending = True, f"{lead}\n\n" if lead else ""
                 if shown := checker.feed(piece):
                     yield pending + shown
                     pending = ""
-            if not started and head.strip():
-                label = _label(_unmarked(head), done=True)
+            if not started and head.strip():  # a reply too short to tell while it came
+                label, lead, body = _opening(head, done=True)
                 if label == NOT_IN_LIBRARY:
                     return self._not_in_library(found, index)
-                if label == PARTIAL:
-                    lead, rest = _split_partial(_unmarked(head))
-                    pending = f"{lead}\n\n"
-                    head = rest
-                if shown := checker.feed(head):
+                pending = f"{lead}\n\n" if lead else ""
+                if shown := checker.feed(body):
                     yield pending + shown
                     pending = ""
             if shown := checker.finish():
@@ -355,6 +338,18 @@ class LLMComposer(Composer):
                 yield value
 
 
+def _opening(head: str, done: bool = False) -> tuple[str, str, str]:
+    """What the reply's start says: (label, the partial answer's opening sentence, the text
+    to check). The label is NOT_IN_LIBRARY, PARTIAL, "" (an answer) or "wait" (too short to
+    tell; never once `done`)."""
+    start = _unmarked(head)
+    label = _label(start, done)
+    if label != PARTIAL:
+        return label, "", head
+    line, _, rest = start[len(prompts.PARTIAL) :].partition("\n")
+    return label, missing_sentence(line), rest
+
+
 def _label(start: str, done: bool = False) -> str:
     """Which reply the model is writing, from its first characters: NOT_IN_LIBRARY,
     PARTIAL, "" (an answer) or "wait" (too short to tell; never once `done`)."""
@@ -376,9 +371,3 @@ def _unmarked(head: str) -> str:
     start = head.lstrip().lstrip("*_#> ")
     m = _LABELLED.match(start)
     return m.group(1).upper() + m.group(2) + start[m.end() :] if m else start
-
-
-def _split_partial(start: str) -> tuple[str, str]:
-    """A PARTIAL reply's shown opening sentence and the rest of the reply (the answer)."""
-    line, _, rest = start[len(prompts.PARTIAL) :].partition("\n")
-    return missing_sentence(line), rest

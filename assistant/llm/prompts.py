@@ -102,14 +102,6 @@ def _shortened(text: str) -> str:
     return text[:HISTORY_CHARS] + "…" if len(text) > HISTORY_CHARS else text
 
 
-def rewrite_messages(question: str, history: Sequence[Turn]) -> list[BaseMessage]:
-    lines = []
-    for turn in list(history)[-HISTORY_TURNS:]:
-        lines.append(f"{turn.role}: {defuse(_shortened(turn.content))}")
-    user = template("rewrite_user").format(conversation="\n".join(lines), question=defuse(question))
-    return [SystemMessage(template("rewrite_system")), HumanMessage(user)]
-
-
 def standalone_from_reply(reply: str, question: str, max_chars: int) -> str | None:
     """The rewritten question from a model's reply, or None when the reply is not one."""
     line = next((ln.strip() for ln in reply.splitlines() if ln.strip()), "")
