@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +19,7 @@ from assistant.answer.offline import OfflineComposer
 from assistant.answer.scope import ScopeDecision
 from assistant.answer.stream import AnswerStream
 from assistant.core import catalog as framework
+from assistant.core.background import in_background
 from assistant.core.catalog import Catalog, Example, Finding, Question
 from assistant.core.errors import InvalidHistory, InvalidQuestion
 from assistant.core.safety import instruction_like
@@ -116,15 +118,28 @@ class Assistant:
         composer: Composer,
     ) -> tuple[LoadedIndex, Retrieved | None, ScopeDecision, Answer | None]:
         """Plan, retrieve and decide scope once; the last item is the refusal when the
-        question is declined before any composing."""
-        plan, index = self.plan(question, history, composer)
-        found, decision = self.scope(plan, index, filters)
+        question is declined before any composing.
+
+        A new question's search queries do not change its own ranking, so while the model
+        writes them the question is ranked (and a confident refusal does not wait for them)."""
+        plan, index, reading = self._read(question, history, composer, ahead=True)
+        decision = scoping.precheck(plan, index)
+        if decision is None:
+            ranked = index.rank(plan, filters) if reading is not None else None
+            if reading is not None:
+                self._add_queries(plan, reading.result())
+            found = index.retrieve(plan, self.settings.top_k, filters, ranked)
+            decision = scoping.decide(found, index)
+        else:
+            found = None
         if composer.judges_scope:
             # On the model path the scope step only pre-filters where it is confident; a
             # doubtful refusal is retrieved for and left to the model.
             if decision.confident and not decision.in_scope:
                 found = None
             elif found is None:
+                if reading is not None:
+                    self._add_queries(plan, reading.result())
                 found = index.retrieve(plan, self.settings.top_k, filters)
         if found is None or not (decision.in_scope or composer.judges_scope):
             return index, found, decision, composer.declined(decision.refusal(plan), found, index)
@@ -161,21 +176,43 @@ class Assistant:
         A composer with a language model rewrites a follow-up into a standalone question,
         which is then planned on its own; otherwise the follow-up is planned from the history.
         """
+        plan, index, reading = self._read(question, history, composer, ahead=True)
+        return plan, index
+
+    def _read(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        composer: Composer | None,
+        ahead: bool,
+    ) -> tuple[QueryPlan, LoadedIndex, Future[Any] | None]:
+        """`plan`, with the model's search call left running when `ahead` and the question
+        is not a follow-up (its reply then brings only search queries, read by
+        `_add_queries`); otherwise the queries are on the plan already."""
         question = clean_question(question, self.settings.max_question_chars)
         turns = validate_history(history)
         index = self.index
         titles = [str(d.get("title") or "") for d in index.documents.values()]
-        reading = (composer or self.composer).search(question, turns, titles)
+        composer = composer or self.composer
+        if ahead and composer.searches and not any(t.role == "user" for t in turns):
+            pending = in_background(composer.search, question, turns, titles, name="lbw-search")
+            return plan_query(question, turns, index.documents), index, pending
+        reading = composer.search(question, turns, titles)
         standalone = self._checked_rewrite(reading.standalone) if reading else None
         if standalone:
             plan = plan_query(standalone, [], index.documents)
             plan.previous_answer = last_answer(turns)
         else:
             plan = plan_query(question, turns, index.documents)
-        if reading:
+        self._add_queries(plan, reading)
+        return plan, index, None
+
+    def _add_queries(self, plan: QueryPlan, reading: Any) -> None:
+        """The model's search queries (a SearchReading, or None) that pass the checks a typed
+        question passes."""
+        if reading and not plan.queries:
             queries = (self._checked_rewrite(q) for q in reading.queries)
             plan.queries = [q for q in queries if q]
-        return plan, index
 
     def _checked_rewrite(self, rewrite: str | None) -> str | None:
         """A model's rewrite of a follow-up passes the checks a typed question passes, and

@@ -8,6 +8,7 @@ not depend on which passages retrieval ranks first.
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from assistant.core.text import split_sentences
 from assistant.core.types import Answer
 from assistant.llm import LLMComposer
 from assistant.llm.prompts import template
+from assistant.retrieval.library import LoadedIndex
 from assistant.service import load_assistant
 from tests.fakes import FakeChatModel, HashingEmbedder, prompt_passages
 from tests.fixtures.library import PLANTED_QUESTION
@@ -288,6 +290,71 @@ def test_a_doubtful_refusal_is_left_to_the_model_and_a_confident_one_is_not(bot)
     if not decision.in_scope and not decision.confident:
         assert len(comp.model.calls) == 1 and answer.answered_by == "llm"
         assert answer.scope == "answered"  # the model's judgement, not the scope step's
+
+
+# -- the model's time is not waited out twice ---------------------------------------------------
+def test_the_question_is_ranked_while_the_model_writes_its_search_queries(bot, monkeypatch):
+    """A new question's queries do not change its own ranking, so it is ranked while the
+    model writes them, and the queries are fused in when they come."""
+    ranked = threading.Event()
+    rank = LoadedIndex.rank
+
+    def spying(self, plan, filters=None):
+        out = rank(self, plan, filters)
+        ranked.set()
+        return out
+
+    monkeypatch.setattr(LoadedIndex, "rank", spying)
+    seen: dict[str, bool] = {}
+
+    def search(messages) -> str:
+        seen["ranked while writing"] = ranked.wait(5)
+        return "QUERY: Raise Your Hand Texas graduate certificate Texas Tech student teachers"
+
+    comp = LLMComposer(FakeChatModel(replies=[search, good_reply()]), "fake", 10, queries=2)
+    answer = bot.ask(QUESTION, composer=comp)
+    assert seen == {"ranked while writing": True}
+    assert answer.answered_by == "llm" and len(comp.model.calls) == 2
+    assert "Texas Tech" in comp.model.prompt()  # the query's passages reached the model
+
+
+def test_a_confident_refusal_does_not_wait_for_the_search_queries(bot):
+    release, finished = threading.Event(), threading.Event()
+
+    def search(messages) -> str:
+        release.wait(10)
+        finished.set()
+        return "QUERY: licence prices"
+
+    comp = LLMComposer(FakeChatModel(replies=[search]), "fake", 10, queries=2)
+    try:
+        answer = bot.ask("What did Springfield Public Schools do about pilots?", composer=comp)
+        assert answer.scope == "not_in_library" and not finished.is_set()
+    finally:
+        release.set()
+
+
+def test_more_from_the_library_is_laid_out_while_the_model_writes(bot, monkeypatch):
+    laid_out = threading.Event()
+    layout = OfflineComposer.layout
+
+    def spying(self, found, index):
+        out = layout(self, found, index)
+        laid_out.set()
+        return out
+
+    monkeypatch.setattr(OfflineComposer, "layout", spying)
+    seen: dict[str, bool] = {}
+    write = good_reply()
+
+    def reply(messages) -> str:
+        seen["laid out while writing"] = laid_out.wait(5)
+        return write(messages)
+
+    answer = bot.ask(QUESTION, composer=composer(reply))
+    assert seen == {"laid out while writing": True}
+    assert answer.answered_by == "llm" and answer.more
+    assert_sound(answer, bot)
 
 
 # -- streaming ----------------------------------------------------------------------------------

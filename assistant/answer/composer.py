@@ -37,6 +37,8 @@ class Composer(ABC):
         a composer may add the closest passages, labelled as such (never an answer)."""
         return answer
 
+    searches = False  # True: `search` calls a model for a new question too (its queries)
+
     def search(self, question: str, history: Sequence[Turn], titles: Sequence[str]):
         """What a model makes of the question for retrieval (assistant.llm.prompts
         .SearchReading: a follow-up's standalone question and search queries), or None to

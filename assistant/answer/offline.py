@@ -106,10 +106,23 @@ class OfflineComposer(Composer):
         more = _more(rest, cites, self.words * MORE_SCREENS)
         return Answer(found.plan.question, text, True, cites.items, self.name, more=more)
 
-    def fuller(self, found: Retrieved, index: LoadedIndex, cites: Citations) -> str:
+    def fuller(
+        self,
+        found: Retrieved,
+        index: LoadedIndex,
+        cites: Citations,
+        pieces: list[Piece] | None = None,
+    ) -> str:
         """ "More from the library" under another composer's answer: the layout this composer
-        would show, numbered on after `cites`."""
-        return _more(Layout(found, index).pieces(), cites, self.words * MORE_SCREENS)
+        would show, numbered on after `cites`. `pieces`: that layout (`layout`) when it was
+        computed ahead, while the other composer's model wrote."""
+        if pieces is None:
+            pieces = self.layout(found, index)
+        return _more(pieces, cites, self.words * MORE_SCREENS)
+
+    def layout(self, found: Retrieved, index: LoadedIndex) -> list[Piece]:
+        """What this composer would show for `found`, in order, not yet numbered."""
+        return Layout(found, index).pieces()
 
     def closest(
         self, found: Retrieved, index: LoadedIndex, cites: Citations, limit: int = 3

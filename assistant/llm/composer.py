@@ -27,6 +27,7 @@ from assistant.answer.composer import Composer
 from assistant.answer.offline import OfflineComposer
 from assistant.answer.scope import ANSWERED, NOT_IN_LIBRARY, PARTIAL, ScopeDecision
 from assistant.answer.stream import AnswerStream
+from assistant.core.background import in_background
 from assistant.core.inputs import capped
 from assistant.core.safety import instruction_like
 from assistant.core.settings import Settings
@@ -143,6 +144,10 @@ class LLMComposer(Composer):
         )
 
     # -- reading the question for retrieval --------------------------------------------------
+    @property
+    def searches(self) -> bool:
+        return self.queries > 0
+
     def search(
         self, question: str, history: Sequence[Turn], titles: Sequence[str]
     ) -> prompts.SearchReading | None:
@@ -214,6 +219,8 @@ class LLMComposer(Composer):
         plan = found.plan
         history = " ".join(t for t in (plan.previous_question, plan.previous_answer) if t)
         checker = AnswerChecker(passages, library_words(index), index, history)
+        # "More from the library" does not depend on the reply: laid out while the model writes.
+        more_ahead = in_background(self.offline.layout, found, index, name="lbw-more")
 
         def offline() -> Answer:  # built only when the model's answer is not used
             if not scope.in_scope:  # a doubtful refusal the model could not settle
@@ -267,7 +274,7 @@ class LLMComposer(Composer):
             cites.cite(chunk)
         # "More from the library" is the offline composer's fuller layout, numbered on from
         # the model's citations: verbatim library text, so it needs no check.
-        more = self.offline.fuller(found, index, cites)
+        more = self.offline.fuller(found, index, cites, more_ahead.result())
         return Answer(
             found.plan.question,
             f"{lead}\n\n{checker.text}" if lead else checker.text,

@@ -80,14 +80,27 @@ class LoadedIndex:
         """Every passage a citation can name: the chunks and the sections shown for them."""
         return {**self.retriever.chunks, **{c.id: c for c in self.shown.values()}}
 
-    def retrieve(self, plan: QueryPlan, k: int, filters: Filters | None = None) -> Retrieved:
-        ranked = self.retriever.score(plan, filters)
+    def retrieve(
+        self,
+        plan: QueryPlan,
+        k: int,
+        filters: Filters | None = None,
+        ranked: list[Scored] | None = None,
+    ) -> Retrieved:
+        """`ranked`, the question's own ranking (`rank`) when it was computed ahead (while a
+        model wrote the search queries); the queries in `plan.queries` are fused with it."""
+        if ranked is None:
+            ranked = self.rank(plan, filters)
         tension = focus_tension(ranked, plan)
         passages = self._as_shown(ranked)
         if plan.queries:
             passages = self._fused(passages, plan, filters)
         chosen = slate(passages, plan, k, tension, self.added_documents)
         return Retrieved(plan, passages, chosen, tension, filters, self._nearest_question(plan))
+
+    def rank(self, plan: QueryPlan, filters: Filters | None = None) -> list[Scored]:
+        """The question's own ranking, every candidate best first (no search queries)."""
+        return self.retriever.score(plan, filters)
 
     def _nearest_question(self, plan: QueryPlan) -> float | None:
         questions = self.question_vectors
