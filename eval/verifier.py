@@ -4,12 +4,12 @@ Faithful sentences are the cited sentences of stand-in replies (eval.standin) th
 grader, reading the cited passages, confirmed as supported. Planted faults are made from
 them: by script (another district, an invented figure, a figure from another finding, a
 quotation altered or spliced, a citation moved to a passage that does not say it, an
-instruction from a document obeyed) and by a writer (outside knowledge). Every item names
+instruction from a document obeyed) and by blind writers (outside knowledge, `outside.jsonl`). Every item names
 its passages by id, so it is checked against the live index's text.
 
     python -m eval.verifier extract DIR OUT.jsonl     # the cited sentences of DIR's replies
     python -m eval.verifier plant FAITHFUL.jsonl OUT.jsonl
-    python -m eval.verifier score SET.jsonl [--half tune|test] [--sweep]
+    python -m eval.verifier score SET.jsonl... [--half tune|test] [--show]
 
 The halves are fixed by a hash of each item's answer, so the sentences of one answer (and
 the faults made from them) stay in one half. Fit on tune; report test.

@@ -25,7 +25,8 @@ def bot(real_store, corpus_dir):
 
 @pytest.fixture(scope="module")
 def items():
-    return [i for name in ("faithful.jsonl", "planted.jsonl") for i in read(SET / name)]
+    names = ("faithful.jsonl", "planted.jsonl", "outside.jsonl")
+    return [i for name in names for i in read(SET / name)]
 
 
 def test_the_set_is_whole_and_every_passage_is_in_the_library(bot, items):
@@ -35,17 +36,19 @@ def test_the_set_is_whole_and_every_passage_is_in_the_library(bot, items):
     kinds = {i["kind"] for i in faults}
     assert {"wrong-district", "invented-figure", "other-finding", "altered-quote"} <= kinds
     assert {"spliced-quote", "wrong-passage", "instruction"} <= kinds
+    assert {"outside-outside", "outside-added"} <= kinds  # outside knowledge, by blind writers
     assert all(p in bot.index.by_id for i in items for p in i["passages"])
     assert {i["half"] for i in items} == {"tune", "test"}
 
 
 @pytest.mark.parametrize("half", ["tune", "test"])
 def test_the_check_keeps_faithful_sentences_and_catches_planted_faults(bot, items, half):
-    """Measured 2026-12-06: tune 2.0 % removed / 98.5 % caught; test 4.8 % / 96.9 % (the
-    issue's target of 1 % removed is not met; see the README). A change that removes more
-    faithful sentences or lets more faults through fails here."""
+    """Measured 2026-12-06 with the outside-knowledge faults: tune 2.7 % removed / 92.0 %
+    caught; test 5.2 % / 90.8 % (the issue's targets, 1 % and 95 %, are not met; see the
+    README). A change that removes more faithful sentences or lets more faults through
+    fails here."""
     mine = [i for i in items if i["half"] == half]
     got = score(mine, judge(mine, bot))
-    limits = {"tune": (0.021, 0.985), "test": (0.048, 0.968)}[half]
+    limits = {"tune": (0.028, 0.919), "test": (0.053, 0.908)}[half]
     assert got["faithful_removed_rate"] <= limits[0], got
     assert got["faults_caught_rate"] >= limits[1], got

@@ -164,6 +164,14 @@ def test_marker_lists_and_ranges_are_read_and_escaped_brackets_are_text(words):
         ("58 respondents rated their district as deliberate [2].", "number 58"),
         ("Dallas ISD assessed the readiness of each of its schools [1].", "Dallas ISD"),
         ("Springfield assessed the readiness of each of its 95 schools [1].", "springfield"),
+        ("**Springfield:** it assessed the readiness of each of its 95 schools [1].", "spring"),
+        ("Henry assessed the readiness of each of its 95 schools [1].", "Henry County"),
+        (
+            "In Fulton County, district leaders decided that the first step was to understand "
+            "the readiness of each of their 95 schools, because principals lacked planning "
+            "time [1].",
+            "clause",
+        ),
         ("Fulton took a “readiness survey” of its schools’ infrastructure [1].", "verbatim"),
         ("Fulton County tripled the readiness of each of its 95 schools [1].", "tripled"),
         ("Fulton County assessed each school’s readiness, see http://x.example [1].", "link"),
@@ -310,11 +318,18 @@ LIST = chunk(
         ([FULTON], "The passages do not say whether Fulton County used an outside partner."),
         ([FULTON], "The library does not give the cost of the readiness assessment [1]."),
         ([DALLAS], "Dallas ISD scaled through school feeder-patterns [1]."),
+        ([FULTON], "**Sorted by readiness:** Fulton assessed each of its 95 schools [1]."),
+        (
+            [FULTON],
+            "Fulton County looked at the readiness of its 95 schools, and all schools took a "
+            "readiness assessment of infrastructure and technology [1].",
+        ),
     ],
 )
 def test_faithful_forms_are_not_faults(words, passages, sentence):
     """A count of a list's items, a quoted term the passage holds (straight or curly, any
-    case), saying what the passages do not cover, and hyphenation are all faithful."""
+    case), saying what the passages do not cover, hyphenation, and a list label opening with
+    an ordinary word the library never uses ("Sorted") are all faithful."""
     checker, text = check(words, passages, sentence)
     assert checker.unsupported == [] and text == sentence
 
