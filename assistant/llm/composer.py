@@ -223,6 +223,9 @@ class LLMComposer(Composer):
         more_ahead = in_background(self.offline.layout, found, index, name="lbw-more")
 
         def offline() -> Answer:  # built only when the model's answer is not used
+            if lead:  # the model judged it partial: its sentence on what is missing leads
+                judged = replace(scope, outcome=PARTIAL, missing=lead)
+                return replace(self.offline.compose(found, index, judged), scope=PARTIAL)
             if not scope.in_scope:  # a doubtful refusal the model could not settle
                 refusal = self.offline.declined(scope.refusal(found.plan), found, index)
                 return replace(refusal, scope=NOT_IN_LIBRARY)
