@@ -50,15 +50,28 @@ def is_heading(line: str, next_line: str | None) -> bool:
 
 
 def parse_generic(doc_id: str, title: str, text: str) -> ParsedDocument:
+    """Blocks under the last heading read. A heading-shaped line followed by another one
+    heads nothing: it is kept as text where it stands (a memo's opening lines, "Riverbend
+    Unified" / "Board work session" / "Presented by Superintendent Vega, April 8", are all
+    heading-shaped, and only the last of them has text under it)."""
     lines = _lines(text)
     blocks: list[Block] = []
     heading: str | None = None
+    pending: str | None = None  # a heading with no text under it yet
+
+    def add(line: str) -> None:
+        path = (heading,) if heading else ()
+        blocks.append(Block(path, line, group="/".join(path) or "body"))
+
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         if is_heading(line, nxt):
+            if pending is not None:
+                add(pending)
             m = MD_HEADING.match(line)
-            heading = m.group(2) if m else line
+            pending = m.group(2) if m else line
             continue
-        path = (heading,) if heading else ()
-        blocks.append(Block(path, line, group="/".join(path) or "body"))
+        if pending is not None:
+            heading, pending = pending, None
+        add(line)
     return ParsedDocument(doc_id, title, blocks)

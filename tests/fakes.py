@@ -29,6 +29,7 @@ from assistant.core.types import Answer, Chunk, Citation, Filters, Turn, Verific
 from assistant.embedding.embedder import Embedder
 from assistant.retrieval.query import clean_question
 from assistant.service import Assistant
+from assistant.storage.vectors import VectorStore
 
 # A slice of the real catalog that `lbw ingest` builds (verbatim records: four district
 # examples across sides, the pace finding with a blog-sourced lean and notes, the
@@ -66,6 +67,28 @@ class HashingEmbedder(Embedder):
             else:
                 vectors[row, 0] = 1.0  # no words: still a unit vector
         return vectors
+
+
+class MemoryStore(VectorStore):
+    """Exact nearest-neighbour search over vectors held in memory, best first, ties by id:
+    a retriever over a handful of passages without a Chroma collection."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.vectors = np.zeros((0, 0), dtype=np.float32)
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        self.ids += list(ids)
+        rows = np.asarray(vectors, dtype=np.float32)
+        self.vectors = rows if not len(self.vectors) else np.vstack([self.vectors, rows])
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        sims = self.vectors @ np.asarray(vector, dtype=np.float32) if self.ids else []
+        ranked = sorted(zip(self.ids, map(float, sims), strict=True), key=lambda x: (-x[1], x[0]))
+        return ranked[:k]
+
+    def count(self) -> int:
+        return len(self.ids)
 
 
 class ExplodingEmbedder(HashingEmbedder):

@@ -20,19 +20,15 @@ DISTRICT = Path(__file__).resolve().parent / "data" / "district"
 QUESTIONS = [json.loads(line) for line in (DISTRICT / "questions.jsonl").open() if line.strip()]
 
 # Known misses, kept visible (strict: a fix makes them fail until this list is updated).
-# Each asks in words the bundled library answers too ("lessons", "survey", "which schools
-# first"), and nothing in the question says the district's own documents are meant; with a
-# question index for the added documents (`lbw add` with a model) they may be found.
+# Its words ("lessons", "year two") are in the passage's heading ("Slide 5. Lessons from
+# year two"), not in its sentences: the closest-sentence ranking, which reads sentences
+# without their heading, puts it 78th, and passages of the bundled library come closer by
+# their whole text. Nothing here is particular to an added document; a question index for
+# it (`lbw add` with a model) may find it.
 RETRIEVAL_MISSES = {
-    "Which schools go first in the expansion, and when?": "ranked 15th, under need vs readiness",
-    "What did teachers in the grant schools say in the survey?": "ranked 11th, under the survey",
-    "What lessons did the district learn in year two?": "ranked 40th, under Lessons Learned",
+    "What lessons did the district learn in year two?": "ranked 10th: its words are in its heading",
 }
-# The plain-text reader drops the presentation's opening lines (its title block, which
-# names the superintendent), so the name is truly absent from the index: a format issue.
-SCOPE_MISSES = {
-    "What is Superintendent Vega asking the board to approve?": "opening lines not indexed",
-}
+SCOPE_MISSES: dict[str, str] = {}
 
 
 def _cases(misses: dict[str, str]) -> list:

@@ -99,6 +99,7 @@ class HybridRetriever(Retriever):
         self.embedder = embedder
         self.sentences = sentences  # None: a build from before sentence vectors
         self.questions = questions  # None: a build from before the question index
+        self.unasked = unasked(chunks, questions)
 
     def query_vector(self, plan: QueryPlan) -> np.ndarray:
         """The question's unit vector, embedded once per plan (scope and composers reuse it)."""
@@ -146,10 +147,19 @@ class HybridRetriever(Retriever):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
         for rank, (cid, _) in enumerate(closest):
             fused[cid] = fused.get(cid, 0.0) + SENTENCE_WEIGHT / (RRF_K + rank)
+        voted = False
         for rank, (cid, sim) in enumerate(asked):
             if sim < QUESTION_MIN:
                 break
             fused[cid] = fused.get(cid, 0.0) + QUESTION_WEIGHT / (RRF_K + rank)
+            voted = True
+        if voted and self.unasked:
+            # A document nobody wrote questions for (one a user added without a model) cannot
+            # get the question ranking's vote, the heaviest: its passages would lose to any
+            # passage that has one. They get the vote their other rankings average.
+            other = 2.0 + (SENTENCE_WEIGHT if self.sentences is not None else 0.0)
+            for cid in fused.keys() & self.unasked:
+                fused[cid] += QUESTION_WEIGHT * fused[cid] / other
         results = []
         for cid, base in fused.items():
             chunk = self.chunks.get(cid)
@@ -195,6 +205,17 @@ class HybridRetriever(Retriever):
         ranked = self.score(plan, filters)
         chosen = slate(ranked, plan, k, focus_tension(ranked, plan))
         return [to_passage(s.chunk, s.score) for s in chosen]
+
+
+def unasked(chunks: list[Chunk], questions: QuestionVectors | None) -> frozenset[str]:
+    """The passages of documents with no written question at all, when other documents have
+    some (a user's document added without a model beside the bundled library). A passage
+    the question writers passed over in a document they covered (a table of contents, a
+    caption) is not one of them: that it got no question is itself a judgement."""
+    if questions is None or not len(questions.texts):
+        return frozenset()
+    asked = {chunks[int(row)].doc_id for row in set(questions.owners.tolist())}
+    return frozenset(c.id for c in chunks if c.doc_id not in asked)
 
 
 @lru_cache(maxsize=4096)

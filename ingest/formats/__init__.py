@@ -16,7 +16,8 @@ from ingest.formats.base import ReadResult, promote_title
 from ingest.formats.limits import Budget, Limits
 
 # Bump when a reader's output changes, so cached readings are not reused.
-READER_VERSION = 2  # 2: defused titles, headings and invisible characters (defuse.py)
+READER_VERSION = 3  # 2: defused titles, headings and invisible characters (defuse.py);
+# 3: a heading with no text under it (a title block's lines) is kept as text
 
 EXTENSIONS = {
     ".pdf": "pdf",

@@ -56,14 +56,41 @@ def meta_text(value: object, limit: int = 300) -> str | None:
 
 
 class HeadingPath:
-    """The current heading path; a heading at level n replaces levels n and deeper."""
+    """The current heading path; a heading at level n replaces levels n and deeper.
+
+    A heading replaced before any text was read under it is not lost: `enter` returns it
+    as a block of text where it stood. A title block ("Riverbend Unified" / "Board work
+    session" / "Presented by Superintendent Vega") is read as a run of headings, and only
+    the last one has text under it; the lines before it name the author, date and subject.
+    """
 
     def __init__(self) -> None:
         self._levels: list[tuple[int, str]] = []
+        # Per level: the page the heading was printed on, while no block was read under it.
+        self._empty: list[tuple[str | None] | None] = []
 
-    def enter(self, level: int, title: str) -> None:
-        self._levels = [(lv, t) for lv, t in self._levels if lv < level]
+    def enter(self, level: int, title: str, pages: str | None = None) -> list[Block]:
+        """Open a heading (printed on `pages`); the headings it replaces that had no text
+        under them, as blocks in reading order, under the headings above them that stay
+        headings (those kept, and those that had text)."""
+        keep = sum(1 for lv, _ in self._levels if lv < level)
+        titles = [t for _, t in self._levels]
+        read = sum(1 for empty in self._empty if empty is None)  # always a prefix
+        orphans = [
+            _block(tuple(titles[: min(i, max(keep, read))]), titles[i], "narrative", e[0])
+            for i, e in enumerate(self._empty)
+            if i >= keep and e is not None
+        ]
+        self._levels = self._levels[:keep]
+        self._empty = [None] * keep if orphans else self._empty[:keep]
         self._levels.append((level, title))
+        self._empty.append((pages,))
+        return orphans
+
+    def extend(self, text: str) -> None:
+        """Continue the deepest heading (a heading printed over two lines)."""
+        level, title = self._levels[-1]
+        self._levels[-1] = (level, f"{title} {text}")
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -71,12 +98,15 @@ class HeadingPath:
 
     def block(self, text: str, kind: str = "narrative", pages: str | None = None) -> Block:
         """A block under the current path; narrative under one heading may share a chunk."""
-        group = "/".join(self.path) or "body"
-        if pages:
-            group += f"@{pages}"  # never pack passages from different pages into one chunk
-        return Block(
-            self.path, text, kind=kind, pages=pages, group=group if kind == "narrative" else None
-        )
+        self._empty = [None] * len(self._levels)
+        return _block(self.path, text, kind, pages)
+
+
+def _block(path: tuple[str, ...], text: str, kind: str, pages: str | None) -> Block:
+    group = "/".join(path) or "body"
+    if pages:
+        group += f"@{pages}"  # never pack passages from different pages into one chunk
+    return Block(path, text, kind=kind, pages=pages, group=group if kind == "narrative" else None)
 
 
 def regroup(block: Block) -> Block:

@@ -115,7 +115,7 @@ def read_docx(data: bytes, name: str, budget: Budget | None = None) -> ReadResul
             title = title or text
             continue
         if level is not None:
-            heads.enter(level, text)
+            blocks += heads.enter(level, text)
             continue
         blocks.append(heads.block(text))
     if not blocks:

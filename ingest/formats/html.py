@@ -122,7 +122,7 @@ def read_html(data: bytes, name: str, text: str, budget: Budget | None = None) -
             level = int((el.get("rend") or "h2").lstrip("h") or 2)
             heading = _text(el)
             if heading:
-                heads.enter(level, heading)
+                blocks += heads.enter(level, heading)
         elif tag == "table":
             if table := _table(el):
                 blocks.append(heads.block(table, kind="table"))

@@ -37,7 +37,7 @@ def read_markdown(text: str, budget: Budget | None = None) -> ReadResult:
             if heading:
                 if level == 1 and title is None and not blocks and not heads.path:
                     title = heading
-                heads.enter(level, heading)
+                blocks += heads.enter(level, heading)
             i += 3
             continue
         kind = _WHOLE.get(tok.type)

@@ -225,7 +225,7 @@ def _structure(
             flush()
             for depth, title in entries:
                 if _norm(title) not in on_page:
-                    heads.enter(depth, title)
+                    blocks += heads.enter(depth, title, page.label)
         pending = [e for e in entries if _norm(e[1]) in on_page]
         prev: Line | None = None
         heading_size: float | None = None  # size of the heading line just read, if any
@@ -234,16 +234,16 @@ def _structure(
             if match is not None:
                 flush()
                 pending.remove(match)
-                heads.enter(*match)
+                blocks += heads.enter(*match, page.label)
                 prev, heading_size = line, None
                 continue
             if not outline and _is_heading_line(line, body):
                 if heading_size == line.size and heads.path:
-                    depth = level_of.get(round(line.size, 1), len(level_of) + 1)
-                    heads.enter(depth, f"{heads.path[-1]} {line.text}")  # a two-line heading
+                    heads.extend(line.text)  # a heading printed over two lines
                 else:
                     flush()
-                    heads.enter(level_of.get(round(line.size, 1), len(level_of) + 1), line.text)
+                    level = level_of.get(round(line.size, 1), len(level_of) + 1)
+                    blocks += heads.enter(level, line.text, page.label)
                 prev, heading_size = line, line.size
                 continue
             if para and prev is None:
