@@ -12,7 +12,8 @@ import hashlib
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -96,17 +97,36 @@ def default_workers() -> int:
     return max(1, min(cores, MAX_AUTO_WORKERS))
 
 
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one thread per operation while batches run side by side (threads started
+    inside take the setting on their first operation); the process's own setting after."""
+    import torch
+
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
+_THREADS_LOCK = threading.Lock()
+
+
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model on the CPU, loaded offline from a checked folder.
 
-    Why batches run on worker threads with one torch thread each: torch's own two threads
-    per operation wait on each other at every layer of every batch, and on a busy machine
-    (other processes holding a core) the waiting cost more than the work: the library's
-    ingest took 2.5 times the CPU time of one thread, for bitwise the same vectors. Workers
-    that each run whole batches never wait on each other, and use every free core. Only
-    tokenizing is serialised (a fast tokenizer is not safe to call from two threads at once).
-    Each batch is the one a single `encode` call would make (longest texts first, stable), so
-    the vectors do not depend on the number of workers.
+    Why a call of several batches runs them on worker threads with one torch thread each:
+    torch's own two threads per operation wait on each other at every layer of every batch,
+    and on a busy machine (other processes holding a core) the waiting cost more than the
+    work: the library's texts took 2.5 times the CPU time of one thread, for bitwise the same
+    vectors. Workers that each run whole batches never wait on each other, and use every
+    free core. Only tokenizing is serialised (a fast tokenizer is not safe to call from two
+    threads at once). Each batch is the one a single `encode` call would make (longest texts
+    first, stable), so the vectors do not depend on the number of workers. A call of one
+    batch (a question) runs in the caller with torch's own threads.
     """
 
     dim: int = 384
@@ -122,10 +142,8 @@ class SentenceTransformerEmbedder(Embedder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
         from sentence_transformers import SentenceTransformer
 
-        torch.set_num_threads(1)  # parallel by whole batches instead (see the class docstring)
         self._model = SentenceTransformer(str(self.model_dir), device="cpu")
         self._tokenize_lock = threading.Lock()
         preprocess = getattr(self._model, "preprocess", None)
@@ -147,12 +165,12 @@ class SentenceTransformerEmbedder(Embedder):
         texts = list(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # like lengths pad least
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        if self.workers == 1 or len(batches) == 1:
-            found = [self._encode([texts[i] for i in rows]) for rows in batches]
+        if len(batches) == 1:  # a question, a few texts: torch's own threads, as ever
+            found = [self._encode([texts[i] for i in batches[0]])]
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+            with _one_torch_thread(), ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
                 found = list(pool.map(lambda rows: self._encode([texts[i] for i in rows]), batches))
         out = np.empty((len(texts), found[0].shape[1]), dtype=np.float32)
         for rows, vectors in zip(batches, found, strict=True):
