@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 FIRST_QUESTION = "How did districts handle need vs readiness?"
 TARGETS = {  # figure -> (limit, unit); a figure passes when it is <= the limit
+    "ingest_s": (60.0, "s"),  # a warm full ingest, question embeddings included (issue 24)
     "ingest_overhead_pct": (15.0, "%"),  # full ingest at most 1.15x the bare encoder
     "reingest_s": (2.0, "s"),
     "retrieval_p95_ms": (50.0, "ms"),
@@ -314,7 +315,7 @@ def format_table(r: dict[str, Any]) -> str:
             "",
             "",
         ),
-        (f"full ingest, warm (median of {n})", f"{r['ingest_s']:.1f} s", "", "", ""),
+        (f"full ingest, warm (median of {n})", f"{r['ingest_s']:.1f} s", "", *verdict("ingest_s")),
         (
             f"  bare encoder, same passages, sentences and questions (median of {n})",
             f"{r['encode_s']:.1f} s",

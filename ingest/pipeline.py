@@ -37,7 +37,7 @@ from assistant.core.settings import Settings
 from assistant.core.text import split_sentences
 from assistant.core.types import Chunk
 from assistant.embedding.choice import MODEL_IDS, model_id_for
-from assistant.embedding.embedder import Embedder
+from assistant.embedding.embedder import TEXTS_PER_CALL, Embedder
 from assistant.storage.builds import (
     BuildFiles,
     SentenceVectors,
@@ -484,7 +484,7 @@ def _embed(
         from tqdm import tqdm
 
         assert embedder is not None  # build_and_publish loads one whenever there is work
-        batch = 32
+        batch = TEXTS_PER_CALL
         with tqdm(
             total=len(todo), desc="Embedding passages", unit="chunk", disable=not progress
         ) as bar:
@@ -532,8 +532,8 @@ def _embed_sentences(
     progress: bool,
 ) -> tuple[SentenceVectors, int]:
     """Every passage's sentences with their vectors, reusing an unchanged passage's (a
-    passage id names its text, so the same id has the same sentences); and how many were
-    embedded."""
+    passage id names its text, so the same id has the same sentences); and how many distinct
+    sentences were embedded."""
     owners: list[int] = []
     texts: list[str] = []
     rows: list[np.ndarray | None] = []
@@ -548,23 +548,27 @@ def _embed_sentences(
             rows.append(old[1][i] if same else None)
             if not same:
                 todo.append(len(rows) - 1)
-    if todo:
+    # A sentence that recurs (a quotation repeated under another heading, a caption) is
+    # embedded once: its vector is the same wherever it stands.
+    distinct = sorted(dict.fromkeys(texts[i] for i in todo), key=len, reverse=True)
+    if distinct:
         from tqdm import tqdm
 
         assert embedder is not None  # build_and_publish loads one whenever there is work
-        todo.sort(key=lambda i: -len(texts[i]))  # longest first, as _embed: like lengths pad least
-        batch = 64
+        found: dict[str, np.ndarray] = {}
+        batch = TEXTS_PER_CALL  # longest first, as _embed: like lengths pad least
         with tqdm(
-            total=len(todo), desc="Embedding sentences", unit="sentence", disable=not progress
+            total=len(distinct), desc="Embedding sentences", unit="sentence", disable=not progress
         ) as bar:
-            for start in range(0, len(todo), batch):
-                idx = todo[start : start + batch]
-                for i, v in zip(idx, embedder.embed_batch([texts[i] for i in idx]), strict=True):
-                    rows[i] = v
-                bar.update(len(idx))
+            for start in range(0, len(distinct), batch):
+                part = distinct[start : start + batch]
+                found.update(zip(part, embedder.embed_batch(part), strict=True))
+                bar.update(len(part))
+        for i in todo:
+            rows[i] = found[texts[i]]
     dim = len(rows[0]) if rows else 0
     vectors = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
-    return SentenceVectors(np.array(owners, dtype=np.int32), texts, vectors), len(todo)
+    return SentenceVectors(np.array(owners, dtype=np.int32), texts, vectors), len(distinct)
 
 
 def _write_vectors(

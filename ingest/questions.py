@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.core.types import Chunk
-from assistant.embedding.embedder import Embedder
+from assistant.embedding.embedder import TEXTS_PER_CALL, Embedder
 from assistant.storage.questions import QuestionVectors
 
 # A written question longer than this is not one a leader types; such a line is refused.
@@ -142,12 +142,12 @@ def embed_questions(
 ) -> tuple[QuestionVectors, int]:
     """The question index with its vectors, reusing a vector stored for the same text by the
     same model; and how many were embedded."""
-    todo = sorted({t for t in keyed.texts if t not in reuse}, key=len, reverse=True)
+    todo = sorted(dict.fromkeys(t for t in keyed.texts if t not in reuse), key=len, reverse=True)
     vectors = dict(reuse)
     if todo:
         assert embedder is not None  # build_and_publish loads one whenever there is work
-        for start in range(0, len(todo), 128):
-            part = todo[start : start + 128]
+        for start in range(0, len(todo), TEXTS_PER_CALL):
+            part = todo[start : start + TEXTS_PER_CALL]
             for text, v in zip(part, embedder.embed_batch(part), strict=True):
                 vectors[text] = v
     matrix = (

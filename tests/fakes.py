@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,19 @@ class MemoryStore(VectorStore):
 
     def count(self) -> int:
         return len(self.ids)
+
+
+class CountingEmbedder(HashingEmbedder):
+    """Counts how often each text was embedded (`seen`): a question read by several steps
+    (retrieval, scope, the composer) must still be embedded once."""
+
+    def __init__(self, dim: int = 256):
+        super().__init__(dim)
+        self.seen: Counter[str] = Counter()
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.update(texts)
+        return super().embed_batch(texts)
 
 
 class ExplodingEmbedder(HashingEmbedder):

@@ -447,18 +447,46 @@ def test_plan_keeps_the_previous_answer_for_follow_ups():
 
 # -- what a question asks ----------------------------------------------------------------------
 def test_the_parts_and_the_asking_sentences_of_a_question():
-    assert asking.split_parts("How big was it? How many leaders and how long did it run?") == [
+    assert plan_query("How big was it? How many leaders and how long did it run?").parts == [
         "How big was it?",
         "How many leaders",
         "how long did it run?",
     ]
-    assert asking.split_parts("Fast vs. slow: which is better?") == [
+    assert plan_query("Fast vs. slow: which is better?").parts == [
         "Fast vs. slow: which is better?"
     ]
     told = "We bought laptops for every room. Teachers use them as worksheets. What went wrong?"
     assert asking.asking(told) == "What went wrong?"
     assert asking.asking("How did Fulton choose pilot schools?") is None  # nothing told
     assert asking.asking("We have laptops. And?") is None  # too short to read alone
+
+
+FOLLOWED = [Turn("user", "What did Fulton do?"), Turn("assistant", "Fulton assessed schools.")]
+
+
+@pytest.mark.parametrize(
+    ("question", "history"),
+    [
+        ("How did Fulton choose pilot schools?", []),
+        ("How big was the pilot? How many leaders and how long did it run?", []),  # parts
+        ("We bought laptops for every room. Teachers use them as worksheets. What went wrong?", []),
+        ("Did they use a partner?", FOLLOWED),  # a follow-up: searched with the conversation
+    ],
+)
+def test_an_ask_embeds_its_question_once(store, corpus_dir, question, history):
+    """Retrieval, the scope step and the composer share the plan's one vector; the composer
+    embeds only what the plan has none for (a part, what a told question asks), once."""
+    from assistant.service import load_assistant
+    from tests.fakes import CountingEmbedder
+
+    embedder = CountingEmbedder()
+    bot = load_assistant(Settings(corpus_dir=corpus_dir, store_dir=store), embedder=embedder)
+    plan, _ = bot.plan(question, history)
+    answer = bot.ask(question, history)
+    assert answer.citations  # the composer read the passages
+    assert embedder.seen[plan.search_text] == 1
+    assert embedder.seen[question] == 1
+    assert max(embedder.seen.values()) == 1, embedder.seen.most_common(3)
 
 
 def test_a_told_question_is_read_mostly_by_what_it_asks(bot, monkeypatch):

@@ -13,6 +13,7 @@ from assistant.core.settings import Settings
 from assistant.core.types import Turn
 from assistant.embedding.embedder import (
     MINILM_SHA256,
+    MiniLMEmbedder,
     bundled_model_path,
     load_default_embedder,
     sha256_of,
@@ -53,6 +54,26 @@ def test_onnx_question_embedder_matches_sentence_transformers(tmp_path, bot):
         float(again.embed_query("What did Fulton do?") @ slow.embed_query("What did Fulton do?"))
         > 0.9999
     )
+
+
+def test_batches_on_worker_threads_give_the_vectors_of_one_encode_call(corpus_dir):
+    """Ingest runs batches side by side; each vector is still the one sentence-transformers
+    gives for the same batch (longest texts first, 32 a batch), bit for bit."""
+    from assistant.core.text import split_sentences
+    from ingest.pipeline import build_chunks
+
+    chunks = build_chunks(Settings(corpus_dir=corpus_dir))[:40]
+    texts = [c.indexed_text() for c in chunks]
+    texts += [t for c in chunks for t in split_sentences(c.text)][:150]
+    texts += ["What did Fulton do?", "What did Fulton do?"]  # a repeat, and a short text
+    serial, parallel = MiniLMEmbedder(workers=1), MiniLMEmbedder(workers=2)
+    vectors = parallel.embed_batch(texts)
+    assert np.array_equal(vectors, serial.embed_batch(texts))
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    first = order[:32]  # the first batch, encoded alone
+    alone = serial._model.encode([texts[i] for i in first], normalize_embeddings=True)
+    assert np.array_equal(vectors[first], alone)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 def _check_citations(bot, answer):

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.core.errors import IndexMissing, IngestError
 from assistant.core.settings import Settings
+from assistant.embedding.embedder import TEXTS_PER_CALL
 from assistant.service import load_assistant
 from assistant.storage.builds import builds_dir, current_build_id
 from ingest.pipeline import run_ingest
@@ -239,12 +240,12 @@ def test_new_passages_are_embedded_longest_first_and_stored_in_library_order(set
     report = run_ingest(settings, embedder=emb, progress=False)
     # the passages' batches, then the sentences' (tests/test_sentences.py), then the
     # questions' (tests/test_question_index.py)
-    passages = emb.batches[: -(-report.chunks // 32)]
+    passages = emb.batches[: -(-report.chunks // TEXTS_PER_CALL)]
     lengths = [len(t) for batch in passages for t in batch]
     assert len(lengths) == report.chunks and lengths == sorted(lengths, reverse=True)
-    assert all(len(batch) <= 32 for batch in passages)
+    assert all(len(batch) <= TEXTS_PER_CALL for batch in passages)
     after = emb.batches[len(passages) :]
-    sentence_batches = after[: -(-report.sentences_embedded // 64)]
+    sentence_batches = after[: -(-report.sentences_embedded // TEXTS_PER_CALL)]
     sentences = [len(t) for batch in sentence_batches for t in batch]
     assert len(sentences) == report.sentences_embedded
     assert sentences == sorted(sentences, reverse=True)

@@ -200,9 +200,10 @@ def test_one_bad_file_in_a_batch_adds_none_of_them(settings):
 
 
 def new_sentences(settings: Settings, before: set[str]) -> int:
-    """How many sentences the live build's passages that were not in `before` hold."""
+    """How many distinct sentences the live build's passages that were not in `before` hold
+    (a sentence that recurs is embedded once)."""
     chunks = read_build_files(live_build_path(settings), False).chunks
-    return sum(len(split_sentences(c.text)) for c in chunks if c.id not in before)
+    return len({s for c in chunks if c.id not in before for s in split_sentences(c.text)})
 
 
 # -- good input: asked about and cited -------------------------------------------------------

@@ -1,9 +1,7 @@
 """What a question asks, read from its form, never from its topic, so the rules hold for any
 question:
-- parts: each question of a multi-part question ("How long does it take, and how do I make
-  it last?"): its sentences that ask something, split again at "and how/what/did ...";
-  statements around them ("We have 90 schools.") are context, not parts; each part gets
-  its own best passage;
+- parts: each question of a multi-part question gets its own best passage; the parts are
+  the plan's (QueryPlan.parts, read once by assistant.retrieval.reading);
 - told: the asking sentences of a question told with its situation ("We bought laptops.
   What went wrong?"), which choose the passages more than the story does;
 - a number: "how many", "what share", "%", a rate: a passage that gives a figure is preferred
@@ -16,8 +14,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.core.text import terms
-from assistant.retrieval.reading import _AND_ASKS, _ASKS, _SENTENCE  # one reading of questions
+from assistant.retrieval.reading import _ASKS, _SENTENCE  # one reading of questions
 
 NUMBER = re.compile(
     r"\b(?:how (?:many|much|long|big|large|often)|what (?:percent\w*|share|fraction|proportion|"
@@ -49,12 +46,3 @@ def asking(question: str) -> str | None:
     if not asked or len(asked) == len(sentences) or len(text.split()) < 3:
         return None
     return text
-
-
-def split_parts(question: str) -> list[str]:
-    """The questions a question asks, in order (the whole question when it asks one)."""
-    parts: list[str] = []
-    for sentence in _sentences(question)[1]:
-        pieces = [p.strip(" ,") for p in _AND_ASKS.split(sentence) if p.strip(" ,")]
-        parts += [p for p in pieces if terms(p)]
-    return parts if len(parts) > 1 else [question]

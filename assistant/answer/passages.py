@@ -205,19 +205,24 @@ class Reader:
     def __init__(self, index: LoadedIndex, plan: QueryPlan):
         self.vectors = Vectors.of(index)
         self.plan = plan
-        texts = [plan.question]
+        # The plan's one reading: its parts, and its vector (of the search text, embedded
+        # once by retrieval); only what the plan has no vector for is embedded here.
+        searched = index.retriever.query_vector(plan)
         self._follow = plan.followup and plan.search_text != plan.question
-        if self._follow:
-            texts.append(plan.search_text)
-        parts = asking.split_parts(plan.question)
+        parts = plan.parts or [plan.question]
         told = asking.asking(plan.question) if len(parts) == 1 else None
-        self._told = len(texts) if told else None
+        self.parts = parts if len(parts) > 1 else []
+        # Rows of `q`: the question, the follow-up's search text, what a told question
+        # asks, then each part.
+        texts = [plan.question] if self._follow else []
+        self._told = 1 + self._follow if told else None
         if told:
             texts.append(told)
-        self.parts = parts if len(parts) > 1 else []
-        self._parts_at = len(texts)
+        self._parts_at = 1 + self._follow + bool(told)
         texts += self.parts
-        self.q = self.vectors.query(texts)
+        embedded = self.vectors.query(texts) if texts else np.zeros((0, len(searched)))
+        rows = [embedded[0], searched, *embedded[1:]] if self._follow else [searched, *embedded]
+        self.q = np.stack(rows).astype(np.float32, copy=False)
         self._cache: dict[str, np.ndarray] = {}
 
     def _cos(self, units: list[Unit]) -> np.ndarray:

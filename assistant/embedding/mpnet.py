@@ -163,5 +163,7 @@ class MPNetEmbedder(SentenceTransformerEmbedder):
     # text sit lower than MiniLM's).
     relevance_floor = (0.30, 0.20)
 
-    def __init__(self, models_dir: Path, verify: bool = True, batch_size: int = 32):
-        super().__init__(ensure_mpnet(models_dir), verify, batch_size)
+    def __init__(
+        self, models_dir: Path, verify: bool = True, batch_size: int = 32, workers: int = 0
+    ):
+        super().__init__(ensure_mpnet(models_dir), verify, batch_size, workers)

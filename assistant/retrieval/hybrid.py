@@ -76,7 +76,8 @@ class KeywordIndex:
         if not tokens.vocab or not any(len(ids) for ids in tokens.ids):
             return []
         k = min(k, len(self.ids))
-        docs, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        # n_threads=0: in this thread (1 starts a thread pool per question)
+        docs, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=0)
         return [
             (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
         ]
