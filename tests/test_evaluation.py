@@ -705,7 +705,8 @@ def tiny_bot(monkeypatch, hashing_embedder):
     fake_service.load_assistant = load_assistant
     monkeypatch.setitem(sys.modules, "assistant.service", fake_service)
     monkeypatch.setattr(
-        "assistant.embedding.embedder.load_default_embedder", lambda path=None: hashing_embedder
+        "assistant.embedding.embedder.load_default_embedder",
+        lambda path=None, workers=0: hashing_embedder,
     )
     return bot
 

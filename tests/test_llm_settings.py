@@ -119,10 +119,15 @@ def test_a_model_reads_the_ranking_by_a_character_budget(planted_settings, budge
     order = [s.chunk.text for s in found.chosen] + [
         s.chunk.text for s in found.ranked if s not in found.chosen
     ]
-    assert [" ".join(t.split()) for t in shown] == [
-        " ".join(t.split()) for t in order[: len(shown)]
-    ]
-    assert sum(len(t) for t in shown[1:]) <= budget
+    withheld = " [text addressed to AI systems withheld]"  # a planted instruction, kept out
+
+    def same(seen: str, text: str) -> bool:
+        seen, text = " ".join(seen.split()), " ".join(text.split())
+        return seen == text or (withheld in seen and text.startswith(seen.split(withheld)[0]))
+
+    assert len(shown) <= len(order)
+    assert all(same(seen, text) for seen, text in zip(shown, order, strict=False))
+    assert sum(len(t) for t in order[1 : len(shown)]) <= budget
     nxt = order[len(shown)] if len(shown) < len(order) else ""
     assert not nxt or sum(len(t) for t in order[: len(shown) + 1]) > budget
     assert (
