@@ -82,6 +82,16 @@ def test_template_answers_from_the_added_markdown(settings):
     assert cited[0].section == "Meetings" and cited[0].title == "Oakhaven leadership notes"
 
 
+def test_a_refusal_says_the_library_holds_the_documents_you_added(settings, store, corpus_dir):
+    """A district's library is not only the bundled one: a refusal names what was added."""
+    question = "What did Springfield Public Schools do about pilots?"
+    answer = ask(settings, question)
+    assert not answer.in_scope
+    assert "It also holds the document you added: “Oakhaven leadership notes”." in answer.answer
+    bundled = ask(Settings(corpus_dir=corpus_dir, store_dir=store), question)
+    assert not bundled.in_scope and "you added" not in bundled.answer
+
+
 # -- every bad input: a clear message, nothing changed --------------------------------------
 def _zip(names):
     import io

@@ -41,6 +41,22 @@ NOT_IN_LIBRARY_TEXT = (
     "Try asking about one of those, for example “How did districts handle need vs. readiness?”"
 )
 
+ADDED_SHOWN = 3  # added documents named in a refusal; the rest are counted
+
+
+def about_library(index: LoadedIndex) -> str:
+    """What a refusal says the library holds: the bundled documents and, when a user added
+    some, those too by title (a district's library is not only the bundled one)."""
+    added = sorted(str(index.documents[d].get("title") or d) for d in index.added_documents)
+    if not added:
+        return NOT_IN_LIBRARY_TEXT
+    named = ", ".join(f"“{t}”" for t in added[:ADDED_SHOWN])
+    more = len(added) - ADDED_SHOWN
+    rest = f" and {more} more" if more > 0 else ""
+    noun = "document" if len(added) == 1 else "documents"
+    return f"{NOT_IN_LIBRARY_TEXT} It also holds the {noun} you added: {named}{rest}."
+
+
 NO_PRODUCT_PICKS = (
     "The library does not rate or recommend products or vendors, so it cannot say which one "
     "to choose. It does describe how districts decided what to build themselves and what to "
@@ -95,7 +111,7 @@ def precheck(plan: QueryPlan, index: LoadedIndex) -> ScopeDecision | None:
         listed = ", ".join(f"“{m}”" for m in focal)
         return ScopeDecision(
             NOT_IN_LIBRARY,
-            f"The library never mentions {listed}. {NOT_IN_LIBRARY_TEXT}",
+            f"The library never mentions {listed}. {about_library(index)}",
             confident=True,
         )
     # Whether to buy a named product (a user's document may praise one). Tune and test: no
@@ -106,7 +122,7 @@ def precheck(plan: QueryPlan, index: LoadedIndex) -> ScopeDecision | None:
     if PRICE_ASK.search(question) and _named_thing(question, index):
         return ScopeDecision(
             NOT_IN_LIBRARY,
-            f"The library gives no prices for products or services. {NOT_IN_LIBRARY_TEXT}",
+            f"The library gives no prices for products or services. {about_library(index)}",
             confident=True,
         )
     # A state's law or policy. Tune: 2 more off-library declined; test: 4 more; no in-library
@@ -115,7 +131,7 @@ def precheck(plan: QueryPlan, index: LoadedIndex) -> ScopeDecision | None:
     if state and LEGAL_ASK.search(question):
         return ScopeDecision(
             NOT_IN_LIBRARY,
-            f"The library does not discuss {state}'s laws or policies. {NOT_IN_LIBRARY_TEXT}",
+            f"The library does not discuss {state}'s laws or policies. {about_library(index)}",
             confident=True,
         )
     return None
@@ -132,7 +148,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     """
     plan = found.plan
     if not found.chosen:
-        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT, confident=True)
+        return ScopeDecision(NOT_IN_LIBRARY, about_library(index), confident=True)
     closest = closest_sentences(plan, found, index, keep=FIGURE_AMONG)
     near = nearness(found, closest)
     embedder = index.retriever.embedder
@@ -144,7 +160,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
         far = margin is not None and below_floor(
             near, embedder.relevance_floor, embedder.question_floor, margin
         )
-        return ScopeDecision(NOT_IN_LIBRARY, NOT_IN_LIBRARY_TEXT, confident=far)
+        return ScopeDecision(NOT_IN_LIBRARY, about_library(index), confident=far)
     sentences = [s for _, s in closest]
     # A figure about one named system, product or programme that the library does not state
     # is not in the library; a figure asked in general is partly answered.
@@ -154,7 +170,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     named = bool(plan.systems) or _named_thing(plan.question, index, systems_too=True)
     if "figure" in plan.asks and not has_figure(sentences, plan.question) and named:
         return ScopeDecision(
-            NOT_IN_LIBRARY, f"The library does not give that figure. {NOT_IN_LIBRARY_TEXT}"
+            NOT_IN_LIBRARY, f"The library does not give that figure. {about_library(index)}"
         )
     missing = missing_parts(plan.question, sentences)
     if missing:
