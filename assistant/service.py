@@ -123,23 +123,14 @@ class Assistant:
         A new question's search queries do not change its own ranking, so while the model
         writes them the question is ranked (and a confident refusal does not wait for them)."""
         plan, index, reading = self._read(question, history, composer, ahead=True)
-        decision = scoping.precheck(plan, index)
-        if decision is None:
-            ranked = index.rank(plan, filters) if reading is not None else None
-            if reading is not None:
-                self._add_queries(plan, reading.result())
-            found = index.retrieve(plan, self.settings.top_k, filters, ranked)
-            decision = scoping.decide(found, index)
-        else:
-            found = None
+        found, decision = self.scope(plan, index, filters, reading)
         if composer.judges_scope:
             # On the model path the scope step only pre-filters where it is confident; a
             # doubtful refusal is retrieved for and left to the model.
             if decision.confident and not decision.in_scope:
                 found = None
             elif found is None:
-                if reading is not None:
-                    self._add_queries(plan, reading.result())
+                self._add_queries(plan, reading.result() if reading is not None else None)
                 found = index.retrieve(plan, self.settings.top_k, filters)
         if found is None or not (decision.in_scope or composer.judges_scope):
             return index, found, decision, composer.declined(decision.refusal(plan), found, index)
@@ -158,14 +149,23 @@ class Assistant:
         return replace(answer, related=_related(found, index, answered))
 
     def scope(
-        self, plan: QueryPlan, index: LoadedIndex, filters: Filters | None = None
+        self,
+        plan: QueryPlan,
+        index: LoadedIndex,
+        filters: Filters | None = None,
+        queries: Future[Any] | None = None,
     ) -> tuple[Retrieved | None, ScopeDecision]:
         """Retrieve once and decide whether the library answers (no retrieval at all when
-        the question alone settles it)."""
+        the question alone settles it). `queries`: the model's search call, still running;
+        the question is ranked meanwhile and its queries fused in when they come."""
         decision = scoping.precheck(plan, index)
         if decision is not None:
             return None, decision
-        found = index.retrieve(plan, self.settings.top_k, filters)
+        ranked = None
+        if queries is not None:
+            ranked = index.rank(plan, filters)
+            self._add_queries(plan, queries.result())
+        found = index.retrieve(plan, self.settings.top_k, filters, ranked)
         return found, scoping.decide(found, index)
 
     def plan(

@@ -30,6 +30,18 @@ from tests.fakes import HashingEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How do districts decide where to pilot?"
+# Words for long generated documents: library-like sentences, no two pieces alike.
+WORDS = (
+    "district",
+    "leaders",
+    "pilot",
+    "schools",
+    "teachers",
+    "learning",
+    "scale",
+    "readiness",
+    "budget",
+)
 Run = Callable[..., tuple[int, str, str]]
 
 
@@ -306,20 +318,9 @@ def test_the_instruction_check_is_inside_the_reading_time_limit():
     from ingest.formats.defuse import defuse
     from ingest.formats.limits import Budget, Limits
 
-    words = [
-        "district",
-        "leaders",
-        "pilot",
-        "schools",
-        "teachers",
-        "learning",
-        "scale",
-        "readiness",
-        "budget",
-    ]
     rng = random.Random(3)  # varied sentences: no two pieces of the check alike
     text = " ".join(
-        " ".join(rng.choice(words) for _ in range(12)).capitalize() + "." for _ in range(8000)
+        " ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + "." for _ in range(8000)
     )
     result = ReadResult("text", [Block((), text)])
     budget = Budget("slow.txt", Limits(seconds=0.2))
@@ -336,23 +337,12 @@ def test_a_1999_page_pdf_is_refused_within_the_limits(lbw, home):
     from reportlab.lib.pagesizes import letter
     from reportlab.pdfgen import canvas
 
-    words = [
-        "district",
-        "leaders",
-        "pilot",
-        "schools",
-        "teachers",
-        "learning",
-        "scale",
-        "readiness",
-        "budget",
-    ]
     rng = random.Random(2)
     path = home / "long-plan.pdf"
     pdf = canvas.Canvas(str(path), pagesize=letter)
     for _ in range(1999):
         for line in range(45):
-            pdf.drawString(40, 750 - 16 * line, " ".join(rng.choice(words) for _ in range(12)))
+            pdf.drawString(40, 750 - 16 * line, " ".join(rng.choice(WORDS) for _ in range(12)))
         pdf.showPage()
     pdf.save()
     started = time.monotonic()

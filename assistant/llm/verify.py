@@ -138,11 +138,6 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def _numbers(text: str, skip_one: bool = False) -> set[str]:
-    """Every figure, in digits or words, canonical ("forty" and "40" are both "40")."""
-    return numbers(text, skip_one)
-
-
 _ITEM = re.compile(r"^\s*(?:[-*+•●▪◦]|\(?\d{1,2}[.)]|\(?[a-z][.)]|Q\d\b)\s*", re.IGNORECASE)
 # A sentence that says what the passages do not cover: honest, and no claim about the library.
 ABSENCE = re.compile(
@@ -258,7 +253,7 @@ class Support:
             both,
             words,
             set(stemmer().stemWords(sorted(words))),
-            _numbers(both),
+            numbers(both),
             set(find_systems(both)) | set(chunk.systems),
             list_sizes(without_instructions(chunk.text, "")),
         )
@@ -316,7 +311,7 @@ class Claim:
         return cls(
             content,
             set(stemmer().stemWords(sorted(content))),
-            _numbers(bare, skip_one=True),
+            numbers(bare, skip_one=True),
             {w for w in words if w in STRICT_WORDS},
             [q for q in _QUOTE.findall(bare) if _WORD.search(q)],
             urls,
