@@ -114,6 +114,7 @@ def test_good_answer_is_kept_with_citations_renumbered(bot):
         "reason": None,
         "model": "fake:scripted",
         "standalone_question": None,
+        "reread": 0,
     }
 
 

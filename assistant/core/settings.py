@@ -7,7 +7,7 @@ LBW_MAX_XML_MB, LBW_MAX_PARTS, LBW_MAX_PARAGRAPHS, LBW_MAX_PAGES, LBW_MAX_READ_S
 one change may cause: LBW_MAX_DOC_PASSAGES, LBW_MAX_ADD_PASSAGES; for a
 language model LBW_LLM (none|openai|ollama|anthropic), LBW_LLM_MODEL,
 LBW_LLM_TIMEOUT, LBW_LLM_TEMPERATURE, LBW_MAX_ANSWER_CHARS, LBW_LLM_CONTEXT_CHARS,
-LBW_LLM_QUERIES and the providers' own
+LBW_LLM_QUERIES, LBW_LLM_REREAD and the providers' own
 OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_HOST.
 
 Each variable has one reader that refuses nonsense (`abc`, `nan`, `0` passages, a negative
@@ -103,6 +103,9 @@ class Settings:
     llm_context_chars: int = 30_000
     # The model writes this many extra search queries for a question (0: none), fused with it.
     llm_queries: int = 3
+    # Sentences of one answer that the word check leaves in doubt (assistant.llm.verify.BORDER)
+    # and the model re-reads against their passages in one more call (0: words decide alone).
+    llm_reread: int = 24
     # `lbw add`: questions the model writes per passage of an added document (0: none)
     doc_questions: int = 5
     openai_api_key: str | None = field(default=None, repr=False)
@@ -246,6 +249,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("max_answer_chars", "LBW_MAX_ANSWER_CHARS", whole(*ANSWER_CHARS_RANGE)),
     ("llm_context_chars", "LBW_LLM_CONTEXT_CHARS", whole(*CONTEXT_CHARS_RANGE)),
     ("llm_queries", "LBW_LLM_QUERIES", whole(0, 5)),
+    ("llm_reread", "LBW_LLM_REREAD", whole(0, 200)),
     ("doc_questions", "LBW_DOC_QUESTIONS", whole(0, 10)),
     ("openai_api_key", "OPENAI_API_KEY", str.strip),
     ("openai_base_url", "OPENAI_BASE_URL", str.strip),

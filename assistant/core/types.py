@@ -147,6 +147,9 @@ class Verification:
     reason: str | None = None
     model: str | None = None
     standalone_question: str | None = None
+    # Sentences the word check left in doubt that the model re-read against their passages
+    # (assistant.llm.verify.BORDER); its verdict decided them.
+    reread: int = 0
 
 
 @dataclass
@@ -184,6 +187,7 @@ class Answer:
                 "reason": v.reason,
                 "model": v.model,
                 "standalone_question": v.standalone_question,
+                "reread": v.reread,
             },
         }
         if self.more:

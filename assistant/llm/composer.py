@@ -34,7 +34,14 @@ from assistant.core.settings import Settings
 from assistant.core.types import Answer, Chunk, Turn, Verification
 from assistant.llm import prompts
 from assistant.llm.backends import chat_model, model_label
-from assistant.llm.verify import MARKER, AnswerChecker, library_words, sanitize, split_units
+from assistant.llm.verify import (
+    MARKER,
+    AnswerChecker,
+    Borderline,
+    library_words,
+    sanitize,
+    split_units,
+)
 from assistant.retrieval.library import LoadedIndex, Retrieved
 
 if TYPE_CHECKING:
@@ -113,6 +120,7 @@ class LLMComposer(Composer):
         max_answer_chars: int = 8000,
         context_chars: int = 30_000,
         queries: int = 0,
+        reread: int = 0,
     ):
         self.model = model
         self.label = label
@@ -122,6 +130,7 @@ class LLMComposer(Composer):
         self.max_answer_chars = max_answer_chars
         self.context_chars = context_chars
         self.queries = queries
+        self.reread = reread  # borderline sentences the model re-reads per answer (0: none)
         # Called with each finished check (the checker, the passages the model read): the
         # evaluation reads the sentences judged from it (eval/verifier.py).
         self.on_checked: Callable[[AnswerChecker, list[Chunk]], None] | None = None
@@ -141,6 +150,7 @@ class LLMComposer(Composer):
             settings.max_answer_chars,
             settings.llm_context_chars,
             settings.llm_queries,
+            settings.llm_reread,
         )
 
     # -- reading the question for retrieval --------------------------------------------------
@@ -218,7 +228,14 @@ class LLMComposer(Composer):
     ) -> Generator[str, None, Answer]:
         plan = found.plan
         history = " ".join(t for t in (plan.previous_question, plan.previous_answer) if t)
-        checker = AnswerChecker(passages, library_words(index), index, history)
+        words = library_words(index)
+        checker = AnswerChecker(passages, words, index, history, holding=self.reread > 0)
+        fed: list[str] = []  # the reply's text as checked, to check again after a re-reading
+
+        def feed(text: str) -> str:
+            fed.append(text)
+            return checker.feed(text)
+
         # "More from the library" does not depend on the reply: laid out while the model writes.
         more_ahead = in_background(self.offline.layout, found, index, name="lbw-more")
 
@@ -245,7 +262,7 @@ class LLMComposer(Composer):
                     if label == NOT_IN_LIBRARY:
                         return self._not_in_library(found, index)
                     started, pending = True, f"{lead}\n\n" if lead else ""
-                if shown := checker.feed(piece):
+                if shown := feed(piece):
                     yield pending + shown
                     pending = ""
             if not started and head.strip():  # a reply too short to tell while it came
@@ -253,11 +270,17 @@ class LLMComposer(Composer):
                 if label == NOT_IN_LIBRARY:
                     return self._not_in_library(found, index)
                 pending = f"{lead}\n\n" if lead else ""
-                if shown := checker.feed(body):
+                if shown := feed(body):
                     yield pending + shown
                     pending = ""
             if shown := checker.finish():
                 yield pending + shown
+            reread = 0
+            if checker.borderline:  # held back from the stream; the final answer has them
+                verdicts = self.second_reading(checker.borderline, passages)
+                reread = len(verdicts)
+                checker = AnswerChecker(passages, words, index, history, verdicts=verdicts)
+                checker.check("".join(fed))
             if self.on_checked is not None:
                 self.on_checked(checker, passages)
         except Exception as exc:
@@ -285,11 +308,29 @@ class LLMComposer(Composer):
             cites.items,
             self.name,
             Verification(
-                tuple(checker.removed_markers), tuple(checker.unsupported), None, self.label
+                tuple(checker.removed_markers),
+                tuple(checker.unsupported),
+                None,
+                self.label,
+                reread=reread,
             ),
             scope=PARTIAL if lead else ANSWERED,
             more=more,
         )
+
+    def second_reading(self, doubtful: Sequence[Borderline], passages: list[Chunk]) -> dict:
+        """The model's verdicts on the sentences words alone left in doubt (at most
+        `reread` of them, in one call), keyed as the checker keys them. Empty when the call
+        fails or says nothing usable: the words then decide, as without a model."""
+        asked = list(doubtful)[: self.reread]
+        messages = prompts.judge_messages([(b.text, b.cited) for b in asked], passages)
+        try:
+            reply = "".join(self._pieces(messages, False))
+        except Exception as exc:
+            log.warning("No second reading (%s); words decide", describe(exc, self.timeout))
+            return {}
+        said = prompts.verdicts_from_reply(reply, len(asked))
+        return {asked[n - 1].key: ok for n, ok in said.items()}
 
     def _not_in_library(self, found: Retrieved, index: LoadedIndex) -> Answer:
         """The model found no answer: say so plainly; the closest passages follow as

@@ -23,7 +23,9 @@ from assistant.core.types import Chunk, Turn
 
 NOT_IN_LIBRARY = "NOT_IN_LIBRARY"
 PARTIAL = "PARTIAL:"
-_TAG = re.compile(r"<(\s*/?\s*(?:passages?|question|conversation|system|user|assistant)\b)", re.I)
+_TAG = re.compile(
+    r"<(\s*/?\s*(?:passages?|question|conversation|statements?|system|user|assistant)\b)", re.I
+)
 _MARKER = re.compile(r"\[\d{1,3}\]")
 HISTORY_TURNS = 6
 HISTORY_CHARS = 600
@@ -45,9 +47,10 @@ def _shown(text: str) -> str:
     return defuse(without_instructions(text))
 
 
-def format_passages(passages: Sequence[Chunk]) -> str:
+def format_passages(passages: Sequence[Chunk], numbers: Sequence[int] | None = None) -> str:
+    """The passages as a prompt shows them, numbered from 1 (or by `numbers`)."""
     blocks = []
-    for n, chunk in enumerate(passages, start=1):
+    for n, chunk in zip(numbers or range(1, len(passages) + 1), passages, strict=True):
         source = " — ".join(p for p in (chunk.title, chunk.section) if p)
         text = _shown(chunk.text)
         blocks.append(f'<passage n="{n}">\nSource: {defuse(source)}\n{text}\n</passage>')
@@ -165,3 +168,38 @@ def search_from_reply(
     if standalone is None and not queries and history_given:
         standalone = standalone_from_reply(reply, question, max_chars)  # an unlabelled line
     return SearchReading(standalone, tuple(queries))
+
+
+def judge_messages(statements: Sequence[tuple[str, Sequence[int]]], passages: Sequence[Chunk]):
+    """The prompt of a second reading: each statement (its text, the passage numbers it
+    cites, as numbered in the answer prompt) beside only the passages those numbers name,
+    numbered as the answer prompt numbered them, so the statements' own markers match."""
+    cited = sorted({n for _, ns in statements for n in ns if 1 <= n <= len(passages)})
+    lines = []
+    for i, (text, ns) in enumerate(statements, start=1):
+        marks = "".join(f"[{n}]" for n in ns)
+        lines.append(f"S{i} (cites {marks}): {defuse(' '.join(text.split()))}")
+    user = template("judge_user").format(
+        passages=format_passages([passages[n - 1] for n in cited], cited),
+        statements="\n".join(lines),
+    )
+    return [SystemMessage(template("judge_system")), HumanMessage(user)]
+
+
+_VERDICT = re.compile(
+    r"^[\s*_>#-]*S?\s*(\d{1,3})\s*[:.)\-–]*[\s*_]*(NOT[\s_-]*SUPPORTED|UNSUPPORTED|SUPPORTED)\b",
+    re.IGNORECASE,
+)
+
+
+def verdicts_from_reply(reply: str, count: int) -> dict[int, bool]:
+    """Statement number (from 1) -> supported, from a reply's verdict lines. A statement
+    given no verdict, or two that disagree, gets none (its words decide it); other lines are
+    ignored."""
+    found: dict[int, set[bool]] = {}
+    for line in reply.splitlines()[: 4 * count + 20]:
+        m = _VERDICT.match(line)
+        if m and 1 <= int(m.group(1)) <= count:
+            supported = m.group(2).upper() == "SUPPORTED"
+            found.setdefault(int(m.group(1)), set()).add(supported)
+    return {n: next(iter(v)) for n, v in found.items() if len(v) == 1}

@@ -31,7 +31,7 @@ never uses in lower case (or an acronym), so "Springfield" and "PWNED" need a so
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import copy
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -94,6 +94,13 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 UNCITED_MIN = 0.7  # ... of an uncited sentence's, in one passage (0.5 for up to 3 words)
+# Words cannot tell a fair paraphrase from an on-topic claim the passage does not make. A
+# cited sentence whose facts all check out (numbers, names, quotations, links) but whose
+# wording decides it (removed for its wording or a clause, or kept with fewer than BORDER of
+# its words in the passage) is "borderline": with a model configured, the model re-reads it
+# against its passages (assistant.llm.judge) and its verdict decides. Fitted on the tune
+# half of the labelled set (eval/verifier.py --judge).
+BORDER = 0.8
 
 
 # A sentence's first word (after any list label's markup): capitalised by grammar, not
@@ -224,6 +231,12 @@ class LibraryWords:
                 if w[0].islower():
                     common.add(w.lower())
         allowed = {w for n in names for w in _words(normalize(n or ""))}
+        # ... and their initials: "TLA" for The Learning Accelerator, a publisher it names
+        for n in names:
+            words = [w for w in re.findall(r"[A-Za-z]+", normalize(n or "")) if w]
+            for kept in (words, [w for w in words if w.lower() not in STOP]):
+                if len(kept) >= 2:
+                    allowed.add("".join(w[0] for w in kept).lower())
         stems = frozenset(stemmer().stemWords(sorted(common)))
         return cls(frozenset(common), stems, frozenset(allowed))
 
@@ -303,7 +316,9 @@ class Claim:
             low = token.lower()
             acronym = sum(c.isalpha() for c in token) >= 2 and token.isupper()
             parts = [p for p in low.split("-") if p]
-            ordinary = all(p in library.common or _stem(p) in library.stems for p in parts)
+            ordinary = low in library.common or all(
+                p in library.common or _stem(p) in library.stems for p in parts
+            )
             if not ordinary and first is not None and m.start() == first.start():
                 ordinary = plain_word(token)  # capitalised only because it opens the sentence
             if (acronym or not ordinary) and low not in library.allowed_names:
@@ -325,6 +340,15 @@ class Claim:
     @property
     def empty(self) -> bool:
         return not (self.stems or self.numbers or self.quotes or self.urls or self.names)
+
+    def share(self, support: Support) -> float:
+        """The share of its content words (stemmed) that `support` has."""
+        return len(self.stems & support.stems) / len(self.stems) if self.stems else 1.0
+
+    def facts_problem(self, support: Support) -> str | None:
+        """Why `support` does not back this claim's facts (numbers, words of quantity,
+        links, quotations, school systems, names), or None: its wording is not judged."""
+        return self.problem(support, 0.0)
 
     def problem(
         self, support: Support, minimum: float, meaning: Callable[[], float] | None = None
@@ -357,8 +381,8 @@ class Claim:
         unknown = sorted(self.names - support.words)
         if unknown:
             return f"it names “{', '.join(unknown)}”, which the cited passage does not"
-        if self.stems and not self.scope_talk:
-            share = len(self.stems & support.stems) / len(self.stems)
+        if self.stems and not self.scope_talk and minimum > 0:
+            share = self.share(support)
             if len(self.stems) <= SHORT_CLAIM and minimum == CITED_MIN:
                 minimum = SHORT_MIN  # one unsupported word is most of a short claim
             if share < minimum:
@@ -448,6 +472,29 @@ def split_units(text: str) -> list[str]:
     return units
 
 
+HELD = "held for the language model to re-read against its passages"
+REREAD_REJECTED = "the language model, re-reading the cited passage, found it does not say this"
+
+
+@dataclass(frozen=True)
+class Borderline:
+    """A cited sentence whose facts check out but whose wording leaves its support in doubt:
+    its text (markers as the model wrote them), the passage numbers it is checked against,
+    and why words alone would remove it (None: words alone would keep it)."""
+
+    text: str
+    cited: tuple[int, ...]
+    reason: str | None = None
+
+    @property
+    def key(self) -> tuple[str, tuple[int, ...]]:
+        return self.text, self.cited
+
+    @staticmethod
+    def key_of(text: str, cited: Sequence[int]) -> tuple[str, tuple[int, ...]]:
+        return " ".join(text.split()), tuple(cited)
+
+
 @dataclass
 class _Sentence:
     text: str  # sanitized, as the model wrote it
@@ -481,6 +528,13 @@ class AnswerChecker:
     # Every cited sentence judged: (text, the passage numbers it cites, kept); the verifier's
     # labelled set is read from it (eval/verifier.py).
     judged: list[tuple[str, tuple[int, ...], bool]] = field(default_factory=list)
+    # The model's verdicts on borderline sentences (see BORDER), keyed by `Borderline.key`:
+    # a verdict decides its sentence; a borderline sentence without one is judged by words.
+    verdicts: Mapping[tuple[str, tuple[int, ...]], bool] = field(default_factory=dict)
+    # When set, a borderline sentence without a verdict is held back (not shown) and listed
+    # in `borderline`, for the model to re-read before the answer is checked again.
+    holding: bool = False
+    borderline: list[Borderline] = field(default_factory=list)
 
     def __post_init__(self):
         self._support = [copy(_support_of(c)) for c in self.passages]
@@ -683,9 +737,24 @@ class AnswerChecker:
             return "it repeats the conversation, which is not evidence, not a passage"
         support = Support.merge([self._support[n - 1] for n in cited])
         meaning = (lambda: self.closeness(text, cited)) if text and self.index else None
-        return claim.problem(support, CITED_MIN, meaning) or self._clause_problem(
+        reason = claim.problem(support, CITED_MIN, meaning) or self._clause_problem(
             text, support, cited
         )
+        if not text or not (self.holding or self.verdicts):
+            return reason
+        doubtful = reason is not None or (
+            claim.stems and not claim.scope_talk and claim.share(support) < BORDER
+        )
+        if not doubtful or claim.facts_problem(support) is not None:
+            return reason  # its words settle it, or a fact fails: no reading changes that
+        key = Borderline.key_of(text, cited)
+        if key in self.verdicts:
+            return None if self.verdicts[key] else REREAD_REJECTED
+        if self.holding:
+            if all(b.key != key for b in self.borderline):
+                self.borderline.append(Borderline(key[0], key[1], reason))
+            return HELD
+        return reason
 
     def _clause_problem(self, text: str, support: Support, cited: list[int]) -> str | None:
         """A sentence the passages support as a whole may still add a clause they do not
