@@ -114,7 +114,9 @@ def cmd_ask(args) -> int:
         sys.stdout.flush()
         shown += piece
     answer = stream.result()
-    if stream.replaced:  # the model failed: the offline answer replaces what was shown
+    # The model failed (the offline answer replaces what was shown), or its second reading
+    # restored sentences held back while in doubt: the final answer is printed whole.
+    if stream.replaced or stream.revised:
         shown = ("\n\n---\n" if shown.strip() else "") + answer.answer
         sys.stdout.write(shown)
     if not shown.endswith("\n"):
