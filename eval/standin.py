@@ -23,6 +23,8 @@ import argparse
 import hashlib
 import json
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,17 @@ def replay_composer(folder: str | Path, settings):
     return LLMComposer.from_settings(settings, ReplayChatModel(folder=Path(folder)), "stand-in")
 
 
+def settle(timeout: float = 30.0) -> None:
+    """Wait until no model call started for the last question is still running: a confident
+    refusal returns while its search call is under way, and that call's key is the
+    question's, not the next one's."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+        t.name in ("lbw-search", "lbw-llm") for t in threading.enumerate()
+    ):
+        time.sleep(0.01)
+
+
 def record(folder: Path, questions: Path) -> dict[str, Any]:
     """Ask every question through the replay model; prompts without replies are recorded."""
     from assistant.core.settings import Settings
@@ -96,6 +109,7 @@ def record(folder: Path, questions: Path) -> dict[str, Any]:
     for q in load_set([questions]):
         before = len(composer.model.calls)
         bot.ask(q.question, q.history)
+        settle()
         keys[q.id] = composer.model.calls[before:]
         asked += 1
     (folder / "keys.json").write_text(json.dumps(keys, indent=1), encoding="utf-8")

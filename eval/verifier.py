@@ -10,6 +10,7 @@ its passages by id, so it is checked against the live index's text.
     python -m eval.verifier extract DIR OUT.jsonl     # the cited sentences of DIR's replies
     python -m eval.verifier plant FAITHFUL.jsonl OUT.jsonl
     python -m eval.verifier score SET.jsonl... [--half tune|test] [--show]
+        [--replies DIR] [--border B]    # with the model's second reading, from stand-ins
 
 The halves are fixed by a hash of each item's answer, so the sentences of one answer (and
 the faults made from them) stay in one half. Fit on tune; report test.
@@ -214,14 +215,27 @@ def _overlap(sentence: str, text: str) -> float:
 
 
 # -- scoring -----------------------------------------------------------------------------------
-def judge(items: list[dict[str, Any]], bot=None) -> list[bool]:
-    """Whether the current reply check keeps each item (a one-sentence answer citing [1..])."""
+def judge(
+    items: list[dict[str, Any]], bot=None, replies: Path | None = None, stats: dict | None = None
+) -> list[bool]:
+    """Whether the current reply check keeps each item (a one-sentence answer citing [1..]).
+
+    With `replies`, as with a model configured: a borderline sentence is re-read by the
+    model (the composer's own second reading, one prompt per item), answered from the
+    stand-ins' replies in that folder; a prompt without a reply is recorded there and its
+    words decide. `stats` counts the items re-read and those without a reply."""
     from assistant.llm.verify import AnswerChecker, library_words
 
     if bot is None:
         bot, _ = _bot()
     index = bot.index
     words = library_words(index)
+    reader = None
+    if replies is not None:
+        from assistant.llm.composer import LLMComposer
+        from eval.standin import ReplayChatModel
+
+        reader = LLMComposer(ReplayChatModel(folder=replies), "stand-in", reread=24)
     kept = []
     for item in items:
         passages = [index.by_id[p] for p in item["passages"]]
@@ -231,8 +245,16 @@ def judge(items: list[dict[str, Any]], bot=None) -> list[bool]:
             text = f"{numbered[:-1]} {marks}{numbered[-1]}"
         else:
             text = f"{numbered} {marks}"
-        checker = AnswerChecker(passages, words, index)
+        checker = AnswerChecker(passages, words, index, holding=reader is not None)
         checker.check(text)
+        if reader is not None and checker.borderline:
+            missing = len(reader.model.missing)
+            verdicts = reader.second_reading(checker.borderline, passages)
+            if stats is not None:
+                stats["reread"] = stats.get("reread", 0) + 1
+                stats["no_reply"] = stats.get("no_reply", 0) + len(reader.model.missing) - missing
+            checker = AnswerChecker(passages, words, index, verdicts=verdicts)
+            checker.check(text)
         kept.append(checker.cited_sentences == 1 and not checker.unsupported)
     return kept
 
@@ -275,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     sc.add_argument("set", type=Path, nargs="+")
     sc.add_argument("--half", choices=("tune", "test"))
     sc.add_argument("--show", action="store_true", help="print the items judged wrongly")
+    sc.add_argument(
+        "--replies",
+        type=Path,
+        help="re-read borderline sentences as with a model, answered from this folder's "
+        "stand-in replies (prompts without one are recorded there)",
+    )
+    sc.add_argument("--border", type=float, help="BORDER to score with (fitting on tune)")
     args = parser.parse_args(argv)
     if args.command == "extract":
         write(args.out, extract(args.folder, args.questions))
@@ -287,8 +316,13 @@ def main(argv: list[str] | None = None) -> int:
         items = [i for p in args.set for i in read(p)]
         if args.half:
             items = [i for i in items if i["half"] == args.half]
-        kept = judge(items)
-        print(json.dumps(score(items, kept), indent=1))
+        if args.border is not None:
+            import assistant.llm.verify as verify
+
+            verify.BORDER = args.border
+        stats: dict[str, int] = {}
+        kept = judge(items, replies=args.replies, stats=stats)
+        print(json.dumps({**score(items, kept), **stats}, indent=1))
         if args.show:
             for item, k in zip(items, kept, strict=True):
                 if k != (item["label"] == "faithful"):

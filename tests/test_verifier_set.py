@@ -4,6 +4,7 @@ check uses the index's own embedder, and every item names its passages by id."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,23 @@ def test_the_check_keeps_faithful_sentences_and_catches_planted_faults(bot, item
     fails here."""
     mine = [i for i in items if i["half"] == half]
     got = score(mine, judge(mine, bot))
-    limits = {"tune": (0.028, 0.919), "test": (0.053, 0.908)}[half]
+    limits = {"tune": (0.024, 0.919), "test": (0.053, 0.908)}[half]
+    assert got["faithful_removed_rate"] <= limits[0], got
+    assert got["faults_caught_rate"] >= limits[1], got
+
+
+@pytest.mark.parametrize("half", ["tune", "test"])
+def test_with_the_models_second_reading_from_the_kept_stand_in_replies(bot, items, half, tmp_path):
+    """As with a model configured: the borderline sentences are re-read, answered by the
+    stand-in judges' kept replies (eval/standin/judge). Measured 2026-12-06: tune 0.3 %
+    removed / 98.6 % caught, test 1.7 % / 96.6 % (the 1 % target is missed on test). A
+    change to the check, the prompt or BORDER that loses a reply, removes more faithful
+    sentences or lets more faults through fails here."""
+    shutil.copytree(SET.parent / "standin" / "judge" / "replies", tmp_path / "replies")
+    mine = [i for i in items if i["half"] == half]
+    stats: dict[str, int] = {}
+    got = score(mine, judge(mine, bot, replies=tmp_path, stats=stats))
+    assert stats["reread"] >= 100 and stats.get("no_reply", 0) == 0, stats
+    limits = {"tune": (0.004, 0.985), "test": (0.018, 0.965)}[half]
     assert got["faithful_removed_rate"] <= limits[0], got
     assert got["faults_caught_rate"] >= limits[1], got
