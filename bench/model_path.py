@@ -1,10 +1,11 @@
 """What the language-model path costs beyond the model's own time, next to the offline answer.
 
-    python bench/model_path.py [--questions FILE] [--repeats N] [--model-s SEARCH ANSWER]
+    python bench/model_path.py [--questions FILE] [--repeats N] [--model-s SEARCH ANSWER REREAD]
 
 A local OpenAI-compatible server on 127.0.0.1 stands in for the model (a search prompt gets
-two QUERY lines; an answer prompt gets one sentence of its first passage, cited) and times its
-own work. Each question is answered on the offline path and on the model path (the real
+two QUERY lines; an answer prompt gets one sentence of its first passage, cited, and the same
+sentence with a clause the passage does not give, which the check leaves in doubt; the
+second reading of that sentence gets a verdict) and times its own work. Each question is answered on the offline path and on the model path (the real
 langchain-openai client, search queries on, the context budget and the reply check) in the
 same process. The model path's overhead per answer is its wall time minus the time the server
 spent: everything our code adds around the model calls (two HTTP round trips, prompt
@@ -13,8 +14,8 @@ building, retrieval for the queries, the check, "More from the library").
 Two passes, both printed:
 - an instant model (it answers at once): nothing can overlap the model's time, so this is
   the worst case;
-- a model that takes --model-s seconds (default 0.5 to write the queries, 2.0 to answer; a
-  fast hosted model's order): the work our code does while it waits (the question's own
+- a model that takes --model-s seconds (default 0.5 to write the queries, 2.0 to answer,
+  0.5 to re-read the sentences in doubt; a fast hosted model's order): the work our code does while it waits (the question's own
   ranking, "More") then adds nothing, as it does for a user. Target: overhead p95 <= 150 ms
   on this pass. Prompt characters per answer are printed too.
 """
@@ -43,7 +44,8 @@ class InstantModel(ThreadingHTTPServer):
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.delay_s = (0.0, 0.0)  # the model's own time: (search, answer) seconds
+        self.delay_s = (0.0, 0.0, 0.0)  # the model's own time: search, answer, re-reading (s)
+        self.rereads = 0
         self.server_s = 0.0
         self.prompt_chars: list[int] = []
         self.lock = threading.Lock()
@@ -63,11 +65,20 @@ class _Handler(BaseHTTPRequestHandler):
         if "search queries" in messages[0]["content"]:
             text = "QUERY: how districts chose pilot schools\nQUERY: readiness and need"
             time.sleep(self.server.delay_s[0])
+        elif "<statements>" in user:
+            time.sleep(self.server.delay_s[2])
+            count = len(re.findall(r"^S\d+ \(cites", user, re.M))
+            text = "\n".join(f"S{i}: SUPPORTED" for i in range(1, count + 1))
+            with self.server.lock:
+                self.server.rereads += 1
         else:
             time.sleep(self.server.delay_s[1])
             first = re.search(r'<passage n="1">\nSource: [^\n]*\n(.*?)\n</passage>', user, re.S)
             sentence = re.split(r"(?<=[.!?])\s", first.group(1).strip())[0] if first else ""
-            text = f"{sentence} [1]" if sentence else "NOT_IN_LIBRARY"
+            doubt = (
+                f"{sentence.rstrip('.!?')}, because leaders wanted steadier weekly routines [1]."
+            )
+            text = f"{sentence} [1]\n\n{doubt}" if sentence else "NOT_IN_LIBRARY"
             with self.server.lock:
                 self.server.prompt_chars.append(sum(len(m["content"]) for m in messages))
         doc = {
@@ -107,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model-s",
         type=float,
-        nargs=2,
-        default=(0.5, 2.0),
-        metavar=("SEARCH", "ANSWER"),
+        nargs=3,
+        default=(0.5, 2.0, 0.5),
+        metavar=("SEARCH", "ANSWER", "REREAD"),
         help="the model's own time for the timed pass (seconds)",
     )
     args = parser.parse_args(argv)
@@ -135,10 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     bot.ask(questions[0].question, composer=offline)
     print(f"questions: {len(questions)} x {args.repeats} ({args.questions})")
     print(f"{'figure':46} {'p50':>9} {'p95':>9}")
-    search_s, answer_s = args.model_s
-    for delays in ((0.0, 0.0), (search_s, answer_s)):
+    search_s, answer_s, reread_s = args.model_s
+    for delays in ((0.0, 0.0, 0.0), (search_s, answer_s, reread_s)):
         server.delay_s = delays
         server.prompt_chars.clear()
+        server.rereads = 0
         offline_ms, model_ms, overhead_ms = [], [], []
         for _ in range(args.repeats):
             for q in questions:
@@ -151,9 +163,14 @@ def main(argv: list[str] | None = None) -> int:
                 wall = (time.perf_counter() - t) * 1000
                 model_ms.append(wall)
                 overhead_ms.append(wall - (server.server_s - before) * 1000)
-        timed = delays != (0.0, 0.0)
-        name = f"model takes {search_s:g} s + {answer_s:g} s" if timed else "instant model"
+        timed = delays != (0.0, 0.0, 0.0)
+        name = (
+            f"model takes {search_s:g} s + {answer_s:g} s + {reread_s:g} s"
+            if timed
+            else "instant model"
+        )
         print(f"-- {name}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"{'answers with a second reading':46} {server.rereads:>9} of {len(model_ms)}")
         print(f"{'offline answer (ms)':46} {pct(offline_ms, 50):9.1f} {pct(offline_ms, 95):9.1f}")
         print(f"{'model path, wall (ms)':46} {pct(model_ms, 50):9.1f} {pct(model_ms, 95):9.1f}")
         p95 = pct(overhead_ms, 95)
