@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.core.labels import verification_note
 from assistant.core.types import Chunk
 from assistant.llm import LLMComposer
 from assistant.llm.prompts import judge_messages, verdicts_from_reply
@@ -152,6 +153,9 @@ def test_the_model_re_reads_the_doubtful_sentences_and_its_verdicts_decide(bot):
     assert answer.verification.reread == 2
     assert [u.reason for u in answer.verification.unsupported] == [REREAD_REJECTED]
     assert answer.to_dict()["verification"]["reread"] == 2
+    note = verification_note(answer)
+    assert "2 sentences whose wording left them in doubt re-read by the model" in note
+    assert "Removed: 1 sentence that the cited passages do not support" in note
     ps = prompt_passages(model.calls[0]["messages"])
     first = sentence_of(ps[claimable(ps)[0]])
     assert answer.answer.startswith(first[:-1])

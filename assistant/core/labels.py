@@ -62,6 +62,12 @@ def verification_note(answer: Answer) -> str:
         )
     if answer.answered_by == "llm":
         note = f"Written by the language model {v.model}; every citation was checked against its passage"
+        if v.reread:
+            note += (
+                f", and {_count(v.reread, 'sentence', 'sentences')} whose wording left "
+                f"{'it' if v.reread == 1 else 'them'} in doubt re-read by the model against "
+                "their passages"
+            )
         if removed:
             note += ". Removed: " + "; ".join(removed)
         return note + "."
