@@ -51,24 +51,6 @@ LABELS = ("A", "B", "C")
 PERMUTATIONS = tuple(itertools.permutations((COMPOSED, BASELINE, RETRIEVED)))
 CRITERIA = ("addresses", "evidence", "useful", "citations")
 
-GRADING = """\
-# Grading the pairs
-
-Each line of `pairs.jsonl` is one question (with the conversation before it, if any), what
-an ideal answer contains (`key_points`), the scope a good answer declares (`scope`:
-answered, partial, or not_in_library, in which case it should say the library does not
-cover it) and, for partial questions, what the library is `missing`. Two candidates follow,
-"A" and "B". Grade each on its own, 0 (no), 1 (in part) or 2 (yes), on:
-
-1. addresses the question that was asked;
-2. rests on the right evidence (the key points, from the library);
-3. useful to a busy school-system leader;
-4. every [n] marker supports the sentence it ends (candidates without markers: 2 if every
-   passage shown is relevant).
-
-Do not open `key.jsonl` until every grade is written down.
-"""
-
 GRADING_BASELINE = """\
 # Grading the candidates
 
@@ -100,6 +82,12 @@ with all four criteria as the integers 0, 1 or 2; nothing else is read.
 
 Do not open `key.jsonl` until every grade is written down.
 """
+
+
+# One rubric for kits of two and of three candidates: the criteria's names, the order and
+# the grades file's format are what eval.tally reads (a two-candidate rubric without them had
+# graders invent their own field names).
+GRADING = GRADING_BASELINE
 
 
 class BaselineError(LbwError):

@@ -879,7 +879,11 @@ def test_write_pairs_shuffles_labels_and_the_key_says_which_is_which(tmp_path):
     ]
     assert records[3]["key_points"] == ["point 3"] and records[3]["scope"] == "answered"
     assert "hidden evidence text" not in (tmp_path / "out" / "pairs.jsonl").read_text()
-    assert "Do not open `key.jsonl`" in (tmp_path / "out" / "GRADING.md").read_text()
+    rubric = (tmp_path / "out" / "GRADING.md").read_text()
+    assert "Do not open `key.jsonl`" in rubric
+    # A two-candidate kit names what eval.tally reads: each criterion, the order, the format.
+    assert all(f"`{c}`" in rubric for c in ("addresses", "evidence", "useful", "citations"))
+    assert "`order`" in rubric and '"grades": {"A": {"addresses"' in rubric
 
     # The same seed gives the same labels; another seed another draw.
     write_pairs(
