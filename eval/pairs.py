@@ -35,6 +35,7 @@ import argparse
 import itertools
 import json
 import random
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -101,9 +102,15 @@ def heading(title: str, section: str) -> str:
 
 
 def composed_candidate(answer: Answer) -> dict[str, Any]:
-    """The answer as a reader sees it, then each citation's heading and verbatim text."""
+    """The answer as a reader sees it, then the heading and verbatim text of each passage it
+    cites. Passages only "More from the library" cites are not shown: the app keeps them
+    inside that expander, and a grader shown them read them as the answer's own (the tune
+    diagnosis of 2026-12-06 called them "an uncited source dump")."""
+    cited = {int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", answer.answer)}
     passages = [
-        {"n": c.n, "heading": heading(c.title, c.section), "text": c.text} for c in answer.citations
+        {"n": c.n, "heading": heading(c.title, c.section), "text": c.text}
+        for c in answer.citations
+        if c.n in cited
     ]
     sources = "\n\n".join(f"[{p['n']}] {p['heading']}\n{p['text']}" for p in passages)
     text = answer.answer.strip() + (f"\n\nSources:\n\n{sources}" if sources else "")

@@ -812,6 +812,19 @@ def pair_answer(question: str) -> Answer:
     )
 
 
+def test_a_candidate_shows_only_the_passages_its_answer_cites():
+    """Passages that only "More from the library" cites stay out, as the app keeps them in
+    its expander."""
+    cites = [
+        Citation(n=n, id=f"c{n}", doc_id="d", title="Paper", section=s, text=f"Text {n}")
+        for n, s in ((1, "Pace"), (2, "Need"))
+    ]
+    answer = Answer("q", "Shown [1]", True, cites, more="More on need [2]")
+    shown = composed_candidate(answer)
+    assert [p["n"] for p in shown["passages"]] == [1]
+    assert shown["text"] == "Shown [1]\n\nSources:\n\n[1] Paper — Pace\nText 1"
+
+
 def test_write_pairs_shuffles_labels_and_the_key_says_which_is_which(tmp_path):
     questions = [
         EvalQuestion(
