@@ -516,3 +516,38 @@ def test_an_answer_is_markdown_whose_markers_match_its_citations(bot):
     assert isinstance(answer, Answer) and answer.answered_by == "offline"
     whole = f"{answer.answer}\n\n{answer.more}"
     assert {int(n) for n in MARKER.findall(whole)} == {c.n for c in answer.citations}
+
+
+def test_a_question_about_one_system_shows_its_example_whole(bot, fault_library):
+    """A card for a question about one school system runs to ONE_SYSTEM_WORDS: Fulton's card
+    carries what it did with its readiness assessment (the roll-out groups, the dashboard),
+    where a 60-word card stopped at what the assessment measured."""
+    answer = compose(bot, "What did Fulton County do with its readiness assessment?")
+    whole = f"{answer.answer}\n\n{answer.more}"
+    labels = [m.group("label") for m in CARD.finditer(whole)]
+    assert labels and all(label.startswith("Fulton County Schools") for label in labels)
+    at = whole.index("Using a Readiness Assessment to Efficiently Structure Roll-Out**")
+    card = whole[at:].split("\n\n")[0]
+    assert "five “roll out” groups" in card and "Roll Out Dashboard" in card
+    assert_sound(answer, fault_library)
+
+
+@pytest.mark.parametrize(
+    "sentence, prose",
+    [
+        (
+            "Schools then put themselves into one of five “roll out” groups that would launch "
+            "over the course of the following three years.",
+            True,
+        ),
+        (
+            "One system leader offered the following example, “We had a high school that was "
+            "adopting a new learning platform.”",
+            True,
+        ),
+        ("Use the following frames to guide your thinking as you read each section.", False),
+    ],
+)
+def test_the_following_is_shown_only_when_what_follows_is_in_the_sentence(sentence, prose):
+    chunk = Chunk(id="c", doc_id="d", title="T", section="S", text=sentence)
+    assert [u.prose for u in split_units(chunk)] == [prose]

@@ -25,7 +25,12 @@ from assistant.core.types import Chunk
 from assistant.retrieval.library import LoadedIndex
 
 Allowed = Callable[[Chunk], bool]
-CARD_WORDS = 60  # "what it did" on a card runs to about this many words
+CARD_WORDS = 60  # "what it did" on a card runs to about this many words ...
+# ... and for a question about one school system, to this many: the whole example, in most.
+# At 60, blind graders on tune (2026-12-06) found such cards cut to a heading and a quote,
+# dropping the sentence that answers ("stops at what the assessment measured and never says
+# what Fulton did with it"). Cards that compare several districts stay short.
+ONE_SYSTEM_WORDS = 150
 
 
 def story_score(reader: Reader, story: Story) -> tuple[float, int | None]:
@@ -39,10 +44,12 @@ def story_score(reader: Reader, story: Story) -> tuple[float, int | None]:
     return float(scores[best]), fit[best]
 
 
-def card(index: LoadedIndex, story: Story, best: int | None, cites: Citations) -> str:
-    """One district example as a card (see the module docstring); "" when it has nothing of
-    that district's own to show."""
-    run = _run(story.units, best) if best is not None else []
+def card(
+    index: LoadedIndex, story: Story, best: int | None, cites: Citations, words: int = CARD_WORDS
+) -> str:
+    """One district example as a card (see the module docstring), its "what it did" about
+    `words` long; "" when it has nothing of that district's own to show."""
+    run = _run(story.units, best, words) if best is not None else []
     text = " ".join(
         f"**{inline(u.text)}**" if u is story.units[best] and len(run) > 1 else inline(u.text)
         for u in run
@@ -57,7 +64,7 @@ def card(index: LoadedIndex, story: Story, best: int | None, cites: Citations) -
     return f"- **{inline(head)}**: {text} {cites.cite(story.chunk)}"
 
 
-def _run(units: list[Unit], best: int) -> list[Unit]:
+def _run(units: list[Unit], best: int, limit: int = CARD_WORDS) -> list[Unit]:
     """Consecutive own sentences around `best`, from one that leans on nothing before it."""
 
     def joined(i: int) -> bool:  # units[i] follows units[i - 1] in the passage
@@ -74,11 +81,11 @@ def _run(units: list[Unit], best: int) -> list[Unit]:
     if (
         all(joined(i) for i in range(first + 1, start + 1))
         and not units[first].leans
-        and sum(u.words for u in units[first : best + 1]) <= CARD_WORDS
+        and sum(u.words for u in units[first : best + 1]) <= limit
     ):
         start = first
     end, words = best + 1, sum(u.words for u in units[start : best + 1])
-    while end < len(units) and joined(end) and words + units[end].words <= CARD_WORDS:
+    while end < len(units) and joined(end) and words + units[end].words <= limit:
         words += units[end].words
         end += 1
     return [u for u in units[start:end] if u.prose or u.question]

@@ -357,11 +357,12 @@ class Layout:
         order += [x for x in scored if x not in order]
         pieces, seen = [], set()
         later = []
+        words = cards.ONE_SYSTEM_WORDS if one_system else cards.CARD_WORDS
         for _, story, best in order:
-            if not cards.card(self.index, story, best, Citations()):
+            if not cards.card(self.index, story, best, Citations(), words):
                 continue
             piece = _piece(
-                lambda c, s=story, b=best: cards.card(self.index, s, b, c),
+                lambda c, s=story, b=best: cards.card(self.index, s, b, c, words),
                 f"card:{story.chunk.id}",
             )
             if one_system or story.system not in seen:

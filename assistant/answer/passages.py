@@ -37,8 +37,11 @@ from assistant.core.types import Chunk
 from assistant.retrieval.library import LoadedIndex
 from assistant.retrieval.query import QueryPlan
 
-LONG_WORDS = 110  # a paragraph longer than this shows the run around its marked sentences
-RUN_WORDS = 80  # ... of about this many words
+# A paragraph longer than LONG_WORDS shows the run around its marked sentences, of about
+# RUN_WORDS words. At 110/80, blind graders on tune (2026-12-06) found excerpts that stopped
+# just before the sentence that answered; most of the library's paragraphs now show whole.
+LONG_WORDS = 220
+RUN_WORDS = 160
 MARK_WITHIN = 0.06  # a sentence this close to its block's best is marked too (at most MARKS)
 MARKS = 2
 ASKED = 0.7  # share of closeness that is to what a told question asks (fitted on tune)

@@ -46,7 +46,11 @@ _VISUAL = r"(?:image|chart|graph|figure|table|boxplot|map|photo|infographic|diag
 _NOT_PROSE = re.compile(
     r"Quick Facts|\(n\s*=\s*\d+\)|Participant rating|"
     rf"\b{_VISUAL}\s+(?:below|above)\b|"
-    r"\b(?:below|above)\s*[:.]?\s*$|\bthe following\b|"  # points at what is not shown
+    r"\b(?:below|above)\s*[:.]?\s*$|"  # points at what is not shown ...
+    # ... as "the following" does, but not a time ("over the following three years") or an
+    # example the sentence itself quotes ("offered the following example, “We had ...”"): the
+    # rule hid Fulton's roll-out groups from its card (tune W2-022)
+    r"\bthe following\b(?!\s+(?:\w+\s+)?(?:years?|months?|weeks?|days?)\b)(?!\s+\w+,\s*[“\"])|"
     r"originally (?:posted|published)|www\.|https?://|\S+@\S+\.\w+|^Please share|"
     r"^Learn more|^Web Version|^Image credit|^Source:|^Photo|[:;]\s*$|"
     r"could not have been written without|special thanks|^thank you to|"  # acknowledgements
