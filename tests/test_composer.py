@@ -551,3 +551,16 @@ def test_a_question_about_one_system_shows_its_example_whole(bot, fault_library)
 def test_the_following_is_shown_only_when_what_follows_is_in_the_sentence(sentence, prose):
     chunk = Chunk(id="c", doc_id="d", title="T", section="S", text=sentence)
     assert [u.prose for u in split_units(chunk)] == [prose]
+
+
+def test_a_tensions_lessons_are_shown_whole_and_numbered_as_the_library_numbers_them(bot):
+    """Each lesson with its title and every sentence after it: the first sentence alone
+    dropped the advice (tune's blind graders)."""
+    answer = compose(bot, "What lessons did districts learn about going fast or slow on pace?")
+    lines = answer.answer.split("\n")
+    assert lines[0] == "**Lessons learned on Fast and Furious vs. Slow and Steady**"
+    assert lines[1].startswith("1. Go slow to go fast. Don’t let a sense of urgency")
+    assert "A lot of teachers shut it down" in lines[1]
+    assert lines[2].startswith("2. Everything is relative. How you define speed")
+    assert lines[3].startswith("3. There is a difference between piloting and system")
+    assert all(re.search(r" \[1\]$", line) for line in lines[1:4])

@@ -19,12 +19,14 @@ from assistant.answer.citations import Citations
 from assistant.answer.districts import Story, label
 from assistant.answer.layout import inline
 from assistant.answer.passages import Reader
-from assistant.answer.units import Unit, units_of
+from assistant.answer.units import Unit, not_prose, units_of
 from assistant.core.text import squash
 from assistant.core.types import Chunk
 from assistant.retrieval.library import LoadedIndex
 
 Allowed = Callable[[Chunk], bool]
+_END = re.compile(r"[.!?][”’\"')]*$")
+_NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+")
 CARD_WORDS = 60  # "what it did" on a card runs to about this many words ...
 # ... and for a question about one school system, to this many: the whole example, in most.
 # At 60, blind graders on tune (2026-12-06) found such cards cut to a heading and a quote,
@@ -124,18 +126,32 @@ def questions_block(tension_id: str, index: LoadedIndex, cites: Citations, allow
 def lessons_block(
     tension_id: str, index: LoadedIndex, cites: Citations, allowed: Allowed, heading: str
 ) -> str:
-    """A tension's lessons learned, the first sentence of each."""
+    """A tension's lessons learned, each whole. Only the first sentence of each was shown
+    until blind graders on tune (2026-12-06) found it dropped the advice itself ("cut to
+    their first sentence, which drops the crucial 'give school leaders enough cover to
+    experiment' line")."""
     chunk = _first(index, lambda c: c.kind == "lessons" and c.tension == tension_id)
     if not chunk or not allowed(chunk):
         return ""
-    firsts: dict[int, Unit] = {}
+    by_line: dict[int, list[Unit]] = {}
     for unit in units_of(index, chunk):
-        if unit.prose and unit.line not in firsts:
-            firsts[unit.line] = unit
-    if not firsts:
+        by_line.setdefault(unit.line, []).append(unit)
+    # A lesson is a line with library prose (a line withheld as an instruction has none),
+    # shown with its short title ("Go slow to go fast.") and every sentence after it.
+    lessons = {
+        line: [u for u in units if u.prose or (not not_prose(u.text) and _END.search(u.text))]
+        for line, units in by_line.items()
+        if any(u.prose for u in units)
+    }
+    if not lessons:
         return ""
     n = cites.cite(chunk)
-    return f"{heading}\n" + "\n".join(f"- {inline(u.text)} {n}" for u in firsts.values())
+    items = []
+    for units in lessons.values():
+        text = " ".join(inline(u.text) for u in units)
+        number = _NUMBERED.match(text)  # the library numbers its lessons: so does the list
+        items.append(f"{number.group(1)}. {text[number.end() :]}" if number else f"- {text}")
+    return f"{heading}\n" + "\n".join(f"{item} {n}" for item in items)
 
 
 def reflection(
