@@ -18,6 +18,7 @@ from eval.pairs import (
     PERMUTATIONS,
     BaselineError,
     batch_lines,
+    MORE_HEAD,
     composed_candidate,
     load_baseline,
     match_baseline,
@@ -813,8 +814,8 @@ def pair_answer(question: str) -> Answer:
 
 
 def test_a_candidate_shows_only_the_passages_its_answer_cites():
-    """Passages that only "More from the library" cites stay out, as the app keeps them in
-    its expander."""
+    """Passages that only "More from the library" cites are not listed as the answer's; More
+    follows, labelled as the collapsed section the app shows (none under a refusal)."""
     cites = [
         Citation(n=n, id=f"c{n}", doc_id="d", title="Paper", section=s, text=f"Text {n}")
         for n, s in ((1, "Pace"), (2, "Need"))
@@ -822,7 +823,11 @@ def test_a_candidate_shows_only_the_passages_its_answer_cites():
     answer = Answer("q", "Shown [1]", True, cites, more="More on need [2]")
     shown = composed_candidate(answer)
     assert [p["n"] for p in shown["passages"]] == [1]
-    assert shown["text"] == "Shown [1]\n\nSources:\n\n[1] Paper — Pace\nText 1"
+    assert shown["text"] == (
+        f"Shown [1]\n\nSources:\n\n[1] Paper — Pace\nText 1\n\n{MORE_HEAD}\n\nMore on need [2]"
+    )
+    refusal = Answer("q", "Not in the library.", False, [], more="Nearest [1]")
+    assert composed_candidate(refusal)["text"] == "Not in the library."
 
 
 def test_write_pairs_shuffles_labels_and_the_key_says_which_is_which(tmp_path):
