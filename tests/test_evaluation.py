@@ -15,10 +15,10 @@ from assistant.core.types import Answer, Citation, Passage, Turn
 from eval import check_evidence, tally
 from eval.pairs import (
     GRADING_BASELINE,
+    MORE_HEAD,
     PERMUTATIONS,
     BaselineError,
     batch_lines,
-    MORE_HEAD,
     composed_candidate,
     load_baseline,
     match_baseline,

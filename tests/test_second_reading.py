@@ -4,6 +4,8 @@ facts (numbers, names, quotations) stay with the word check whatever the model s
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from assistant.core.labels import verification_note
@@ -189,3 +191,17 @@ def test_no_second_call_when_nothing_is_in_doubt_or_it_is_turned_off(bot):
     off = FakeChatModel(replies=[answer_with_added_causes])
     bot.ask(QUESTION, composer=LLMComposer(off, "f", 10, reread=0))
     assert len(off.calls) == 1
+
+
+def test_the_second_reading_keeps_to_the_answers_deadline(bot):
+    """LBW_LLM_TIMEOUT bounds the whole answer: a second reading gets what is left of it,
+    and when that runs out the words decide."""
+    alone = bot.ask(
+        QUESTION, composer=LLMComposer(FakeChatModel(replies=[answer_with_added_causes]), "f", 10)
+    )
+    slow = FakeChatModel(replies=[answer_with_added_causes, "S1: SUPPORTED"], delay=0.6)
+    started = time.monotonic()
+    answer = bot.ask(QUESTION, composer=LLMComposer(slow, "f", 1.0, reread=24))
+    assert time.monotonic() - started < 1.5  # not 0.6 s + a fresh 1 s for the reading
+    assert len(slow.calls) == 2 and answer.answered_by == "llm"
+    assert answer.answer == alone.answer and answer.verification.reread == 0

@@ -229,6 +229,7 @@ class LLMComposer(Composer):
         plan = found.plan
         history = " ".join(t for t in (plan.previous_question, plan.previous_answer) if t)
         words = library_words(index)
+        deadline = time.monotonic() + self.timeout  # the whole answer's, second reading too
         checker = AnswerChecker(passages, words, index, history, holding=self.reread > 0)
         fed: list[str] = []  # the reply's text as checked, to check again after a re-reading
 
@@ -253,7 +254,7 @@ class LLMComposer(Composer):
         lead = ""  # a partial answer opens with the model's sentence on what is missing
         pending = ""
         try:
-            for piece in capped(self._pieces(messages, stream), self.max_answer_chars):
+            for piece in capped(self._pieces(messages, stream, deadline), self.max_answer_chars):
                 if not started:
                     head += piece
                     label, lead, piece = _opening(head)
@@ -277,7 +278,7 @@ class LLMComposer(Composer):
                 yield pending + shown
             reread = 0
             if checker.borderline:  # held back from the stream; the final answer has them
-                verdicts = self.second_reading(checker.borderline, passages)
+                verdicts = self.second_reading(checker.borderline, passages, deadline)
                 reread = len(verdicts)
                 checker = AnswerChecker(passages, words, index, history, verdicts=verdicts)
                 checker.check("".join(fed))
@@ -318,14 +319,19 @@ class LLMComposer(Composer):
             more=more,
         )
 
-    def second_reading(self, doubtful: Sequence[Borderline], passages: list[Chunk]) -> dict:
+    def second_reading(
+        self, doubtful: Sequence[Borderline], passages: list[Chunk], deadline: float | None = None
+    ) -> dict:
         """The model's verdicts on the sentences words alone left in doubt (at most
-        `reread` of them, in one call), keyed as the checker keys them. Empty when the call
-        fails or says nothing usable: the words then decide, as without a model."""
+        `reread` of them, in one call, within what is left of the answer's `deadline`),
+        keyed as the checker keys them. Empty when the call fails, runs out of time or says
+        nothing usable: the words then decide, as without a model."""
+        if deadline is not None and deadline <= time.monotonic():
+            return {}
         asked = list(doubtful)[: self.reread]
         messages = prompts.judge_messages([(b.text, b.cited) for b in asked], passages)
         try:
-            reply = "".join(self._pieces(messages, False))
+            reply = "".join(self._pieces(messages, False, deadline))
         except Exception as exc:
             log.warning("No second reading (%s); words decide", describe(exc, self.timeout))
             return {}
@@ -355,8 +361,9 @@ class LLMComposer(Composer):
         return replace(offline, verification=Verification(*found, reason, self.label))
 
     # -- the model, under one deadline --------------------------------------------------------
-    def _pieces(self, messages: list, stream: bool) -> Iterator[str]:
-        """The reply's text pieces; raises ModelTimeout when the deadline passes."""
+    def _pieces(self, messages: list, stream: bool, deadline: float | None = None) -> Iterator[str]:
+        """The reply's text pieces; raises ModelTimeout when the deadline passes (`deadline`,
+        a time.monotonic() value, else `timeout` seconds from now)."""
         out: queue.Queue[tuple[str, Any]] = queue.Queue()
 
         def work() -> None:
@@ -372,7 +379,8 @@ class LLMComposer(Composer):
                 out.put(("end", None))
 
         threading.Thread(target=work, name="lbw-llm", daemon=True).start()
-        deadline = time.monotonic() + self.timeout
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         while True:
             remaining = deadline - time.monotonic()
             try:
