@@ -122,11 +122,16 @@ class Library:
         return any(sentence in own for own in self.own.get(system, ()))
 
 
+_CLOSED_TWICE = re.compile(r"(?<=[.!?][”’\"][”’\"])\s+(?=[“\"(]?[A-Z0-9])")
+
+
 def sentences(text: str) -> list[str]:
     """Sentences as a reader takes them: one still inside an open quotation runs on to the
     sentence that closes it (“A. B,” says C. is one)."""
     out: list[str] = []
-    for sentence in split_sentences(text):
+    # A sentence that ends inside two closing marks (“… adult centered?’”) ends there too.
+    pieces = [p for s in split_sentences(text) for p in _CLOSED_TWICE.split(s) if p]
+    for sentence in pieces:
         if out and out[-1].count("“") > out[-1].count("”"):
             out[-1] = f"{out[-1]} {sentence}"
         else:

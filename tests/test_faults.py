@@ -62,6 +62,17 @@ def test_a_quotation_must_be_one_whole_verbatim_library_quotation(fault_library)
     assert counts('He said "this never appears anywhere" [1]', fault_library)["quotes"] == 1
 
 
+def test_a_quotation_closed_twice_ends_its_sentence():
+    """“… adult centered?’” then the leader's pull quote: two sentences, each checked on its
+    own (run together, neither is a library sentence, and a card was faulted for it)."""
+    text = "It allows us to ask, ‘is this adult centered?’” “This is about our belief.”"
+    assert faults.sentences(text) == [
+        "It allows us to ask, ‘is this adult centered?’”",
+        "“This is about our belief.”",
+    ]
+    assert faults.sentences("“A. B,” says C. Then D.") == ["“A. B,” says C.", "Then D."]
+
+
 def test_dangling_markers_and_non_prose_are_faults(fault_library):
     assert counts("Text [1] and more [2].", fault_library)["dangling"] == 1
     assert counts("Text \\[2\\] is not a marker [1].", fault_library)["dangling"] == 0
