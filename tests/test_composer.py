@@ -564,33 +564,3 @@ def test_a_tensions_lessons_are_shown_whole_and_numbered_as_the_library_numbers_
     assert lines[2].startswith("2. Everything is relative. How you define speed")
     assert lines[3].startswith("3. There is a difference between piloting and system")
     assert all(re.search(r" \[1\]$", line) for line in lines[1:4])
-
-
-def test_a_dilemma_inside_a_tension_shows_each_sides_case_first(bot, fault_library):
-    """A question retrieval places in a tension (here: the slate led by one side's own case),
-    about no school system, opens with both sides' case ("Why Create a Fixed Strategy?",
-    "Why Create an Adaptable Strategy?"), together on the first screen."""
-    from dataclasses import replace
-
-    from assistant.answer.offline import _case
-    from assistant.retrieval.slate import Scored as Ranked
-
-    question = "I must show the board a five-year plan, but I don't know yet what will work."
-    found, index, _ = retrieved(bot, question)
-    tension = "strategic-flexibility"
-    cases = [c for c in index.chunks if _case(c, tension)]
-    assert {c.side for c in cases} == {"a", "b"}
-    fixed = next(c for c in cases if c.side == "a")
-    slate = [Ranked(fixed, 1.0, 1.0), *(s for s in found.chosen if s.chunk.id != fixed.id)]
-    found = replace(found, chosen=slate, tension=tension)
-    answer = OfflineComposer(WORDS).compose(found, index, ScopeDecision(ANSWERED))
-    lead = [s.rsplit("›", 1)[-1].strip(" *") for s in SOURCE_LINE.findall(answer.answer)[:2]]
-    assert set(lead) == {"Why Create a Fixed Strategy?", "Why Create an Adaptable Strategy?"}
-    assert_sound(answer, fault_library)
-    # Not for a question about a school system: its own examples answer it.
-    plan = replace(found.plan, systems=["Henry County Schools"])
-    named = OfflineComposer(WORDS).compose(
-        replace(found, plan=plan), index, ScopeDecision(ANSWERED)
-    )
-    lead = [s.rsplit("›", 1)[-1].strip(" *") for s in SOURCE_LINE.findall(named.answer)[:2]]
-    assert set(lead) != {"Why Create a Fixed Strategy?", "Why Create an Adaptable Strategy?"}

@@ -154,18 +154,6 @@ class OfflineComposer(Composer):
         return replace(answer, answer=f"{answer.answer}\n\n{nearest}", citations=cites.items)
 
 
-def _case(chunk: Chunk, tension: str) -> bool:
-    """A side's own case in a tension: the narrative under its "Why ...?" heading (not an
-    example, lesson or survey finding)."""
-    last = chunk.section.rsplit(" > ", 1)[-1].strip("“” ")
-    return (
-        chunk.tension == tension
-        and chunk.side in ("a", "b")
-        and chunk.kind == "narrative"
-        and last.lower().startswith("why")
-    )
-
-
 def asked_count(question: str) -> int | None:
     """How many items the question counts ("the seven tensions" -> 7), if it counts any."""
     return next(iter(counts(question)), None)
@@ -247,9 +235,6 @@ class Layout:
             out += self._cards(self._near_stories(districts, systems))
         carded = {p.key.split(":", 1)[1] for p in out if p.key.startswith("card:")}
         passages = self._passages(skip=carded)
-        if not out and passages and (sides := self._both_sides()):
-            keys = set(sides[0].key.split(":", 1)[1].split("+"))
-            return [*sides, *(p for p in passages if p.key.split(":", 1)[1] not in keys)]
         if not out and not passages:  # nothing to quote whole: the examples retrieved
             return self._cards(self._near_stories(districts, systems))
         if out and passages and not any(p.key.startswith("list:") for p in out):
@@ -329,43 +314,6 @@ class Layout:
             piece = _piece(lambda c, s=s: render(s, c, index=self.index), f"block:{s.block.key}")
             (first if per[s.shown.id] <= PER_PASSAGE else later).append(piece)
         return first + later
-
-    # -- both sides of a tension -----------------------------------------------------------------
-    def _both_sides(self) -> list[Piece]:
-        """For a question that retrieval places in a tension, each side's case ("Why Create a
-        Fixed Strategy?" and "Why Create an Adaptable Strategy?"): the best paragraph of each
-        side's own narrative, the closer first. Blind graders on tune (2026-12-06) marked
-        answers down that showed one side of a dilemma ("shows only the menu side, so the
-        deputy's position is never addressed"; "gives only the case for a fixed plan").
-        Not for a question about school systems or asking for a figure, nor when retrieval's
-        top three passages hold neither side's case."""
-        plan, tension = self.plan, self.found.tension
-        if tension is None or plan.systems or asking.NUMBER.search(plan.question):
-            return []
-        top = [s.chunk for s in self.found.chosen[:LEAD]]
-        if not any(_case(c, tension) for c in top):
-            return []
-        pool: list[tuple[Block, Chunk, int]] = []
-        rank = {chunk.id: r for chunk, _, r in self.ranked}
-        for chunk in self.index.chunks:
-            if _case(chunk, tension) and self.allowed(chunk):
-                shown = self.index.shown.get(chunk.id, chunk)
-                for block in blocks_of(self.index, chunk):
-                    whole = with_antecedent(self.index, continued(self.index, block))
-                    if whole is not None and not self._repeats(whole):
-                        pool.append((whole, shown, rank.get(chunk.id, len(self.found.chosen))))
-        best: dict[str, Scored] = {}
-        for s in score_blocks(self.reader, pool):
-            best.setdefault(s.block.chunk.side or "", s)
-        if len(best) < 2:
-            return []
-        shown = list(best.values())
-
-        def write(cites: Citations) -> str:  # one piece: the first screen holds both sides
-            return "\n\n".join(render(s, cites, index=self.index) for s in shown)
-
-        keys = "+".join(str(s.block.key) for s in shown)
-        return [_piece(write, f"sides:{keys}")]
 
     # -- district cards ----------------------------------------------------------------------
     def _near_stories(self, districts: Districts, systems: list[str]) -> list[Story]:
