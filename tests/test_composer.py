@@ -564,3 +564,26 @@ def test_a_tensions_lessons_are_shown_whole_and_numbered_as_the_library_numbers_
     assert lines[2].startswith("2. Everything is relative. How you define speed")
     assert lines[3].startswith("3. There is a difference between piloting and system")
     assert all(re.search(r" \[1\]$", line) for line in lines[1:4])
+
+
+def test_rank_the_seven_decisions_gets_the_surveys_top_priority_shares(bot, fault_library):
+    """The library ranks none of the seven decisions, but its survey says how many systems
+    called each a top-priority challenge: each decision's own sentence, highest share first,
+    under the honest partial line."""
+    question = "Just rank the seven decisions for me: which should we tackle first?"
+    answer = compose(bot, question, scope=ScopeDecision(PARTIAL, missing="It ranks none."))
+    head = "**How many surveyed systems called each a top-priority challenge**"
+    assert head in answer.answer
+    lines = answer.answer.split(head, 1)[1].strip().split("\n")[:7]
+    shares = [int(re.search(r"(\d+)%", line).group(1)) for line in lines]
+    assert shares == sorted(shares, reverse=True) and shares[0] == 58 and len(shares) == 7
+    texts = {squash(c.text) for c in bot.index.chunks}
+    for line in lines:
+        sentence = re.sub(r"^- \*\*[^*]+\*\*: | \[\d+\]$", "", line)
+        assert any(squash(sentence) in t for t in texts), line  # the library's own sentence
+    assert_sound(answer, fault_library)
+
+
+def test_a_ranking_of_something_else_gets_no_survey_card(bot):
+    answer = compose(bot, "Rank our 12 pilot schools: which should we start with first?")
+    assert "top-priority challenge**" not in answer.answer

