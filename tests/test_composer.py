@@ -600,3 +600,32 @@ def test_charting_your_path_names_each_spectrum_where_it_says_to_mark_it(bot, fa
     assert "  - **Pace**: Fast and Furious ↔ Slow and Steady" in nested[1]
     assert len({line.rsplit(" ", 1)[-1] for line in nested}) == 1  # cited to the guide
     assert_sound(answer, fault_library)
+
+
+def test_retrievals_first_passage_leads_whole_when_it_fits(bot, fault_library):
+    """The first passage retrieval ranks is shown whole, its paragraphs in the library's
+    order under one source line, when it fits the first screen."""
+    from dataclasses import replace
+
+    from assistant.retrieval.slate import Scored as Ranked
+
+    found, index, _ = retrieved(bot, "How should we check whether our pilots work?")
+    whole = next(
+        c
+        for c in index.chunks
+        if c.kind == "narrative"
+        and len(blocks_of(index, c)) >= 2
+        and word_count(c.text) <= WORDS
+        and all(with_antecedent(index, b) is not None for b in blocks_of(index, c))
+    )
+    slate = [Ranked(whole, 1.0, 1.0), *(s for s in found.chosen if s.chunk.id != whole.id)]
+    answer = OfflineComposer(WORDS).compose(
+        replace(found, chosen=slate), index, ScopeDecision(ANSWERED)
+    )
+    first = answer.answer.split("\n\n")
+    assert first[0].startswith(passages.source_line(whole))
+    shown = [squash(re.sub(r"\*\*|^> | \[\d+\]$", "", p.split("\n")[-1])) for p in first[:2]]
+    for block, text in zip(blocks_of(index, whole), shown, strict=False):
+        assert squash(block.lines[0]) == text  # each paragraph whole, in order
+    assert len(SOURCE_LINE.findall("\n\n".join(first[:2]))) == 1
+    assert_sound(answer, fault_library)

@@ -28,3 +28,14 @@ def test_numbers_in_digits_and_words(text, expected):
 def test_a_bare_one_is_left_out_on_request():
     assert numbers("one of the districts", skip_one=True) == set()
     assert numbers("one million", skip_one=True) == {"1000000"}
+
+
+def test_a_span_of_time_or_money_is_not_a_count_of_things():
+    """ "Pilots running for three years" asks for no list of three: only counts of things
+    count ("the seven tensions", "five roll out groups")."""
+    from assistant.core.numbers import counts
+
+    assert counts("Our pilots have run for three years; is that too long?") == []
+    assert counts("It took two times longer and cost five dollars") == []
+    assert counts("the seven tensions") == [7]
+    assert counts("over the following three years, five roll out groups") == [5]

@@ -89,8 +89,15 @@ def numbers(text: str, skip_one: bool = False) -> set[str]:
 # list's items through; the offline answer leads with a list of that many items.
 _COUNT = re.compile(
     r"(?<![\w.])(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-    r"(?:\s+[a-z][\w-]*){0,2}?\s+[a-z][\w-]*s\b",
+    r"(?:\s+[a-z][\w-]*){0,2}?\s+([a-z][\w-]*s)\b",
     re.IGNORECASE,
+)
+# A span of time, money or repetition is not a count of things a list could hold: "the
+# following three years" counted 3 and led a question about 3-year-old pilots with a list of
+# three lessons (tune W1-017).
+_NOT_THINGS = frozenset(
+    "years months weeks days hours minutes seconds decades semesters terms quarters times "  # noqa: SIM905
+    "dollars cents percent".split()
 )
 
 
@@ -98,6 +105,8 @@ def counts(text: str) -> list[int]:
     """The counts of things in `text`, in order ("the seven tensions" -> [7])."""
     out = []
     for m in _COUNT.finditer(text):
+        if m.group(2).lower() in _NOT_THINGS:
+            continue
         word = m.group(1).lower()
         out.append(int(word) if word.isdigit() else UNITS[word])
     return out
