@@ -629,3 +629,9 @@ def test_retrievals_first_passage_leads_whole_when_it_fits(bot, fault_library):
         assert squash(block.lines[0]) == text  # each paragraph whole, in order
     assert len(SOURCE_LINE.findall("\n\n".join(first[:2]))) == 1
     assert_sound(answer, fault_library)
+    # Not for a follow-up: its first passage is most often the one the earlier turn was about.
+    followup = replace(found.plan, followup=True)
+    again = OfflineComposer(WORDS).compose(
+        replace(found, chosen=slate, plan=followup), index, ScopeDecision(ANSWERED)
+    )
+    assert len(SOURCE_LINE.findall("\n\n".join(again.answer.split("\n\n")[:2]))) == 2

@@ -318,7 +318,10 @@ class Layout:
             per[s.shown.id] = per.get(s.shown.id, 0) + 1
             piece = _piece(lambda c, s=s: render(s, c, index=self.index), f"block:{s.block.key}")
             (first if per[s.shown.id] <= PER_PASSAGE else later).append(piece)
-        whole = None if counted or self.reader.parts else self._whole_top(scored)
+        # Not for a follow-up: its search carries the earlier turn, and retrieval's first
+        # passage is then most often the one that turn was about (tune W2-042).
+        plain = not (counted or self.reader.parts or self.plan.followup)
+        whole = self._whole_top(scored) if plain else None
         if whole is None:
             return first + later
         shown = set(whole.key.split(":", 1)[1].split("|"))
