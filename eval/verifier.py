@@ -249,12 +249,10 @@ def judge(
         checker.check(text)
         if reader is not None and checker.borderline:
             missing = len(reader.model.missing)
-            verdicts = reader.second_reading(checker.borderline, passages)
+            checker, _ = reader.reread_doubtful(checker, text)
             if stats is not None:
                 stats["reread"] = stats.get("reread", 0) + 1
                 stats["no_reply"] = stats.get("no_reply", 0) + len(reader.model.missing) - missing
-            checker = AnswerChecker(passages, words, index, verdicts=verdicts)
-            checker.check(text)
         kept.append(checker.cited_sentences == 1 and not checker.unsupported)
     return kept
 

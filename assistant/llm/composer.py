@@ -228,9 +228,10 @@ class LLMComposer(Composer):
     ) -> Generator[str, None, Answer]:
         plan = found.plan
         history = " ".join(t for t in (plan.previous_question, plan.previous_answer) if t)
-        words = library_words(index)
         deadline = time.monotonic() + self.timeout  # the whole answer's, second reading too
-        checker = AnswerChecker(passages, words, index, history, holding=self.reread > 0)
+        checker = AnswerChecker(
+            passages, library_words(index), index, history, holding=self.reread > 0
+        )
         fed: list[str] = []  # the reply's text as checked, to check again after a re-reading
 
         def feed(text: str) -> str:
@@ -276,12 +277,7 @@ class LLMComposer(Composer):
                     pending = ""
             if shown := checker.finish():
                 yield pending + shown
-            reread = 0
-            if checker.borderline:  # held back from the stream; the final answer has them
-                verdicts = self.second_reading(checker.borderline, passages, deadline)
-                reread = len(verdicts)
-                checker = AnswerChecker(passages, words, index, history, verdicts=verdicts)
-                checker.check("".join(fed))
+            checker, reread = self.reread_doubtful(checker, "".join(fed), deadline)
             if self.on_checked is not None:
                 self.on_checked(checker, passages)
         except Exception as exc:
@@ -319,8 +315,22 @@ class LLMComposer(Composer):
             more=more,
         )
 
+    def reread_doubtful(
+        self, checker: AnswerChecker, answer: str, deadline: float | None = None
+    ) -> tuple[AnswerChecker, int]:
+        """`checker` (which held back its borderline sentences) as it stands when it has
+        none; else the model's second reading of them and the `answer` checked again with
+        its verdicts. Also how many sentences got a verdict."""
+        if not checker.borderline:
+            return checker, 0
+        verdicts = self.second_reading(checker.borderline, checker.passages, deadline)
+        return checker.again(answer, verdicts), len(verdicts)
+
     def second_reading(
-        self, doubtful: Sequence[Borderline], passages: list[Chunk], deadline: float | None = None
+        self,
+        doubtful: Sequence[Borderline],
+        passages: Sequence[Chunk],
+        deadline: float | None = None,
     ) -> dict:
         """The model's verdicts on the sentences words alone left in doubt (at most
         `reread` of them, in one call, within what is left of the answer's `deadline`),

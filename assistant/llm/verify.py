@@ -36,6 +36,8 @@ from copy import copy
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
+import numpy as np
+
 from assistant.core.domain import find_systems
 from assistant.core.numbers import SCALES, UNITS, counts, numbers
 from assistant.core.safety import without_instructions
@@ -98,8 +100,8 @@ UNCITED_MIN = 0.7  # ... of an uncited sentence's, in one passage (0.5 for up to
 # cited sentence whose facts all check out (numbers, names, quotations, links) but whose
 # wording decides it (removed for its wording or a clause, or kept with fewer than BORDER of
 # its words in the passage) is "borderline": with a model configured, the model re-reads it
-# against its passages (assistant.llm.judge) and its verdict decides. Fitted on the tune
-# half of the labelled set (eval/verifier.py --judge).
+# against its passages (LLMComposer.second_reading) and its verdict decides. Fitted on the
+# tune half of the labelled set (`python -m eval.verifier score --replies DIR --border B`).
 BORDER = 0.8
 
 
@@ -479,12 +481,11 @@ REREAD_REJECTED = "the language model, re-reading the cited passage, found it do
 @dataclass(frozen=True)
 class Borderline:
     """A cited sentence whose facts check out but whose wording leaves its support in doubt:
-    its text (markers as the model wrote them), the passage numbers it is checked against,
-    and why words alone would remove it (None: words alone would keep it)."""
+    its text (markers as the model wrote them) and the passage numbers it is checked
+    against."""
 
     text: str
     cited: tuple[int, ...]
-    reason: str | None = None
 
     @property
     def key(self) -> tuple[str, tuple[int, ...]]:
@@ -535,6 +536,9 @@ class AnswerChecker:
     # in `borderline`, for the model to re-read before the answer is checked again.
     holding: bool = False
     borderline: list[Borderline] = field(default_factory=list)
+    # Sentence vectors embedded for the meaning check, by text; `again` hands them on, so a
+    # second check of the same answer embeds nothing twice.
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         self._support = [copy(_support_of(c)) for c in self.passages]
@@ -589,6 +593,18 @@ class AnswerChecker:
         self.feed(answer)
         self.finish()
         return self.text
+
+    def again(
+        self, answer: str, verdicts: Mapping[tuple[str, tuple[int, ...]], bool]
+    ) -> AnswerChecker:
+        """A fresh check of the same `answer` against the same passages, the model's
+        `verdicts` deciding the borderline sentences (none held back)."""
+        checker = AnswerChecker(
+            self.passages, self.library, self.index, self.history, verdicts=verdicts,
+            vectors=self.vectors,
+        )  # fmt: skip
+        checker.check(answer)
+        return checker
 
     # -- lines -----------------------------------------------------------------------------
     def _partial_line(self) -> None:
@@ -752,7 +768,7 @@ class AnswerChecker:
             return None if self.verdicts[key] else REREAD_REJECTED
         if self.holding:
             if all(b.key != key for b in self.borderline):
-                self.borderline.append(Borderline(key[0], key[1], reason))
+                self.borderline.append(Borderline(*key))
             return HELD
         return reason
 
@@ -779,7 +795,10 @@ class AnswerChecker:
         """The highest cosine between `text` and a sentence of the cited passages, with the
         index's own embedder (its stored sentence vectors)."""
         assert self.index is not None
-        vector = self.index.retriever.embedder.embed_batch([MARKER.sub(" ", text)])[0]
+        text = MARKER.sub(" ", text)
+        vector = self.vectors.get(text)
+        if vector is None:
+            vector = self.vectors[text] = self.index.retriever.embedder.embed_batch([text])[0]
         best = 0.0
         for n in cited:
             _, vectors = self.index.sentences(self.passages[n - 1])
