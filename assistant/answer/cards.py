@@ -189,8 +189,9 @@ def reflection(
                 # The guide's spectrums are a graphic, read as data: name each one where the
                 # guide says to mark it ("never names the seven dimensions", tune's graders).
                 for sp in spectrums:
-                    lines.append(f"  - {spectrum_line(sp)} {cites.cite(chunk)}")
-                    room -= len(spectrum_line(sp).split())
+                    line = spectrum_line(sp)
+                    lines.append(f"  - {line} {cites.cite(chunk)}")
+                    room -= len(line.split())
                 spectrums = []
     return f"{heading(title)}\n" + "\n".join(lines)
 

@@ -324,15 +324,16 @@ class Layout:
         whole = self._whole_top(scored) if plain else None
         if whole is None:
             return first + later
-        shown = set(whole.key.split(":", 1)[1].split("|"))
-        return [whole, *(p for p in first + later if p.key.split(":", 1)[1] not in shown)]
+        piece, shown = whole
+        return [piece, *(p for p in first + later if p.key not in shown)]
 
-    def _whole_top(self, scored: list[Scored]) -> Piece | None:
+    def _whole_top(self, scored: list[Scored]) -> tuple[Piece, set[str]] | None:
         """Retrieval's first passage, whole: its paragraphs and lists in the library's order,
         the answering sentences marked. Blind graders on tune (2026-12-06) most often
         preferred the top three passages where the first of them held the answer and ours
         showed a related paragraph beside it; on tune the first screen then holds every
-        evidence string for 29 questions, not 26 (any of them: 50 either way)."""
+        evidence string for 29 questions, not 26 (any of them: 50 either way). Also the keys
+        of the block pieces it shows, which then go."""
         if not self.found.chosen:
             return None
         top = self.found.chosen[0].chunk.id
@@ -350,8 +351,9 @@ class Layout:
                 last = s.block.chunk.id
             return "\n\n".join(out)
 
-        piece = _piece(write, "whole:" + "|".join(str(s.block.key) for s in mine))
-        return piece if self.words is None or piece.words <= self.words else None
+        keys = {f"block:{s.block.key}" for s in mine}
+        piece = _piece(write, "whole:" + "|".join(sorted(keys)))
+        return (piece, keys) if self.words is None or piece.words <= self.words else None
 
     # -- district cards ----------------------------------------------------------------------
     def _near_stories(self, districts: Districts, systems: list[str]) -> list[Story]:
