@@ -368,3 +368,33 @@ def test_a_spliced_quotation_is_caught_but_an_elided_one_is_not(words):
     spliced = "“In Fulton County … blended learning leaders have scaled” it [1]."
     assert check(words, [FULTON], elided)[0].unsupported == []
     assert check(words, [FULTON, DALLAS], spliced.replace("[1]", "[1][2]"))[0].unsupported
+
+
+def test_headings_absences_and_step_labels_of_real_answers_are_kept(words):
+    """Seen on tune stand-in answers (round 3): an uncited bold heading, "the passages" as
+    the answer's name for its sources, a statement of absence quoting a term a retrieved
+    passage holds, and the answer's own "Step 4" label were all removed as unsupported."""
+    answer = (
+        "**What the library advises instead**\n\n"
+        "Fulton County assessed the readiness of each of its 95 schools [1].\n\n"
+        "None of these examples is named in the passages.\n\n"
+        "The passages give no figure for districts rated “deliberate” by region.\n\n"
+        "**Step 4, look before you scale:** Fulton County assessed each of its 95 schools [1]."
+    )
+    checker, text = check(words, [FULTON, SURVEY], answer)
+    assert checker.unsupported == []
+    assert text == answer
+
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        ("**Springfield's approach**\n\nFulton assessed its 95 schools [1].", "cites no passage"),
+        ("The passages give no figure for “radical” districts.", "not verbatim in any passage"),
+        ("The passages give no figure, but 40 districts failed.", "cites no passage"),
+        ("**Step 4:** Fulton County sorted its schools into 4 groups [1].", "number 4"),
+    ],
+)
+def test_headings_and_absences_still_carry_no_facts_of_their_own(words, answer, reason):
+    checker, _ = check(words, [FULTON, SURVEY], answer)
+    assert len(checker.unsupported) == 1 and reason in checker.unsupported[0].reason

@@ -73,8 +73,8 @@ DISCOURSE = frozenset(
     "conversely finally first second third together both each many several while because "
     "since although though rather still yet here in for by as when summary short key "
     "takeaways takeaway example examples approach approaches mention mentions combining "
-    "combined overview context related note".split()
-)
+    "combined overview context related note passage passages".split()
+)  # "passages": the answer's name for its own sources (the prompt's word), not a claim
 CITED_MIN = 0.6  # share of a cited sentence's content words found in its passages
 # Where fewer words overlap, a sentence may still say what its passage says in other words:
 # kept when at least MEANING_FLOOR of its words are there and it is this close in meaning
@@ -186,6 +186,21 @@ def list_sizes(text: str) -> set[int]:
         if stripped:
             intro = stripped.endswith(":")
     return sizes
+
+
+# A heading: a Markdown heading, or a unit wholly in bold ("**What the library advises**").
+_BOLD_UNIT = re.compile(r"^\W{0,3}\*\*[^*]+\*\*\W{0,3}$")
+SIGNPOST_STEMS = 6  # a heading with no facts and at most this many content words signposts
+
+
+def signpost(text: str) -> bool:
+    """True for a heading: it names what follows, and what follows is checked."""
+    text = MARKER.sub(" ", text).strip()
+    return bool(HEADING.match(text) or _BOLD_UNIT.match(text))
+
+
+# "Step 4, tie to outcomes:": the answer's own numbering, not a figure from the library.
+_STEP_LABEL = re.compile(r"^\W*step\s+\d{1,2}\b", re.IGNORECASE)
 
 
 def is_absence(sentence: str) -> bool:
@@ -328,7 +343,7 @@ class Claim:
         return cls(
             content,
             set(stemmer().stemWords(sorted(content))),
-            numbers(bare, skip_one=True),
+            numbers(_STEP_LABEL.sub(" ", bare, count=1), skip_one=True),
             {w for w in words if w in STRICT_WORDS},
             [q for q in _QUOTE.findall(bare) if _WORD.search(q)],
             urls,
@@ -665,7 +680,7 @@ class AnswerChecker:
         if sentence.valid:
             reason = self._problem(sentence.claim, sentence.valid, sentence.text)
         else:
-            reason = self._uncited_problem(sentence.claim)
+            reason = self._uncited_problem(sentence.claim, f"{hashes} {sentence.text}")
         if reason:
             self._reject(sentence, reason)
             return
@@ -713,7 +728,7 @@ class AnswerChecker:
             if cited and self._problem(sentence.claim, cited, sentence.text) is None:
                 self._emit(sentence)
                 return
-        reason = self._uncited_problem(sentence.claim)
+        reason = self._uncited_problem(sentence.claim, sentence.text)
         if reason:
             self._reject(sentence, reason)
         else:
@@ -806,16 +821,26 @@ class AnswerChecker:
                 best = max(best, float((vectors @ vector).max()))
         return best
 
-    def _uncited_problem(self, claim: Claim) -> str | None:
-        """A sentence no citation covers may only connect: no facts of its own."""
+    def _uncited_problem(self, claim: Claim, text: str = "") -> str | None:
+        """A sentence no citation covers may only connect: no facts of its own. A heading
+        with none ("**What the library advises instead**") is kept; so is a statement of
+        what the passages do not give that quotes only terms a retrieved passage holds
+        ("The passages give no such figure for “Prix Fixe”")."""
         if claim.empty:
             return None
-        if claim.quotes or claim.urls:
+        facts = claim.names or claim.systems or claim.numbers or claim.strict_words
+        if claim.urls or (claim.quotes and not (claim.absence or claim.scope_talk)):
             return "it quotes or links without citing a passage"
+        for quote in claim.quotes:
+            if not any(_verbatim(quote, t) for s in self._support for t in s.quote_texts):
+                return f"the quotation “{quote}” is not verbatim in any passage"
+        if claim.quotes and not facts:
+            return None
+        if not facts and signpost(text) and len(claim.stems) <= SIGNPOST_STEMS:
+            return None
         minimum = 0.5 if len(claim.stems) <= 3 else UNCITED_MIN
         if any(claim.problem(s, minimum) is None for s in self._support):
             return None
-        facts = claim.names or claim.systems or claim.numbers or claim.strict_words
         if not facts and len(claim.stems) <= 4 and claim.stems <= self.library.stems:
             return None  # a short connecting phrase in the library's own vocabulary
         return "it cites no passage, and no retrieved passage supports it"
