@@ -20,6 +20,10 @@ from assistant.retrieval.query import plan_query
         ("Which districts started with ready schools?", None, {"district"}),
         ("Which tension should we tackle first?", None, {"ranking"}),
         ("we spent millions on laptops, what went wrong", None, set()),
+        # "how much should" asks how far, unless the question is about money (DEGREE_ASK)
+        ("How much should the network office dictate to each school?", None, set()),
+        ("How much should we budget for devices?", None, {"figure"}),
+        ("How much time should pilots get?", None, {"figure"}),
     ],
 )
 def test_the_plan_carries_parts_and_what_is_asked(question, parts, asks):

@@ -23,11 +23,12 @@ from assistant.core.types import Answer
 from assistant.retrieval.library import LoadedIndex, Retrieved
 from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.reading import (
-    FIGURE_ASK,
     FIGURE_NOUN,
+    MONEY_ASK,
     OUTCOME_ASK,
     PRICE_ASK,
     RANKING_ASK,
+    figure_ask,
 )
 
 ANSWERED = "answered"
@@ -252,11 +253,6 @@ QUANTITY = re.compile(
     r"hours|classrooms)\b|\b(?:median|mean|average)\b",
     re.IGNORECASE,
 )
-MONEY_ASK = re.compile(
-    r"\b(?:cost\w*|pric\w+|budget\w*|pa(?:y|id|ying)|charg\w+|spen[dt]\w*|fund\w*|tuition|"
-    r"salar\w+|dollars?)\b",
-    re.IGNORECASE,
-)
 MONEY = re.compile(r"\$\s?\d|\b\d[\d,.]*\s*(?:dollars|million|billion|k)\b", re.IGNORECASE)
 RESULT_ASK = re.compile(r"\b(?:scores?|rates?|results|outcomes|achievement|gains?)\b", re.I)
 RESULT = re.compile(
@@ -285,7 +281,7 @@ def missing_parts(question: str, closest: list[str]) -> str:
     (`closest`: the library's sentences nearest the question; a figure is there when one
     of them states a number)."""
     gaps = [say for pattern, say in MISSING if pattern.search(question)]
-    if FIGURE_ASK.search(question) and not has_figure(closest, question):
+    if figure_ask(question) and not has_figure(closest, question):
         gaps.append("gives no figures for this")
     if not gaps:
         return ""
@@ -470,6 +466,6 @@ def is_focal(name: str, question: str) -> bool:
         return True
     if re.search(r"\b(?:does|did|do|is|was|has|have|can|about)\s+(?:[A-Z]\w*\s+)?$", before):
         return True
-    if FIGURE_ASK.search(question) or re.search(r"\b(?:charge|price|cost)", question, re.I):
+    if figure_ask(question) or re.search(r"\b(?:charge|price|cost)", question, re.I):
         return True
     return len(question.split()) <= 8

@@ -81,10 +81,28 @@ DISTRICT_ASK = re.compile(
 )
 
 
+MONEY_ASK = re.compile(
+    r"\b(?:cost\w*|pric\w+|budget\w*|pa(?:y|id|ying)|charg\w+|spen[dt]\w*|fund\w*|tuition|"
+    r"salar\w+|dollars?)\b",
+    re.IGNORECASE,
+)
+# "How much should the network office dictate?" asks how far, not how many: a "how much"
+# followed by should, can, could or must asks for a figure only when the question is about
+# money. Tune: one false "gives no figures" partial gone (W3-001), nothing else changes.
+DEGREE_ASK = re.compile(r"\bhow much (?:should|can|could|must)\b", re.IGNORECASE)
+
+
+def figure_ask(question: str) -> bool:
+    """Whether FIGURE_ASK's words ask for a figure here (see DEGREE_ASK)."""
+    return bool(
+        FIGURE_ASK.search(question if MONEY_ASK.search(question) else DEGREE_ASK.sub(" ", question))
+    )
+
+
 def asks_figure(question: str) -> bool:
     """Whether the question asks for a number (a money or rate word alone does not)."""
     return bool(
-        FIGURE_ASK.search(question)
+        figure_ask(question)
         or FIGURE_NOUN.search(question)
         or OUTCOME_ASK.search(question)
         or PRICE_ASK.search(question)
