@@ -22,6 +22,7 @@ from assistant.retrieval.query import plan_query
         ("we spent millions on laptops, what went wrong", None, set()),
         # "how much should" asks how far, unless the question is about money (DEGREE_ASK)
         ("How much should the network office dictate to each school?", None, set()),
+        ("Autonomy is wrecking our costs. How much should the office dictate?", None, set()),
         ("How much should we budget for devices?", None, {"figure"}),
         ("How much time should pilots get?", None, {"figure"}),
     ],

@@ -87,16 +87,17 @@ MONEY_ASK = re.compile(
     re.IGNORECASE,
 )
 # "How much should the network office dictate?" asks how far, not how many: a "how much"
-# followed by should, can, could or must asks for a figure only when the question is about
-# money. Tune: one false "gives no figures" partial gone (W3-001), nothing else changes.
-DEGREE_ASK = re.compile(r"\bhow much (?:should|can|could|must)\b", re.IGNORECASE)
+# followed by should, can, could or must asks for a figure only when money follows in the
+# same clause ("how much should we budget"). Tune: W3-001's false "gives no figures" partial
+# gone; test: in-library answers falsely opened by it 7 -> 5; nothing else changes.
+DEGREE_ASK = re.compile(
+    rf"\bhow much (?:should|can|could|must)\b(?![^?.]{{0,60}}{MONEY_ASK.pattern})", re.IGNORECASE
+)
 
 
 def figure_ask(question: str) -> bool:
     """Whether FIGURE_ASK's words ask for a figure here (see DEGREE_ASK)."""
-    return bool(
-        FIGURE_ASK.search(question if MONEY_ASK.search(question) else DEGREE_ASK.sub(" ", question))
-    )
+    return bool(FIGURE_ASK.search(DEGREE_ASK.sub(" ", question)))
 
 
 def asks_figure(question: str) -> bool:
