@@ -49,7 +49,7 @@ def _scope_rows(bot, questions):
             continue
         found = index.retrieve(plan, bot.settings.top_k)
         closest = scoping.closest_sentences(plan, found, index, keep=scoping.FIGURE_AMONG)
-        near = scoping.nearness(found, closest)
+        near = scoping.nearness(found, closest, index)
         emb = bot.embedder
         saved = emb.relevance_floor
         emb.relevance_floor = None  # the rules' outcome, the floor aside

@@ -252,3 +252,24 @@ def test_no_mechanical_faults_on_the_real_model(bot):
     assert report["counts"] == {"district": 0, "quotes": 0, "dangling": 0, "non_prose": 0}, report[
         "faults"
     ][:5]
+
+
+def test_a_two_part_question_is_as_near_as_its_nearer_part(bot):
+    """The whole question's vector averages its parts, so an aside can pull it under the
+    floors; the scope step reads each part's closest sentence and written question too."""
+    from assistant.answer import scope
+
+    question = (
+        "The band needs new uniforms and who pays for that? "
+        "How did Fulton County decide which schools went first?"
+    )
+    plan, index = bot.plan(question)
+    assert len(plan.parts) >= 2 and "Fulton" in plan.parts[-1]
+    found = index.retrieve(plan, bot.settings.top_k)
+    closest = scope.closest_sentences(plan, found, index)
+    whole, by_part = scope.nearness(found, closest), scope.nearness(found, closest, index)
+    part = index.retriever.part_vectors(plan)[-1]
+    best = max(float((index.sentences(s.chunk)[1] @ part).max()) for s in found.chosen[:5])
+    assert by_part.sentence == pytest.approx(max(whole.sentence, best))
+    assert by_part.sentence > whole.sentence and by_part.question > whole.question
+    assert by_part.passage == whole.passage

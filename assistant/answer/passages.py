@@ -222,9 +222,10 @@ class Reader:
         if told:
             texts.append(told)
         self._parts_at = 1 + self._follow + bool(told)
-        texts += self.parts
         embedded = self.vectors.query(texts) if texts else np.zeros((0, len(searched)))
         rows = [embedded[0], searched, *embedded[1:]] if self._follow else [searched, *embedded]
+        if self.parts:
+            rows += list(index.retriever.part_vectors(plan))
         self.q = np.stack(rows).astype(np.float32, copy=False)
         self._cache: dict[str, np.ndarray] = {}
 

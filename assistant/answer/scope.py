@@ -151,7 +151,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     if not found.chosen:
         return ScopeDecision(NOT_IN_LIBRARY, about_library(index), confident=True)
     closest = closest_sentences(plan, found, index, keep=FIGURE_AMONG)
-    near = nearness(found, closest)
+    near = nearness(found, closest, index)
     embedder = index.retriever.embedder
     # The floors. Tune: 2 more off-library declined (8/10), 2 in-library refused (2/84);
     # test: 2 more declined (15/30), 3 more refused (7/244). Without the question floor:
@@ -192,9 +192,29 @@ class Nearness:
     question: float | None
 
 
-def nearness(found: Retrieved, closest: list[tuple[float, str]]) -> Nearness:
+def nearness(
+    found: Retrieved, closest: list[tuple[float, str]], index: LoadedIndex | None = None
+) -> Nearness:
+    """How near the library comes. A question that asks two things is on its subject when
+    one of them is: its own vector averages its parts, and a personal first part ("I'm
+    four years from retirement. What keeps this from dying when I leave?") can pull it
+    under every floor (tune W1-020). So, given the `index`, the closest sentence and the
+    nearest written question are each part's best too (not for a follow-up, whose search
+    carries the earlier turn)."""
     dense = max((s.dense for s in found.ranked[:3]), default=0.0)
-    return Nearness(dense, closest[0][0] if closest else 0.0, found.nearest_question)
+    sentence = closest[0][0] if closest else 0.0
+    question = found.nearest_question
+    plan = found.plan
+    if index is not None and len(plan.parts) > 1 and not plan.followup:
+        parts = index.retriever.part_vectors(plan)
+        for s in found.chosen[:CLOSEST_TOP]:
+            _, vectors = index.sentences(s.chunk)
+            if len(vectors) and len(parts):
+                sentence = max(sentence, float((vectors @ parts.T).max()))
+        written = index.question_vectors
+        if question is not None and written is not None and len(written.texts):
+            question = max(question, *(written.nearest(v, 1)[0][1] for v in parts))
+    return Nearness(dense, sentence, question)
 
 
 def below_floor(
@@ -214,8 +234,11 @@ def below_floor(
     )
 
 
+CLOSEST_TOP = 5  # the passages whose sentences are read for the closest one
+
+
 def closest_sentences(
-    plan: QueryPlan, found: Retrieved, index: LoadedIndex, top: int = 5, keep: int = 5
+    plan: QueryPlan, found: Retrieved, index: LoadedIndex, top: int = CLOSEST_TOP, keep: int = 5
 ) -> list[tuple[float, str]]:
     """The sentences of the best passages closest to the question, (cosine, sentence)."""
     query = index.retriever.query_vector(plan)

@@ -109,6 +109,17 @@ class HybridRetriever(Retriever):
             plan.vector = qvec / (float(np.linalg.norm(qvec)) or 1.0)
         return plan.vector
 
+    def part_vectors(self, plan: QueryPlan) -> np.ndarray:
+        """The unit vectors of a multi-part question's parts (no rows for a question that
+        asks one thing), embedded once per plan."""
+        if plan.part_vectors is None:
+            parts = plan.parts if len(plan.parts) > 1 else []
+            dim = len(self.query_vector(plan))
+            plan.part_vectors = (
+                self.embedder.embed_batch(parts) if parts else np.zeros((0, dim), np.float32)
+            )
+        return plan.part_vectors
+
     def closest_questions(self, qvec: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Passages ranked by their nearest written question, best first."""
         if self.questions is None or not len(self.questions.texts) or not self.order:

@@ -80,6 +80,9 @@ class QueryPlan:
     # The unit vector of `search_text` by the index's embedder, set by the first reader
     # (HybridRetriever.query_vector) and reused by scope and the composers.
     vector: np.ndarray | None = field(default=None, repr=False)
+    # The unit vectors of its parts when it asks more than one thing (HybridRetriever.
+    # part_vectors), embedded once and reused by scope and the composers.
+    part_vectors: np.ndarray | None = field(default=None, repr=False)
     # Search queries a language model wrote for the question, fused with its own ranking.
     queries: list[str] = field(default_factory=list)
 
