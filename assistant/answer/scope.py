@@ -153,7 +153,7 @@ def decide(found: Retrieved, index: LoadedIndex) -> ScopeDecision:
     closest = closest_sentences(plan, found, index, keep=FIGURE_AMONG)
     near = nearness(found, closest, index)
     embedder = index.retriever.embedder
-    # The floors. Tune: 2 more off-library declined (8/10), 2 in-library refused (2/84);
+    # The floors. Tune: 2 more off-library declined (8/10), 1 in-library refused (1/84);
     # test: 2 more declined (15/30), 3 more refused (7/244). Without the question floor:
     # tune refuses 4/84, test 13/244 (declining 17/30).
     if below_floor(near, embedder.relevance_floor, embedder.question_floor):
