@@ -205,7 +205,8 @@ def _history_key(history: Any) -> tuple[tuple[str, str], ...]:
 
 
 def answer_of_result(result: Mapping[str, Any], where: str) -> Answer:
-    """A baseline result as an Answer (its text and citations: what a grader is shown)."""
+    """A baseline result as an Answer (what a grader is shown: its text, citations and
+    "More from the library", rendered like the composed answer's)."""
     try:
         citations = [
             Citation(
@@ -224,6 +225,7 @@ def answer_of_result(result: Mapping[str, Any], where: str) -> Answer:
             answer=str(result["answer"]),
             in_scope=bool(result.get("in_scope", True)),
             citations=citations,
+            more=str(result.get("more") or ""),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BaselineError(f"{where} is not an `lbw ask` result ({exc!r}).") from exc

@@ -18,6 +18,7 @@ from eval.pairs import (
     MORE_HEAD,
     PERMUTATIONS,
     BaselineError,
+    answer_of_result,
     batch_lines,
     composed_candidate,
     load_baseline,
@@ -1061,6 +1062,23 @@ def test_write_pairs_with_a_baseline_shows_three_candidates_rendered_alike(tmp_p
         assert record["candidates"][label["retrieved"]]["text"] == f"1. T — S\npassage on {q}"
     rubric = (tmp_path / "out" / "GRADING.md").read_text()
     assert rubric == GRADING_BASELINE and '"order": "C>A>B"' in rubric
+
+
+def test_a_baseline_read_back_from_json_is_shown_as_the_same_answer_was():
+    """A baseline comes from `lbw ask --batch --json`; read back, it must render as the
+    answer itself did, "More from the library" included (it once lost More, so graders
+    compared an answer with More against the same answer without it)."""
+    answer = Answer(
+        "How did Fulton choose?",
+        "Fulton assessed readiness [1].",
+        True,
+        [Citation(1, "c", "d", "Paper", "Pace", "Fulton assessed readiness.")],
+        more="*Paper — Pace*\n> More text [2]",
+    )
+    result = {"question": answer.question, **answer.to_dict()}
+    back = answer_of_result(json.loads(json.dumps(result)), "result 1")
+    assert composed_candidate(back) == composed_candidate(answer)
+    assert MORE_HEAD in composed_candidate(back)["text"]
 
 
 def test_eval_with_a_baseline_writes_three_candidates_or_refuses_before_loading(
