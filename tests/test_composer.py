@@ -20,7 +20,7 @@ from assistant.answer.layout import word_count
 from assistant.answer.offline import CLOSEST, OfflineComposer
 from assistant.answer.passages import SOURCE_LINE, Block, blocks_of, with_antecedent
 from assistant.answer.scope import ANSWERED, NOT_IN_LIBRARY, PARTIAL, ScopeDecision
-from assistant.answer.units import balanced, source_chunks, split_units, units_of
+from assistant.answer.units import balanced, split_units, units_of
 from assistant.core.errors import InvalidSetting
 from assistant.core.settings import Settings
 from assistant.core.text import normalize, squash
@@ -635,35 +635,3 @@ def test_retrievals_first_passage_leads_whole_when_it_fits(bot, fault_library):
         replace(found, chosen=slate, plan=followup), index, ScopeDecision(ANSWERED)
     )
     assert len(SOURCE_LINE.findall("\n\n".join(again.answer.split("\n\n")[:2]))) == 2
-
-
-def test_retrievals_first_passage_leads_with_its_best_block_when_too_long_to_show_whole(
-    bot, fault_library
-):
-    """Too long for the first screen whole, retrieval's first passage (a section of several
-    chunks) still leads, with its best block, even when another passage's sentence is the
-    question word for word."""
-    from dataclasses import replace
-
-    sections = [
-        s
-        for q in ("What are the guiding trends?", "Why prioritize readiness?", "Why go slow?")
-        for s in retrieved(bot, q)[0].ranked
-        if "+" in s.chunk.id and word_count(s.chunk.text) > 2 * WORDS
-    ]
-    long = sections[0]
-    own = {c.id for c in source_chunks(bot.index, long.chunk)}
-    echoed = next(
-        c for c in bot.index.chunks if c.kind == "narrative" and c.id not in own and c.section
-    )
-    question = split_units(echoed)[0].text
-    found, index, _ = retrieved(bot, question)
-    slate = [long, *(s for s in found.chosen if s.chunk.id != long.chunk.id)]
-    assert any(echoed.id in s.chunk.id.split("+") for s in slate[1:])
-    answer = OfflineComposer(WORDS).compose(
-        replace(found, chosen=slate), index, ScopeDecision(ANSWERED)
-    )
-    first = answer.answer.split("\n\n")[0]
-    assert any(passages.source_line(c) in first for c in source_chunks(index, long.chunk))
-    assert question not in first
-    assert_sound(answer, fault_library)

@@ -312,15 +312,6 @@ class Layout:
             if s.shown.id in self._top(LEAD):
                 lead.setdefault(s.shown.id, s)
         scored = [*lead.values(), *(s for s in scored if s not in lead.values())]
-        # Retrieval's first passage leads with its best block even when it is too long to
-        # show whole. Blind, on the answers this changes: preferred to the previous answer
-        # 4:2 on tune and 6:1 on test, and to the top three passages 3:4 (previously 3:5)
-        # and 4:3 (1.5:5). Not for a counted list or a follow-up (as for the whole passage).
-        if not (counted or self.plan.followup) and self.found.chosen:
-            top = self.found.chosen[0].chunk.id
-            at = next((i for i, s in enumerate(scored) if s.shown.id == top), None)
-            if at is not None:
-                scored.insert(0, scored.pop(at))
         per: dict[str, int] = {}
         first, later = [], []
         for s in scored:
