@@ -226,12 +226,25 @@ def test_ask_open_a_citation_follow_up_and_keep_conversations_apart(
     assert page.get_by_test_id("stChatMessage").count() == 4
 
     # "Read the whole document" opens the Library on the cited document.
-    # (Reruns may collapse the expander the follow-up left behind; open it again if so.)
+    # (Reruns may collapse the expander the follow-up left behind; open it again if so. On a
+    # loaded machine a click that lands while Streamlit redraws the page can be dropped, as
+    # a person's would be: the test waits for the page to settle and clicks once more.)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     read = citation.get_by_role("button", name="Read the whole document")
-    if not read.is_visible():
-        citation.locator("summary").first.click()
-    read.click()
-    page.wait_for_url(re.compile(r"/library"))
+    for attempt in range(3):
+        _settled(page)
+        if not read.is_visible():
+            citation.locator("summary").first.click()
+        read.click()
+        try:
+            page.wait_for_url(
+                re.compile(r"/library"), timeout=30_000 if attempt < 2 else TIMEOUT_MS
+            )
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     page.get_by_role("heading", name="Library").wait_for()
 
 
