@@ -635,3 +635,10 @@ def test_retrievals_first_passage_leads_whole_when_it_fits(bot, fault_library):
         replace(found, chosen=slate, plan=followup), index, ScopeDecision(ANSWERED)
     )
     assert len(SOURCE_LINE.findall("\n\n".join(again.answer.split("\n\n")[:2]))) == 2
+
+
+def test_a_figure_asked_of_other_districts_is_answered_by_the_library_not_by_cards(bot):
+    """asking.NUMBER: "statistics other districts report" asks for the survey's figures, so
+    a passage leads, not district cards (no figure of the blind sets moves without it)."""
+    answer = compose(bot, "Give me the statistics other districts report on pacing")
+    assert not answer.answer.lstrip().startswith("- **")

@@ -273,3 +273,18 @@ def test_a_two_part_question_is_as_near_as_its_nearer_part(bot):
     assert by_part.sentence == pytest.approx(max(whole.sentence, best))
     assert by_part.sentence > whole.sentence and by_part.question > whole.question
     assert by_part.passage == whole.passage
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pros and cons of going fast vs slow",
+        "What are the advantages of building talent internally?",
+    ],
+)
+def test_a_question_about_benefits_finds_a_benefits_table(bot, question):
+    """BENEFIT_WORDS: asking for benefits, pros or advantages ranks the tension's benefits
+    table in the top 8 (without the rule it falls out for both; no figure of the blind sets
+    moves without it)."""
+    kinds = [p.metadata.get("kind") for p in bot.retrieve(question, k=8)]
+    assert "benefits" in kinds

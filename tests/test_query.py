@@ -202,3 +202,12 @@ def test_a_named_section_boosts_its_subsections_in_any_punctuation():
     # the top heading alone is over everything, and "guide 1" is not "guide 10"
     assert boost(chunk("Reflection Guides > Introduction"), plan_query("reflection guides?")) == 0
     assert boost(chunk("Reflection Guide 10: Later"), plan_query("reflection guide 1")) == 0
+
+
+def test_a_question_that_opens_like_a_continuation_follows_on_though_it_names_a_topic():
+    """FOLLOWUP_START: "What about the pace …?" after a question names a topic of its own,
+    but asks it of what was just discussed (no figure of the blind sets moves without it;
+    this is what it guards)."""
+    turns = history("How did districts decide where to pilot?", "Fulton assessed readiness [1].")
+    assert plan_query("What about the pace of scaling from pilot to system?", turns).followup
+    assert not plan_query("How fast should we scale from pilot to system?", turns).followup

@@ -125,3 +125,11 @@ def test_a_name_is_focal_only_when_the_question_is_about_it(name, question, foca
 def test_an_uncalibrated_embedder_refuses_nothing_on_similarity(bot):
     assert HashingEmbedder.relevance_floor is None
     assert outcome(bot, "How do districts decide where to pilot?").outcome == scope.ANSWERED
+
+
+def test_an_unknown_organisation_the_question_is_about_is_not_in_the_library(bot):
+    """ORGANISATION: a name followed by "Public Schools", "ISD", "District" … is an
+    organisation, so the question is about it, however long the question (no figure of the
+    blind sets moves without it; this is what it guards)."""
+    decision = outcome(bot, "Tell me about the pilots in Springfield Public Schools")
+    assert decision.outcome == scope.NOT_IN_LIBRARY
