@@ -209,7 +209,7 @@ def nearness(
         parts = index.retriever.part_vectors(plan)
         for s in found.chosen[:CLOSEST_TOP]:
             _, vectors = index.sentences(s.chunk)
-            if len(vectors) and len(parts):
+            if len(vectors):
                 sentence = max(sentence, float((vectors @ parts.T).max()))
         written = index.question_vectors
         if question is not None and written is not None and len(written.texts):
