@@ -2,6 +2,7 @@
 
     python -m eval.fit            # needs a built index (LBW_STORE_DIR)
     python -m eval.fit --floor    # only the relevance floor (e.g. for LBW_EMBEDDER=mpnet)
+    python -m eval.fit --adapter  # only the query adapter's settings
 
 Prints, for each candidate value, the tune split's figures, so the chosen value and the
 trade-off around it can be read and re-checked:
@@ -15,6 +16,9 @@ trade-off around it can be read and re-checked:
   off the library's subject; with the embedder's `question_floor` (the nearest written
   question) as a third measure. The curve is in-library questions refused against
   off-library ones declined;
+- `ingest.adapter`'s STRENGTH, TEMPERATURE and EPOCHS: the query adapter refitted from the
+  live build's written questions at each value (tune, development and held-out: the chosen
+  value must keep the latter two at 0.95 or above);
 - the embedder's `confident_margin`: how far below every floor a refusal is confident
   (sure enough to skip a language model); chosen so no in-library tune question is
   confidently declined.
@@ -25,16 +29,23 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from assistant.answer import scope as scoping
 from assistant.core.settings import Settings
 from assistant.retrieval import hybrid, library, query
 from assistant.service import load_assistant
+from assistant.storage.builds import open_live
+from assistant.storage.questions import QUESTIONS, TRAINING, read_questions
 from eval.questions import load_set, named_sets
 from eval.scoring import evaluate
+from ingest import adapter as adapting
 
 
-def _retrieval(bot, questions) -> float:
+def _retrieval(bot, questions, adapter=None) -> float:
     bot._index = library.open_index(bot.settings, bot.embedder)  # fresh caches per value
+    if adapter is not None:
+        bot._index.retriever.adapter = adapter
     return evaluate(lambda q, h, k: bot.retrieve(q, h, k=k), questions, k=8)["hit_rate"]
 
 
@@ -97,13 +108,68 @@ FLOOR_SENTENCE = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--floor", action="store_true", help="fit only the relevance floor")
+    parser.add_argument("--adapter", action="store_true", help="fit only the query adapter")
     args = parser.parse_args(argv)
     bot = load_assistant(Settings.from_env())
     tune = load_set(named_sets("tune")["tune"])
     print(f"embedder: {bot.embedder.model_id}")
+    if args.adapter:
+        _fit_adapter(bot, tune)
+        return
     if not args.floor:
         _fit_retrieval(bot, tune)
+        _fit_adapter(bot, tune)
     _fit_floor(bot, tune)
+
+
+ADAPTER_GRID = (  # (STRENGTH, TEMPERATURE, EPOCHS)
+    (0.001, 0.05, 30),
+    (0.003, 0.05, 30),
+    (0.01, 0.05, 30),
+    (0.03, 0.05, 30),
+    (0.1, 0.05, 30),
+    (0.01, 0.02, 30),
+    (0.01, 0.1, 30),
+    (0.01, 0.05, 15),
+    (0.01, 0.05, 60),
+)
+
+
+def _fit_adapter(bot, tune) -> None:
+    """The adapter refitted at each grid point from the live build's questions (the index's
+    and the training ones), as ingest fits it."""
+    files = open_live(bot.settings, with_embeddings=True)
+    assert files.path is not None
+    written = [
+        q
+        for name in (QUESTIONS, TRAINING)
+        if (q := read_questions(files.path, len(files.chunks), name)) is not None
+    ]
+    if not written:
+        print("query adapter: the live build has no written questions")
+        return
+    vectors = np.vstack([q.vectors for q in written])
+    owners = np.concatenate([q.owners for q in written])
+    guards = {name: load_set(paths) for name, paths in named_sets().items() if name in GUARDS}
+    chosen = (adapting.STRENGTH, adapting.TEMPERATURE, adapting.EPOCHS)
+    print("query adapter (STRENGTH, TEMPERATURE, EPOCHS): all evidence in the top 8")
+    none = np.eye(vectors.shape[1], dtype=np.float32)
+    for point in (None, *ADAPTER_GRID):
+        if point is None:
+            matrix, label = none, "no adapter"
+        else:
+            adapting.STRENGTH, adapting.TEMPERATURE, adapting.EPOCHS = point
+            matrix, label = adapting.fit_adapter(files.embeddings, vectors, owners), str(point)
+        figures = [f"tune {_retrieval(bot, tune, matrix):.3f}"] + [
+            f"{name} {_retrieval(bot, qs, matrix):.3f}" for name, qs in guards.items()
+        ]
+        mark = "  <- chosen" if point == chosen else ""
+        print(f"  {label}: {', '.join(figures)}{mark}")
+    adapting.STRENGTH, adapting.TEMPERATURE, adapting.EPOCHS = chosen
+    bot._index = library.open_index(bot.settings, bot.embedder)
+
+
+GUARDS = ("dev", "heldout")  # never fitted on: a value that drops either below 0.95 is out
 
 
 def _fit_retrieval(bot, tune) -> None:

@@ -58,9 +58,12 @@ from assistant.storage.builds import (
 )
 from assistant.storage.private import make_private, private_umask
 from assistant.storage.questions import (
+    ADAPTER,
     QUESTIONS,
+    TRAINING,
     QuestionVectors,
     read_questions,
+    write_adapter,
     write_questions,
 )
 from assistant.storage.vectors import (
@@ -70,12 +73,14 @@ from assistant.storage.vectors import (
     vectors_problem,
     vectors_unchanged,
 )
+from ingest.adapter import fit_adapter
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.formats.limits import Limits
 from ingest.libfolder import change_in_flight, check_library_folder, delete_unreferenced
 from ingest.library import Library, load_library
 from ingest.questions import (
+    TRAINING_DIR,
     Keyed,
     embed_questions,
     key_questions,
@@ -135,6 +140,12 @@ class Prepared:
     fingerprint: str
     user_docs: list[UserDocument] = field(default_factory=list)
     questions: Keyed = field(default_factory=Keyed)
+    training: Keyed = field(default_factory=Keyed)  # questions that only train the adapter
+
+    @property
+    def adapted(self) -> bool:
+        """Whether the build gets a query adapter: it has written questions to learn from."""
+        return bool(self.questions.texts or self.training.texts)
 
 
 def build_chunks(settings: Settings) -> list[Chunk]:
@@ -182,6 +193,9 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
         documents[doc.entry.id] = document_record(doc)
     catalog = build_catalog(library.parsed, chunks)
     written = read_question_files(Path(settings.corpus_dir) / "questions")
+    training = key_questions(
+        read_question_files(Path(settings.corpus_dir) / "questions" / TRAINING_DIR), chunks
+    )
     # a model's questions for each added document (lbw add), none for a removed one
     written += read_question_files(
         model_questions_dir(settings.store_dir), [d.entry.id for d in user_docs]
@@ -195,7 +209,11 @@ def prepare(settings: Settings, user_entries: list[UserEntry] | None = None) -> 
     digest.update(json.dumps(catalog, sort_keys=True, ensure_ascii=False).encode())
     if questions.texts:  # an index without questions keeps its fingerprint
         digest.update(questions.digest().encode())
-    return Prepared(library, chunks, documents, catalog, digest.hexdigest(), user_docs, questions)
+    if questions.texts or training.texts:  # a build before the adapter gets one
+        digest.update(f"adapter\x1f{training.digest()}".encode())
+    return Prepared(
+        library, chunks, documents, catalog, digest.hexdigest(), user_docs, questions, training
+    )
 
 
 @contextmanager
@@ -347,6 +365,7 @@ def build_and_publish(
         and not note
         and previous.sentences is not None  # a build from before sentence vectors gets them
         and (_has_questions(previous) or not prepared.questions.texts)
+        and (_has(previous, ADAPTER) or not prepared.adapted)
     ):
         if commit is not None:
             commit()
@@ -362,13 +381,16 @@ def build_and_publish(
         )
     # By passage id: every passage of the previous build, when it has sentence vectors.
     old_sentences = _stored_sentences(previous)
-    old_questions = stored_vectors(_previous_questions(previous))
+    old_questions = stored_vectors(_previous_questions(previous)) | stored_vectors(
+        _previous_questions(previous, TRAINING)
+    )
     if (
         embedder is None
         and previous is not None
         and not model_changed
         and all(c.id in old_sentences for c in prepared.chunks)
         and all(t in old_questions for t in prepared.questions.texts)
+        and all(t in old_questions for t in prepared.training.texts)
     ):
         # Nothing new to embed (a removal, a changed date or kind): no model to load.
         model_id = previous.meta.get("model_id")
@@ -388,9 +410,21 @@ def build_and_publish(
     vectors = _embed(prepared.chunks, embedder, reuse, progress, on_progress)
     sentences, new_sentences = _embed_sentences(prepared.chunks, embedder, old_sentences, progress)
     _tell(on_progress, 0.9, "Embedding the questions passages answer")
-    questions, new_questions = embed_questions(
-        prepared.questions, embedder, old_questions, vectors.shape[1] if len(vectors) else 384
+    dim = vectors.shape[1] if len(vectors) else 384
+    (questions, training), new_questions = embed_questions(
+        [prepared.questions, prepared.training], embedder, old_questions, dim
     )
+    adapter = None
+    if prepared.adapted:
+        _tell(on_progress, 0.91, "Fitting the query adapter to the written questions")
+        owners = np.concatenate([questions.owners, training.owners])
+        asked = {prepared.chunks[int(row)].doc_id for row in set(owners.tolist())}
+        adapter = fit_adapter(
+            vectors,
+            np.vstack([questions.vectors, training.vectors]),
+            owners,
+            np.array([c.doc_id in asked for c in prepared.chunks], dtype=bool),
+        )
     build_id = new_build_id()
     path = builds_dir(store_dir) / build_id
     _tell(on_progress, 0.92, "Writing the new index")
@@ -406,6 +440,10 @@ def build_and_publish(
             ),
         )
         write_questions(path, questions)
+        if training.texts:
+            write_questions(path, training, TRAINING)
+        if adapter is not None:
+            write_adapter(path, adapter)
         _write_vectors(settings, path, build_id, prepared.chunks, vectors)
         make_private(builds_dir(store_dir))  # whatever created the files (Chroma included)
         seal_build(
@@ -504,18 +542,25 @@ def _embed(
     return np.vstack(out).astype(np.float32)
 
 
-def _previous_questions(previous: BuildFiles | None) -> QuestionVectors | None:
-    """The previous build's question index (None: none, or a build it cannot be read from)."""
+def _previous_questions(
+    previous: BuildFiles | None, name: str = QUESTIONS
+) -> QuestionVectors | None:
+    """The previous build's question index, or its training questions (None: none, or a
+    build it cannot be read from)."""
     if previous is None or previous.path is None:
         return None
     try:
-        return read_questions(previous.path, len(previous.chunks))
+        return read_questions(previous.path, len(previous.chunks), name)
     except IndexMissing:
         return None
 
 
 def _has_questions(previous: BuildFiles) -> bool:
-    return previous.path is not None and (previous.path / QUESTIONS).is_file()
+    return _has(previous, QUESTIONS)
+
+
+def _has(previous: BuildFiles, name: str) -> bool:
+    return previous.path is not None and (previous.path / name).is_file()
 
 
 def _stored_sentences(previous: BuildFiles | None) -> dict[str, tuple[list[str], np.ndarray]]:

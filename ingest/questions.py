@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from assistant.core.types import Chunk
 from assistant.embedding.embedder import TEXTS_PER_CALL, Embedder
 from assistant.storage.questions import QuestionVectors
 
+# Beside the bundled library's questions: a folder of written questions that train the query
+# adapter (ingest.adapter) without joining the index, so they never vote for a passage.
+TRAINING_DIR = "training"
 # A written question longer than this is not one a leader types; such a line is refused.
 MAX_CHARS = 300
 FORMS = ("situation", "short", "named", "advice", "yesno", "direct", "model")
@@ -135,14 +139,16 @@ def key_questions(questions: list[WrittenQuestion], chunks: list[Chunk]) -> Keye
 
 
 def embed_questions(
-    keyed: Keyed,
+    sets: Sequence[Keyed],
     embedder: Embedder | None,
     reuse: dict[str, np.ndarray],
     dim: int,
-) -> tuple[QuestionVectors, int]:
-    """The question index with its vectors, reusing a vector stored for the same text by the
-    same model; and how many were embedded."""
-    todo = sorted(dict.fromkeys(t for t in keyed.texts if t not in reuse), key=len, reverse=True)
+) -> tuple[list[QuestionVectors], int]:
+    """Each set of questions (the index's, the adapter's training questions) with its
+    vectors, reusing a vector stored for the same text by the same model; and how many were
+    embedded. The sets' new texts are embedded together, longest first (less padding)."""
+    new = (t for keyed in sets for t in keyed.texts if t not in reuse)
+    todo = sorted(dict.fromkeys(new), key=len, reverse=True)
     vectors = dict(reuse)
     if todo:
         assert embedder is not None  # build_and_publish loads one whenever there is work
@@ -150,13 +156,16 @@ def embed_questions(
             part = todo[start : start + TEXTS_PER_CALL]
             for text, v in zip(part, embedder.embed_batch(part), strict=True):
                 vectors[text] = v
-    matrix = (
-        np.vstack([vectors[t] for t in keyed.texts]).astype(np.float32)
-        if keyed.texts
-        else np.zeros((0, dim), np.float32)
-    )
-    owners = np.array(keyed.rows, dtype=np.int32)
-    return QuestionVectors(owners, list(keyed.texts), matrix, list(keyed.forms)), len(todo)
+    out = []
+    for keyed in sets:
+        matrix = (
+            np.vstack([vectors[t] for t in keyed.texts]).astype(np.float32)
+            if keyed.texts
+            else np.zeros((0, dim), np.float32)
+        )
+        owners = np.array(keyed.rows, dtype=np.int32)
+        out.append(QuestionVectors(owners, list(keyed.texts), matrix, list(keyed.forms)))
+    return out, len(todo)
 
 
 def stored_vectors(questions: QuestionVectors | None) -> dict[str, np.ndarray]:

@@ -62,8 +62,8 @@ NEAR_DUPLICATE = 0.9
 
 
 def test_no_eval_question_is_a_near_duplicate_of_an_index_question():
-    # The loaded questions and the second round kept beside them (corpus/questions/round2).
-    written = [*read_question_files(QUESTION_DIR), *read_question_files(QUESTION_DIR / "round2")]
+    # The loaded questions and the second round kept beside them (corpus/questions/training).
+    written = [*read_question_files(QUESTION_DIR), *read_question_files(QUESTION_DIR / "training")]
     assert len(written) > 1800
     index = [_norm(q.question) for q in written]
     evals: list[str] = []

@@ -9,6 +9,9 @@ about something broader; ranking passages by their closest sentence finds it. An
 rarely uses the passage's words at all: questions written for each passage in leaders' voices
 (the question index, assistant.storage.questions) meet the asker halfway, so a passage is also
 ranked by its nearest written question.
+The dense ranking reads the question through the build's query adapter (ingest.adapter), a
+linear map learned from those same written questions, which moves a leader's wording towards
+the library's; the scope step still sees the plain cosine, which its floors were fitted on.
 Reciprocal-rank fusion needs no score calibration between the two. Structure boosts are
 small relative to a first rank, so they reorder near-ties rather than override relevance.
 """
@@ -92,6 +95,7 @@ class HybridRetriever(Retriever):
         embedder: Embedder,
         sentences: SentenceVectors | None = None,
         questions: QuestionVectors | None = None,
+        adapter: np.ndarray | None = None,
     ):
         self.chunks = {c.id: c for c in chunks}
         self.order = [c.id for c in chunks]  # the build's rows, as `sentences` numbers them
@@ -101,6 +105,7 @@ class HybridRetriever(Retriever):
         self.sentences = sentences  # None: a build from before sentence vectors
         self.questions = questions  # None: a build from before the question index
         self.unasked = unasked(chunks, questions)
+        self.adapter = adapter  # None: plain dense search (a build before it, or a test's)
 
     def query_vector(self, plan: QueryPlan) -> np.ndarray:
         """The question's unit vector, embedded once per plan (scope and composers reuse it)."""
@@ -108,6 +113,15 @@ class HybridRetriever(Retriever):
             qvec = self.embedder.embed_query(plan.search_text)
             plan.vector = qvec / (float(np.linalg.norm(qvec)) or 1.0)
         return plan.vector
+
+    def adapted_vector(self, plan: QueryPlan) -> np.ndarray:
+        """The question's vector as the dense ranking reads it: through the build's query
+        adapter, when it has one (unit length)."""
+        qvec = self.query_vector(plan)
+        if self.adapter is None:
+            return qvec
+        moved = qvec @ self.adapter
+        return moved / (float(np.linalg.norm(moved)) or 1.0)
 
     def part_vectors(self, plan: QueryPlan) -> np.ndarray:
         """The unit vectors of a multi-part question's parts (no rows for a question that
@@ -137,10 +151,23 @@ class HybridRetriever(Retriever):
         top = np.argsort(-best, kind="stable")[:k]
         return [(self.order[row], float(best[row])) for row in top if best[row] > -1.0]
 
+    def dense_ranking(self, plan: QueryPlan, plain: list[tuple[str, float]]) -> dict[str, int]:
+        """Each dense candidate's rank (0 best): through the adapter when the build has one,
+        except for a document nobody wrote questions for. The adapter never learnt its
+        language, so its passages keep their ranks in the plain search (`plain`)."""
+        if self.adapter is None:
+            return {cid: rank for rank, (cid, _) in enumerate(plain)}
+        adapted = self.vectors.query(self.adapted_vector(plan), CANDIDATES)
+        ranks = {cid: rank for rank, (cid, _) in enumerate(adapted) if cid not in self.unasked}
+        if self.unasked:
+            ranks |= {cid: rank for rank, (cid, _) in enumerate(plain) if cid in self.unasked}
+        return ranks
+
     def score(self, plan: QueryPlan, filters: Filters | None = None) -> list[Scored]:
         """Every candidate with its fused score, best first (also used by the composer)."""
         qvec = self.query_vector(plan)
-        dense = self.vectors.query(qvec, CANDIDATES)
+        plain = self.vectors.query(qvec, CANDIDATES)
+        dense = self.dense_ranking(plan, plain)
         keyword = self.keywords.search(plan.search_text, CANDIDATES)
         closest = self.closest_sentences(qvec, CANDIDATES)
         # A follow-up's search text is the conversation run together, not a question: the
@@ -151,10 +178,9 @@ class HybridRetriever(Retriever):
             else []
         )
         fused: dict[str, float] = {}
-        dense_sim: dict[str, float] = {}
-        for rank, (cid, sim) in enumerate(dense):
+        for cid, rank in dense.items():
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
-            dense_sim[cid] = sim
+        dense_sim = dict(plain)  # the plain cosine, which the scope step's floors were fitted on
         for rank, (cid, _) in enumerate(keyword):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
         for rank, (cid, _) in enumerate(closest):

@@ -28,7 +28,7 @@ from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.sections import parents
 from assistant.retrieval.slate import Scored, focus_tension, slate
 from assistant.storage.builds import SentenceVectors, open_live
-from assistant.storage.questions import QuestionVectors, read_questions
+from assistant.storage.questions import QuestionVectors, read_adapter, read_questions
 from assistant.storage.vectors import open_build_store
 
 T = TypeVar("T")
@@ -258,5 +258,10 @@ def open_index(settings: Settings, embedder: Embedder, check_model: bool = True)
     store = open_build_store(settings, files.path, files.meta)
     keywords = KeywordIndex(files.chunks)
     questions = read_questions(files.path, len(files.chunks))
-    retriever = HybridRetriever(files.chunks, store, keywords, embedder, files.sentences, questions)
+    # The adapter multiplies a question's vector: it must be square in the build's dimension.
+    dims = {m.vectors.shape[1] for m in (files.sentences, questions) if m is not None and m.texts}
+    adapter = read_adapter(files.path, dims.pop() if len(dims) == 1 else None)
+    retriever = HybridRetriever(
+        files.chunks, store, keywords, embedder, files.sentences, questions, adapter
+    )
     return LoadedIndex(files.path.name, files.chunks, files.documents, files.catalog, retriever)

@@ -1,6 +1,8 @@
 """The question index of a build: questions each passage answers, with their vectors.
 
     store_dir/builds/<id>/questions.npz   owners (passage rows), texts, forms, vectors
+    store_dir/builds/<id>/training.npz    the same, for questions that only train the adapter
+    store_dir/builds/<id>/adapter.npy     the query adapter, (dim, dim) float32
 
 Written at ingest beside embeddings.npy and sentences.npz (ingest.questions keys them to
 passages and embeds them). A question finds a passage in the asker's words, which the
@@ -20,6 +22,10 @@ from assistant.core.errors import IndexMissing
 from assistant.storage.builds import SentenceVectors
 
 QUESTIONS = "questions.npz"
+# Written questions kept out of the index (they do not vote for passages) that teach the
+# query adapter (ingest.adapter) alongside the index's own.
+TRAINING = "training.npz"
+ADAPTER = "adapter.npy"
 
 
 @dataclass
@@ -39,9 +45,9 @@ class QuestionVectors(SentenceVectors):
         return [(int(i), float(sims[i])) for i in top]
 
 
-def write_questions(path: Path, questions: QuestionVectors) -> None:
+def write_questions(path: Path, questions: QuestionVectors, name: str = QUESTIONS) -> None:
     np.savez(
-        path / QUESTIONS,
+        path / name,
         owners=questions.owners.astype(np.int32),
         texts=np.array(questions.texts, dtype=str),
         forms=np.array(questions.forms, dtype=str),
@@ -49,20 +55,21 @@ def write_questions(path: Path, questions: QuestionVectors) -> None:
     )
 
 
-def read_questions(path: Path, rows: int) -> QuestionVectors | None:
-    """A build's question index; None when it has none (a build from before it),
-    IndexMissing when the file is damaged or does not fit the build's passages."""
-    if not (path / QUESTIONS).is_file():
+def read_questions(path: Path, rows: int, name: str = QUESTIONS) -> QuestionVectors | None:
+    """A build's question index (or its training questions, `name=TRAINING`); None when it
+    has none (a build from before it), IndexMissing when the file is damaged or does not fit
+    the build's passages."""
+    if not (path / name).is_file():
         return None
     try:
-        with np.load(path / QUESTIONS, allow_pickle=False) as data:
+        with np.load(path / name, allow_pickle=False) as data:
             owners = data["owners"].astype(np.int32)
             texts = [str(t) for t in data["texts"]]
             forms = [str(f) for f in data["forms"]]
             vectors = data["vectors"].astype(np.float32)
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise IndexMissing(
-            f"The index build in {path} is damaged ({QUESTIONS}: {type(exc).__name__}); "
+            f"The index build in {path} is damaged ({name}: {type(exc).__name__}); "
             "run `lbw ingest` to rebuild it."
         ) from exc
     fits = (
@@ -74,7 +81,33 @@ def read_questions(path: Path, rows: int) -> QuestionVectors | None:
     )
     if not fits:
         raise IndexMissing(
-            f"The index build in {path} is damaged ({QUESTIONS} does not fit its passages); "
+            f"The index build in {path} is damaged ({name} does not fit its passages); "
             "run `lbw ingest` to rebuild it."
         )
     return QuestionVectors(owners, texts, vectors, forms)
+
+
+def write_adapter(path: Path, matrix: np.ndarray) -> None:
+    np.save(path / ADAPTER, matrix.astype(np.float32))
+
+
+def read_adapter(path: Path, dim: int | None) -> np.ndarray | None:
+    """A build's query adapter; None when it has none (a build from before it, or one
+    without written questions), IndexMissing when the file is damaged or not square (in
+    `dim`, the build's vector dimension, when known)."""
+    if not (path / ADAPTER).is_file():
+        return None
+    try:
+        matrix = np.load(path / ADAPTER, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise IndexMissing(
+            f"The index build in {path} is damaged ({ADAPTER}: {type(exc).__name__}); "
+            "run `lbw ingest` to rebuild it."
+        ) from exc
+    square = matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1]
+    if not square or (dim is not None and len(matrix) != dim) or not np.all(np.isfinite(matrix)):
+        raise IndexMissing(
+            f"The index build in {path} is damaged ({ADAPTER} does not fit its vectors); "
+            "run `lbw ingest` to rebuild it."
+        )
+    return matrix.astype(np.float32)
