@@ -4,7 +4,7 @@
                               [--embedder minilm|mpnet]
 
 One run measures: a full ingest into a fresh store beside the bare encoder's time on the same
-passages, sentences and index questions; a re-ingest of the unchanged library in a fresh `lbw ingest` process; warm retrieval
+passages, sentences and written questions; a re-ingest of the unchanged library in a fresh `lbw ingest` process; warm retrieval
 and offline answer latency over the question set; the time from a fresh `lbw ask` process's
 start to its answer; peak memory; and the stock recipe's build time and retrieval latency.
 
@@ -154,7 +154,7 @@ def measure(store: Path, questions_path: Path, k: int, repeats: int = 3) -> dict
     from assistant.service import load_assistant
     from eval.scoring import StockRecipe, load_questions
     from ingest.pipeline import build_chunks, run_ingest
-    from ingest.questions import read_question_files
+    from ingest.questions import TRAINING_DIR, read_question_files
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LBW_CHROMA_")}
     env.update(LBW_STORE_DIR=str(store), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
@@ -186,9 +186,12 @@ def measure(store: Path, questions_path: Path, k: int, repeats: int = 3) -> dict
     # encodes the same texts, each list in one call as sentence-transformers batches it.
     sentences = [s for c in chunks for s in split_sentences(c.text)]
     r["sentences"] = len(sentences)
-    # ... and the question index's questions (corpus/questions), once each.
-    asked = sorted({q.question for q in read_question_files(settings.corpus_dir / "questions")})
-    r["index_questions"] = len(asked)
+    # ... and the written questions (corpus/questions: the index's, and the training ones
+    # that only teach the query adapter), once each. Fitting the adapter is ingest's own work.
+    folder = settings.corpus_dir / "questions"
+    written = read_question_files(folder) + read_question_files(folder / TRAINING_DIR)
+    asked = sorted({q.question for q in written})
+    r["written_questions"] = len(asked)
 
     def encode() -> float:
         start = time.perf_counter()
