@@ -40,13 +40,14 @@ def test_the_kept_replies_replay_without_a_missing_prompt():
     alters a hash shows up here as missing replies)."""
     from pathlib import Path
 
-    folder = Path(__file__).resolve().parent.parent / "eval" / "standin" / "r3"
-    replies = {p.stem for p in (folder / "replies").glob("*.md")}
     import json
 
-    for name in ("keys-tune.json", "keys-test.json"):
-        keys = json.loads((folder / name).read_text(encoding="utf-8"))
-        assert keys and all(set(k) <= replies for k in keys.values())
+    for run in ("r3", "r4"):
+        folder = Path(__file__).resolve().parent.parent / "eval" / "standin" / run
+        replies = {p.stem for p in (folder / "replies").glob("*.md")}
+        for name in ("keys-tune.json", "keys-test.json"):
+            keys = json.loads((folder / name).read_text(encoding="utf-8"))
+            assert keys and all(set(k) <= replies for k in keys.values())
 
 
 @pytest.mark.parametrize(

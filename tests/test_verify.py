@@ -398,3 +398,37 @@ def test_headings_absences_and_step_labels_of_real_answers_are_kept(words):
 def test_headings_and_absences_still_carry_no_facts_of_their_own(words, answer, reason):
     checker, _ = check(words, [FULTON, SURVEY], answer)
     assert len(checker.unsupported) == 1 and reason in checker.unsupported[0].reason
+
+
+LAUSD = chunk(
+    "Dr. Stepan Mekhitarian, the former blended learning coordinator of Los Angeles USD's "
+    "Northwest local district, explained that effective blended learning implementation "
+    "requires buy-in and targeted focus on building capacity.",
+    systems=("Los Angeles Unified School District",),
+)
+
+
+def test_a_system_named_by_another_alias_and_a_list_lead_in_are_kept(words):
+    """Seen on tune stand-in answers (round 4): "LAUSD" for the passage's "Los Angeles USD"
+    was read as an unknown name, and an uncited lead-in to a list ("Districts that went
+    slower while building momentum:") as an unsupported claim."""
+    answer = (
+        "Districts that went slower while building momentum:\n\n"
+        "- LAUSD's Northwest local district built buy-in by focusing on building capacity [1]."
+    )
+    checker, text = check(words, [LAUSD], answer)
+    assert checker.unsupported == []
+    assert text == answer
+
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        ("- Dallas ISD built buy-in by focusing on building capacity [1].", "Dallas ISD"),
+        ("- LAUSD's Springfield office built buy-in by building capacity [1].", "springfield"),
+        ("Districts that raised scores by 40%:\n\n- Fulton assessed 95 schools [2].", "cites no"),
+    ],
+)
+def test_other_systems_names_and_lead_ins_with_facts_are_still_removed(words, answer, reason):
+    checker, _ = check(words, [LAUSD, FULTON], answer)
+    assert len(checker.unsupported) == 1 and reason in checker.unsupported[0].reason

@@ -38,7 +38,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from assistant.core.domain import find_systems
+from assistant.core.domain import SYSTEMS, find_systems
 from assistant.core.numbers import SCALES, UNITS, counts, numbers
 from assistant.core.safety import without_instructions
 from assistant.core.text import STOP, normalize, stemmer
@@ -131,6 +131,22 @@ def plain_word(token: str) -> bool:
     )
 
 
+@cache
+def _system_words() -> dict[str, frozenset[str]]:
+    return {
+        system.name: frozenset(
+            w for alias in system.aliases for w in re.findall(r"[\w'-]+", alias.lower())
+        )
+        for system in SYSTEMS
+    }
+
+
+def _alias_words(systems: set[str]) -> set[str]:
+    """The words of every name and alias of these school systems, lower case."""
+    words = _system_words()
+    return {w for name in systems for w in words.get(name, ())}
+
+
 def _stem(word: str) -> str:
     return stemmer().stemWord(word)
 
@@ -194,9 +210,10 @@ SIGNPOST_STEMS = 6  # a heading with no facts and at most this many content word
 
 
 def signpost(text: str) -> bool:
-    """True for a heading: it names what follows, and what follows is checked."""
+    """True for a heading or a list's lead-in line ("Districts that went slower:"): it names
+    what follows, and what follows is checked."""
     text = MARKER.sub(" ", text).strip()
-    return bool(HEADING.match(text) or _BOLD_UNIT.match(text))
+    return bool(HEADING.match(text) or _BOLD_UNIT.match(text) or text.endswith(":"))
 
 
 # "Step 4, tie to outcomes:": the answer's own numbering, not a figure from the library.
@@ -340,6 +357,10 @@ class Claim:
                 ordinary = plain_word(token)  # capitalised only because it opens the sentence
             if (acronym or not ordinary) and low not in library.allowed_names:
                 names.add(low)
+        systems = set(find_systems(bare))
+        # A school system's name and its aliases ("LAUSD" for "Los Angeles USD") are checked
+        # as systems, against the systems the passage names, not again as unknown names.
+        names -= _alias_words(systems)
         return cls(
             content,
             set(stemmer().stemWords(sorted(content))),
@@ -347,7 +368,7 @@ class Claim:
             {w for w in words if w in STRICT_WORDS},
             [q for q in _QUOTE.findall(bare) if _WORD.search(q)],
             urls,
-            set(find_systems(bare)),
+            systems,
             names,
             {str(n) for n in counts(bare)},
             is_absence(sentence),
