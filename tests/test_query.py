@@ -211,3 +211,21 @@ def test_a_question_that_opens_like_a_continuation_follows_on_though_it_names_a_
     turns = history("How did districts decide where to pilot?", "Fulton assessed readiness [1].")
     assert plan_query("What about the pace of scaling from pilot to system?", turns).followup
     assert not plan_query("How fast should we scale from pilot to system?", turns).followup
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is it better to move fast across all of our schools or to go slow with a handful of "
+        "pilot sites first?",
+        "Our board is split on whether the central office should pick one model for every "
+        "school or let principals design their own, what is the trade-off here?",
+    ],
+)
+def test_a_long_either_or_question_about_a_tension_is_read_as_that_tension(question):
+    """TENSION_WORDS guards this ("or", "trade-off", "versus"): a dilemma asked at length is
+    the tension's own question, whose slate weighs both sides' examples; without the rule it
+    is read as a question for a fact (`python -m eval.rules` sees no figure of the four sets
+    move, so this test is what fails)."""
+    plan = plan_query(question)
+    assert plan.intent == "tension" and plan.tensions
