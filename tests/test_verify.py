@@ -370,18 +370,39 @@ def test_a_spliced_quotation_is_caught_but_an_elided_one_is_not(words):
     assert check(words, [FULTON, DALLAS], spliced.replace("[1]", "[1][2]"))[0].unsupported
 
 
-def test_headings_absences_and_step_labels_of_real_answers_are_kept(words):
-    """Seen on tune stand-in answers (round 3): an uncited bold heading, "the passages" as
-    the answer's name for its sources, a statement of absence quoting a term a retrieved
-    passage holds, and the answer's own "Step 4" label were all removed as unsupported."""
-    answer = (
-        "**What the library advises instead**\n\n"
-        "Fulton County assessed the readiness of each of its 95 schools [1].\n\n"
-        "None of these examples is named in the passages.\n\n"
-        "The passages give no figure for districts rated “deliberate” by region.\n\n"
-        "**Step 4, look before you scale:** Fulton County assessed each of its 95 schools [1]."
-    )
-    checker, text = check(words, [FULTON, SURVEY], answer)
+LAUSD = chunk(
+    "Dr. Stepan Mekhitarian, the former blended learning coordinator of Los Angeles USD's "
+    "Northwest local district, explained that effective blended learning implementation "
+    "requires buy-in and targeted focus on building capacity.",
+    systems=("Los Angeles Unified School District",),
+)
+
+
+@pytest.mark.parametrize(
+    "answer, passages",
+    [
+        # Round 3's tune stand-in answers: an uncited bold heading, "the passages" as the
+        # answer's name for its sources, a statement of absence quoting a term a retrieved
+        # passage holds, and the answer's own "Step 4" label were all removed as unsupported.
+        (
+            "**What the library advises instead**\n\n"
+            "Fulton County assessed the readiness of each of its 95 schools [1].\n\n"
+            "None of these examples is named in the passages.\n\n"
+            "The passages give no figure for districts rated “deliberate” by region.\n\n"
+            "**Step 4, look before you scale:** Fulton County assessed each of its 95 schools [1].",
+            [FULTON, SURVEY],
+        ),
+        # Round 4's: "LAUSD" for the passage's "Los Angeles USD" was read as an unknown name,
+        # and an uncited lead-in to a list as an unsupported claim.
+        (
+            "Districts that went slower while building momentum:\n\n"
+            "- LAUSD's Northwest local district built buy-in by focusing on building capacity [1].",
+            [LAUSD],
+        ),
+    ],
+)
+def test_signposts_absences_labels_and_aliases_of_real_answers_are_kept(words, answer, passages):
+    checker, text = check(words, passages, answer)
     assert checker.unsupported == []
     assert text == answer
 
@@ -393,42 +414,11 @@ def test_headings_absences_and_step_labels_of_real_answers_are_kept(words):
         ("The passages give no figure for “radical” districts.", "not verbatim in any passage"),
         ("The passages give no figure, but 40 districts failed.", "cites no passage"),
         ("**Step 4:** Fulton County sorted its schools into 4 groups [1].", "number 4"),
+        ("- Dallas ISD built buy-in by focusing on building capacity [3].", "Dallas ISD"),
+        ("- LAUSD's Springfield office built buy-in by building capacity [3].", "springfield"),
+        ("Districts that raised scores by 40%:\n\n- Fulton assessed 95 schools [1].", "cites no"),
     ],
 )
-def test_headings_and_absences_still_carry_no_facts_of_their_own(words, answer, reason):
-    checker, _ = check(words, [FULTON, SURVEY], answer)
-    assert len(checker.unsupported) == 1 and reason in checker.unsupported[0].reason
-
-
-LAUSD = chunk(
-    "Dr. Stepan Mekhitarian, the former blended learning coordinator of Los Angeles USD's "
-    "Northwest local district, explained that effective blended learning implementation "
-    "requires buy-in and targeted focus on building capacity.",
-    systems=("Los Angeles Unified School District",),
-)
-
-
-def test_a_system_named_by_another_alias_and_a_list_lead_in_are_kept(words):
-    """Seen on tune stand-in answers (round 4): "LAUSD" for the passage's "Los Angeles USD"
-    was read as an unknown name, and an uncited lead-in to a list ("Districts that went
-    slower while building momentum:") as an unsupported claim."""
-    answer = (
-        "Districts that went slower while building momentum:\n\n"
-        "- LAUSD's Northwest local district built buy-in by focusing on building capacity [1]."
-    )
-    checker, text = check(words, [LAUSD], answer)
-    assert checker.unsupported == []
-    assert text == answer
-
-
-@pytest.mark.parametrize(
-    "answer, reason",
-    [
-        ("- Dallas ISD built buy-in by focusing on building capacity [1].", "Dallas ISD"),
-        ("- LAUSD's Springfield office built buy-in by building capacity [1].", "springfield"),
-        ("Districts that raised scores by 40%:\n\n- Fulton assessed 95 schools [2].", "cites no"),
-    ],
-)
-def test_other_systems_names_and_lead_ins_with_facts_are_still_removed(words, answer, reason):
-    checker, _ = check(words, [LAUSD, FULTON], answer)
+def test_signposts_absences_and_aliases_still_carry_no_facts_of_their_own(words, answer, reason):
+    checker, _ = check(words, [FULTON, SURVEY, LAUSD], answer)
     assert len(checker.unsupported) == 1 and reason in checker.unsupported[0].reason
