@@ -38,9 +38,8 @@ def test_a_written_reply_is_replayed_for_exactly_its_prompt(tmp_path):
 def test_the_kept_replies_replay_without_a_missing_prompt():
     """Every recorded question of the kept measurement has its replies (a prompt change that
     alters a hash shows up here as missing replies)."""
-    from pathlib import Path
-
     import json
+    from pathlib import Path
 
     for run in ("r3", "r4"):
         folder = Path(__file__).resolve().parent.parent / "eval" / "standin" / run
