@@ -148,18 +148,17 @@ def _fit_adapter(bot, tune) -> None:
     if not written:
         print("query adapter: the live build has no written questions")
         return
-    vectors = np.vstack([q.vectors for q in written])
-    owners = np.concatenate([q.owners for q in written])
     guards = {name: load_set(paths) for name, paths in named_sets().items() if name in GUARDS}
     chosen = (adapting.STRENGTH, adapting.TEMPERATURE, adapting.EPOCHS)
     print("query adapter (STRENGTH, TEMPERATURE, EPOCHS): all evidence in the top 8")
-    none = np.eye(vectors.shape[1], dtype=np.float32)
+    none = np.eye(files.embeddings.shape[1], dtype=np.float32)
     for point in (None, *ADAPTER_GRID):
         if point is None:
             matrix, label = none, "no adapter"
         else:
             adapting.STRENGTH, adapting.TEMPERATURE, adapting.EPOCHS = point
-            matrix, label = adapting.fit_adapter(files.embeddings, vectors, owners), str(point)
+            matrix = adapting.fit_build_adapter(files.chunks, files.embeddings, written)
+            label = str(point)
         figures = [f"tune {_retrieval(bot, tune, matrix):.3f}"] + [
             f"{name} {_retrieval(bot, qs, matrix):.3f}" for name, qs in guards.items()
         ]

@@ -20,7 +20,12 @@ The fit is seeded and runs on the CPU, so the same build gets the same map.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from assistant.core.types import Chunk
+from assistant.storage.questions import QuestionVectors, unasked
 
 # Fitted on tune (see the module docstring).
 STRENGTH = 0.01  # the pull towards the identity (L2 on the correction)
@@ -30,6 +35,25 @@ BATCH = 256
 LEARNING_RATE = 1e-3
 SEED = 0
 MIN_QUESTIONS = 1000
+
+
+def fit_build_adapter(
+    chunks: Sequence[Chunk], passages: np.ndarray, written: Sequence[QuestionVectors]
+) -> np.ndarray:
+    """A build's adapter (ingest's, and `python -m eval.fit --adapter`'s): fitted on all its
+    written questions (`written`: the index's and the training ones), among the passages of
+    documents that have any."""
+    written = [w for w in written if len(w.texts)]
+    if not written:
+        return np.eye(passages.shape[1], dtype=np.float32)
+    owners = np.concatenate([w.owners for w in written])
+    left_out = unasked(chunks, owners)
+    return fit_adapter(
+        passages,
+        np.vstack([w.vectors for w in written]),
+        owners,
+        np.array([c.id not in left_out for c in chunks], dtype=bool),
+    )
 
 
 def fit_adapter(

@@ -73,7 +73,7 @@ from assistant.storage.vectors import (
     vectors_problem,
     vectors_unchanged,
 )
-from ingest.adapter import fit_adapter
+from ingest.adapter import fit_build_adapter
 from ingest.catalog import build_catalog
 from ingest.chunking import chunk_document
 from ingest.formats.limits import Limits
@@ -417,14 +417,7 @@ def build_and_publish(
     adapter = None
     if prepared.adapted:
         _tell(on_progress, 0.91, "Fitting the query adapter to the written questions")
-        owners = np.concatenate([questions.owners, training.owners])
-        asked = {prepared.chunks[int(row)].doc_id for row in set(owners.tolist())}
-        adapter = fit_adapter(
-            vectors,
-            np.vstack([questions.vectors, training.vectors]),
-            owners,
-            np.array([c.doc_id in asked for c in prepared.chunks], dtype=bool),
-        )
+        adapter = fit_build_adapter(prepared.chunks, vectors, [questions, training])
     build_id = new_build_id()
     path = builds_dir(store_dir) / build_id
     _tell(on_progress, 0.92, "Writing the new index")

@@ -30,7 +30,7 @@ from assistant.embedding.embedder import Embedder
 from assistant.retrieval.query import QueryPlan
 from assistant.retrieval.slate import Scored, focus_tension, slate
 from assistant.storage.builds import SentenceVectors
-from assistant.storage.questions import QuestionVectors
+from assistant.storage.questions import QuestionVectors, unasked
 from assistant.storage.vectors import VectorStore
 
 RRF_K = 60
@@ -104,7 +104,7 @@ class HybridRetriever(Retriever):
         self.embedder = embedder
         self.sentences = sentences  # None: a build from before sentence vectors
         self.questions = questions  # None: a build from before the question index
-        self.unasked = unasked(chunks, questions)
+        self.unasked = unasked(chunks, questions.owners if questions is not None else ())
         self.adapter = adapter  # None: plain dense search (a build before it, or a test's)
 
     def query_vector(self, plan: QueryPlan) -> np.ndarray:
@@ -243,17 +243,6 @@ class HybridRetriever(Retriever):
         ranked = self.score(plan, filters)
         chosen = slate(ranked, plan, k, focus_tension(ranked, plan))
         return [to_passage(s.chunk, s.score) for s in chosen]
-
-
-def unasked(chunks: list[Chunk], questions: QuestionVectors | None) -> frozenset[str]:
-    """The passages of documents with no written question at all, when other documents have
-    some (a user's document added without a model beside the bundled library). A passage
-    the question writers passed over in a document they covered (a table of contents, a
-    caption) is not one of them: that it got no question is itself a judgement."""
-    if questions is None or not len(questions.texts):
-        return frozenset()
-    asked = {chunks[int(row)].doc_id for row in set(questions.owners.tolist())}
-    return frozenset(c.id for c in chunks if c.doc_id not in asked)
 
 
 @lru_cache(maxsize=4096)

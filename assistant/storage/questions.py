@@ -13,12 +13,14 @@ passage itself rarely uses; a passage is scored by its nearest question (the
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from assistant.core.errors import IndexMissing
+from assistant.core.types import Chunk
 from assistant.storage.builds import SentenceVectors
 
 QUESTIONS = "questions.npz"
@@ -43,6 +45,18 @@ class QuestionVectors(SentenceVectors):
         sims = self.vectors @ query.astype(np.float32)
         top = np.argsort(-sims, kind="stable")[:k]
         return [(int(i), float(sims[i])) for i in top]
+
+
+def unasked(chunks: Sequence[Chunk], owners: np.ndarray) -> frozenset[str]:
+    """The passages of documents with no written question at all (`owners`: the passage rows
+    the written questions belong to), when other documents have some: a user's document
+    added without a model beside the bundled library. A passage the question writers passed
+    over in a document they covered (a table of contents, a caption) is not one of them:
+    that it got no question is itself a judgement."""
+    if not len(owners):
+        return frozenset()
+    asked = {chunks[int(row)].doc_id for row in set(np.asarray(owners).tolist())}
+    return frozenset(c.id for c in chunks if c.doc_id not in asked)
 
 
 def write_questions(path: Path, questions: QuestionVectors, name: str = QUESTIONS) -> None:
