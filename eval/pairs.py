@@ -70,9 +70,11 @@ Grade each candidate on its own, 0 (no), 1 (in part) or 2 (yes), on:
 4. `citations`: every [n] marker supports the sentence it ends (candidates without markers:
    2 if every passage shown is relevant).
 
-A candidate may end with "▸ More from the library": the app shows that section collapsed
-under the answer, so a reader sees it only after one click. Judge a candidate first by what a
-reader sees before it; what it holds counts as one click away, not as the answer itself.
+A candidate may list its "Sources", each "▸ [n]" a collapsed expander under the answer in the
+app (a reader sees its heading and opens its passage with one click), and may end with
+"▸ More from the library", which the app also shows collapsed. Judge a candidate first by
+what a reader sees before these; they count as one click away, not as the answer itself (use
+the sources' text to check the [n] markers).
 
 Then rank the line's candidates as answers to the question, best first: `order` names every
 label of the line once, joined by `>` (better than what follows) or `=` (as good), e.g.
@@ -107,8 +109,10 @@ def heading(title: str, section: str) -> str:
 
 def composed_candidate(answer: Answer) -> dict[str, Any]:
     """The answer as a reader sees it: its text, the heading and verbatim text of each
-    passage it cites, then "More from the library" labelled as the app shows it, collapsed
-    (its excerpts carry their own source lines). Passages only More cites are not listed as
+    passage it cites, labelled as the app shows them (each a collapsed expander under its
+    heading: until 2026-12-06 kits showed their text as if in plain view, so a grader read an
+    answer's quoted paragraph twice), then "More from the library" labelled as the app shows
+    it, collapsed (its excerpts carry their own source lines). Passages only More cites are not listed as
     the answer's sources: a grader shown them so read them as the answer's own (the tune
     diagnosis of 2026-12-06 called them "an uncited source dump")."""
     cited = {int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", answer.answer)}
@@ -117,13 +121,17 @@ def composed_candidate(answer: Answer) -> dict[str, Any]:
         for c in answer.citations
         if c.n in cited
     ]
-    sources = "\n\n".join(f"[{p['n']}] {p['heading']}\n{p['text']}" for p in passages)
-    text = answer.answer.strip() + (f"\n\nSources:\n\n{sources}" if sources else "")
+    sources = "\n\n".join(f"▸ [{p['n']}] {p['heading']}\n{p['text']}" for p in passages)
+    text = answer.answer.strip() + (f"\n\n{SOURCES_HEAD}\n\n{sources}" if sources else "")
     if answer.more and answer.in_scope:  # as the app shows it: collapsed, one click away
         text += f"\n\n{MORE_HEAD}\n\n{answer.more.strip()}"
     return {"text": text, "passages": passages}
 
 
+SOURCES_HEAD = (
+    "Sources (under the answer in the app, each a collapsed expander showing only its "
+    "heading: a reader opens one with one click to read its passage)"
+)
 MORE_HEAD = (
     "▸ More from the library (collapsed under the answer in the app: a reader opens it "
     "with one click; each excerpt is quoted under its source)"

@@ -17,6 +17,7 @@ from eval.pairs import (
     GRADING_BASELINE,
     MORE_HEAD,
     PERMUTATIONS,
+    SOURCES_HEAD,
     BaselineError,
     answer_of_result,
     batch_lines,
@@ -825,7 +826,7 @@ def test_a_candidate_shows_only_the_passages_its_answer_cites():
     shown = composed_candidate(answer)
     assert [p["n"] for p in shown["passages"]] == [1]
     assert shown["text"] == (
-        f"Shown [1]\n\nSources:\n\n[1] Paper — Pace\nText 1\n\n{MORE_HEAD}\n\nMore on need [2]"
+        f"Shown [1]\n\n{SOURCES_HEAD}\n\n▸ [1] Paper — Pace\nText 1\n\n{MORE_HEAD}\n\nMore on need [2]"
     )
     refusal = Answer("q", "Not in the library.", False, [], more="Nearest [1]")
     assert composed_candidate(refusal)["text"] == "Not in the library."
@@ -885,7 +886,9 @@ def test_write_pairs_shuffles_labels_and_the_key_says_which_is_which(tmp_path):
         composed = record["candidates"]["A" if key["A"] == "composed" else "B"]
         retrieved = record["candidates"]["A" if key["A"] == "retrieved" else "B"]
         q = record["question"]
-        assert composed["text"] == f"Answer to {q} [1]\n\nSources:\n\n[1] Paper — Pace\nOn {q}"
+        assert (
+            composed["text"] == f"Answer to {q} [1]\n\n{SOURCES_HEAD}\n\n▸ [1] Paper — Pace\nOn {q}"
+        )
         assert [p["heading"] for p in retrieved["passages"]] == [
             "Paper — Section 0",
             "Paper — Section 1",
@@ -1057,7 +1060,10 @@ def test_write_pairs_with_a_baseline_shows_three_candidates_rendered_alike(tmp_p
         q = record["question"]
         old = record["candidates"][label["baseline"]]
         assert old == composed_candidate(baseline[("tune", record["id"])])
-        assert old["text"] == f"Old answer to {q} [1]\n\nSources:\n\n[1] Paper — Pace\nOld on {q}"
+        assert (
+            old["text"]
+            == f"Old answer to {q} [1]\n\n{SOURCES_HEAD}\n\n▸ [1] Paper — Pace\nOld on {q}"
+        )
         assert record["candidates"][label["composed"]]["text"].startswith(f"Answer to {q} [1]")
         assert record["candidates"][label["retrieved"]]["text"] == f"1. T — S\npassage on {q}"
     rubric = (tmp_path / "out" / "GRADING.md").read_text()
