@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from assistant.answer import asking, passages
+from assistant.answer import asking, offline, passages
 from assistant.answer.citations import Citations
 from assistant.answer.districts import Districts
 from assistant.answer.layout import word_count
@@ -256,6 +256,38 @@ def test_a_long_paragraph_shows_the_run_around_its_answer_never_a_leaning_start(
     start, end = passages._run(units, at, at)
     assert start < at and not units[start].leans and end > at
     assert sum(u.words for u in units[start:end]) <= passages.RUN_WORDS
+
+
+@pytest.mark.parametrize(
+    "question, system",
+    [
+        (
+            "How did LAUSD's northwest district win teachers over without forcing it?",
+            "Los Angeles Unified School District",
+        ),
+        ("What does Somerville's innovation specialist do each day?", "Somerville Public Schools"),
+    ],
+)
+def test_a_question_about_one_system_opens_with_its_own_example_not_another_passage(
+    bot, fault_library, question, system
+):
+    answer = compose(bot, question)
+    assert answer.answer.startswith(f"- **{system}"), answer.answer[:200]
+    assert_sound(answer, fault_library)
+
+
+def test_a_passage_that_names_the_system_asked_about_may_lead_its_cards(bot):
+    found, index, _ = retrieved(bot, "What does Somerville's innovation specialist do each day?")
+    layout = offline.Layout(found, index, WORDS)
+
+    def piece(text: str) -> offline.Piece:
+        return offline.Piece(lambda c: text, len(text.split()), "block")
+
+    named = piece("Jason Behrens, innovation project specialist in Somerville Public Schools, MA.")
+    other = piece("Chicago Public Schools engaged in a soft launch of their initiative.")
+    assert not layout._elsewhere(named, ["Somerville Public Schools"])
+    assert layout._elsewhere(other, ["Somerville Public Schools"])
+    assert not layout._elsewhere(other, ["Somerville Public Schools", "Chicago Public Schools"])
 
 
 # -- cards where the library is data -------------------------------------------------------------

