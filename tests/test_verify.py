@@ -164,6 +164,7 @@ def test_marker_lists_and_ranges_are_read_and_escaped_brackets_are_text(words):
         ("58 respondents rated their district as deliberate [2].", "number 58"),
         ("Dallas ISD assessed the readiness of each of its schools [1].", "Dallas ISD"),
         ("Springfield assessed the readiness of each of its 95 schools [1].", "springfield"),
+        ("Springfields assessed the readiness of each of its 95 schools [1].", "springfields"),
         ("**Springfield:** it assessed the readiness of each of its 95 schools [1].", "spring"),
         ("Henry assessed the readiness of each of its 95 schools [1].", "Henry County"),
         (
@@ -319,6 +320,7 @@ LIST = chunk(
         ([FULTON], "The library does not give the cost of the readiness assessment [1]."),
         ([DALLAS], "Dallas ISD scaled through school feeder-patterns [1]."),
         ([FULTON], "**Sorted by readiness:** Fulton assessed each of its 95 schools [1]."),
+        ([FULTON], "**Signs of readiness:** Fulton assessed each of its 95 schools [1]."),
         (
             [FULTON],
             "Fulton County looked at the readiness of its 95 schools, and all schools took a "
@@ -329,7 +331,8 @@ LIST = chunk(
 def test_faithful_forms_are_not_faults(words, passages, sentence):
     """A count of a list's items, a quoted term the passage holds (straight or curly, any
     case), saying what the passages do not cover, hyphenation, and a list label opening with
-    an ordinary word the library never uses ("Sorted") are all faithful."""
+    an ordinary word the library never uses ("Sorted", or a plural: "Signs") are all
+    faithful."""
     checker, text = check(words, passages, sentence)
     assert checker.unsupported == [] and text == sentence
 

@@ -126,9 +126,27 @@ def plain_word(token: str) -> bool:
     is judged by this; any other capitalised word the library does not know is a name."""
     words = _dictionary()
     parts = [p for p in token.split("-") if p]
+
+    def plain(p: str) -> bool:
+        return p.lower() in words and p.capitalize() not in words and p.upper() not in words
+
     return bool(parts) and all(
-        p.lower() in words and p.capitalize() not in words and p.upper() not in words for p in parts
+        plain(p) or (p.capitalize() not in words and any(plain(b) for b in _singulars(p)))
+        for p in parts
     )
+
+
+def _singulars(word: str) -> list[str]:
+    """What a plural may be the plural of: the dictionary lists singulars ("Signs to look
+    for are ..." opens with an ordinary word, not a name)."""
+    low = word.lower()
+    if low.endswith("ies") and len(low) > 4:
+        return [low[:-3] + "y"]
+    if low.endswith("es") and len(low) > 3:
+        return [low[:-2], low[:-1]]
+    if low.endswith("s") and not low.endswith("ss") and len(low) > 2:
+        return [low[:-1]]
+    return []
 
 
 @cache
