@@ -58,16 +58,18 @@ def test_the_check_keeps_faithful_sentences_and_catches_planted_faults(bot, item
 @pytest.mark.parametrize("half", ["tune", "test"])
 def test_with_the_models_second_reading_from_the_kept_stand_in_replies(bot, items, half, tmp_path):
     """As with a model configured: the borderline sentences are re-read, answered by the
-    stand-in judges' kept replies (eval/standin/judge). Measured 2026-12-06: tune 0.3 %
-    removed / 98.6 % caught, test 1.7 % / 96.6 % (the 1 % target is missed on test). A
-    change to the check, the prompt or BORDER that loses a reply, removes more faithful
-    sentences or lets more faults through fails here."""
+    stand-in judges' kept replies (eval/standin/judge, written for the judge prompt that
+    counts advice doing only what the passages describe as supported). Measured 2026-12-06:
+    tune 0.0 % removed / 98.6 % caught, test 1.3 % / 96.6 % (the 1 % target is missed on
+    test); under the previous judge prompt 0.3 % / 98.6 % and 1.7 % / 96.6 %. A change to the
+    check, the prompt or BORDER that loses a reply, removes more faithful sentences or lets
+    more faults through fails here."""
     shutil.copytree(SET.parent / "standin" / "judge" / "replies", tmp_path / "replies")
     mine = [i for i in items if i["half"] == half]
     stats: dict[str, int] = {}
     got = score(mine, judge(mine, bot, replies=tmp_path, stats=stats))
     assert stats["reread"] >= 100 and stats.get("no_reply", 0) == 0, stats
-    limits = {"tune": (0.004, 0.985), "test": (0.018, 0.965)}[half]
+    limits = {"tune": (0.001, 0.985), "test": (0.014, 0.965)}[half]
     assert got["faithful_removed_rate"] <= limits[0], got
     assert got["faults_caught_rate"] >= limits[1], got
 
@@ -82,8 +84,9 @@ def fresh():
 
 def test_fresh_tune_sentences_words_only_and_with_the_second_reading(bot, fresh, tmp_path):
     """Measured 2026-12-06: words only 2.3 % removed / 98.6 % caught; with the stand-in
-    judges' second reading (eval/standin/judge-v5) 1.2 % / 98.5 %. Every sentence the
-    second reading still removes is a close call the stand-in judge read as unsupported."""
+    judges' second reading (eval/standin/judge-v5) 0.6 % / 98.6 % (1.2 % / 98.5 % under the
+    previous judge prompt). Every sentence the second reading still removes is a close call
+    the stand-in judge read as unsupported."""
     assert {i["half"] for i in fresh} == {"tune"} and len(fresh) >= 1200
     assert all(p in bot.index.by_id for i in fresh for p in i["passages"])
     got = score(fresh, judge(fresh, bot))
@@ -92,4 +95,4 @@ def test_fresh_tune_sentences_words_only_and_with_the_second_reading(bot, fresh,
     stats: dict[str, int] = {}
     got = score(fresh, judge(fresh, bot, replies=tmp_path, stats=stats))
     assert stats["reread"] >= 100 and stats.get("no_reply", 0) == 0, stats
-    assert got["faithful_removed_rate"] <= 0.013 and got["faults_caught_rate"] >= 0.984, got
+    assert got["faithful_removed_rate"] <= 0.007 and got["faults_caught_rate"] >= 0.986, got
