@@ -112,9 +112,9 @@ def composed_candidate(answer: Answer) -> dict[str, Any]:
     passage it cites, labelled as the app shows them (each a collapsed expander under its
     heading: until 2026-12-06 kits showed their text as if in plain view, so a grader read an
     answer's quoted paragraph twice), then "More from the library" labelled as the app shows
-    it, collapsed (its excerpts carry their own source lines). Passages only More cites are not listed as
-    the answer's sources: a grader shown them so read them as the answer's own (the tune
-    diagnosis of 2026-12-06 called them "an uncited source dump")."""
+    it, collapsed (its excerpts carry their own source lines). Passages only More cites are
+    not listed as the answer's sources: a grader shown them so read them as the answer's own
+    (the tune diagnosis of 2026-12-06 called them "an uncited source dump")."""
     cited = {int(n) for n in re.findall(r"(?<!\\)\[(\d+)\]", answer.answer)}
     passages = [
         {"n": c.n, "heading": heading(c.title, c.section), "text": c.text}
