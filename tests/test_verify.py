@@ -166,6 +166,8 @@ def test_marker_lists_and_ranges_are_read_and_escaped_brackets_are_text(words):
         ("Springfield assessed the readiness of each of its 95 schools [1].", "springfield"),
         ("Springfields assessed the readiness of each of its 95 schools [1].", "springfields"),
         ("**Springfield:** it assessed the readiness of each of its 95 schools [1].", "spring"),
+        ("**Timeline:** Springfield assessed each of its 95 schools in 2014 [1].", "springfield"),
+        ("**Readiness:** Bostons assessed each of its 95 schools in 2014 [1].", "bostons"),
         ("Henry assessed the readiness of each of its 95 schools [1].", "Henry County"),
         (
             "In Fulton County, district leaders decided that the first step was to understand "
@@ -321,6 +323,16 @@ LIST = chunk(
         ([DALLAS], "Dallas ISD scaled through school feeder-patterns [1]."),
         ([FULTON], "**Sorted by readiness:** Fulton assessed each of its 95 schools [1]."),
         ([FULTON], "**Signs of readiness:** Fulton assessed each of its 95 schools [1]."),
+        ([FULTON], "**Wider study:** Fulton assessed each of its 95 schools [1]."),
+        (
+            [FULTON],
+            "**Timeline:** Starting in 2014, all 95 schools took a readiness assessment [1].",
+        ),
+        (
+            [FULTON],
+            "**First step:** Besides its 95 schools' infrastructure, Fulton assessed "
+            "their technology [1].",
+        ),
         (
             [FULTON],
             "Fulton County looked at the readiness of its 95 schools, and all schools took a "
@@ -331,8 +343,9 @@ LIST = chunk(
 def test_faithful_forms_are_not_faults(words, passages, sentence):
     """A count of a list's items, a quoted term the passage holds (straight or curly, any
     case), saying what the passages do not cover, hyphenation, and a list label opening with
-    an ordinary word the library never uses ("Sorted", or a plural: "Signs") are all
-    faithful."""
+    an ordinary word the library never uses ("Sorted", a plural: "Signs", a comparative:
+    "Wider", a word newer than the dictionary: "Timeline") or followed by one ("Besides")
+    are all faithful."""
     checker, text = check(words, passages, sentence)
     assert checker.unsupported == [] and text == sentence
 

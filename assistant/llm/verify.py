@@ -106,8 +106,18 @@ BORDER = 0.8
 
 
 # A sentence's first word (after any list label's markup): capitalised by grammar, not
-# because it is a name.
+# because it is a name; so is the first word after a short lead-in label ("Timeline: The
+# five groups ...", from "**Timeline:** The five groups ...").
 _FIRST = re.compile(r"[A-Za-z]")
+_LABEL = re.compile(r"^[^A-Za-z]*((?:[^\W\d_][\w'&/-]*\s+){0,5}[^\W\d_][\w'&/-]*):\s+(?=[A-Z])")
+
+
+def _openers(text: str) -> set[int]:
+    """Where the words capitalised by grammar start: the sentence's first word, and the
+    first word after a lead-in label of up to six words."""
+    first = _FIRST.search(text)
+    label = _LABEL.match(text)
+    return {m.start() for m in (first,) if m} | ({label.end()} if label else set())
 
 
 @cache
@@ -121,9 +131,12 @@ def _dictionary() -> frozenset[str]:
 
 def plain_word(token: str) -> bool:
     """Whether a capitalised word is an ordinary English word, not a name: the dictionary
-    has it in lower case and not capitalised (each part of a hyphenated word). A sentence's
-    first word that the library never uses in lower case ("Sorted into roll-out groups:")
-    is judged by this; any other capitalised word the library does not know is a name."""
+    has it in lower case and not capitalised (each part of a hyphenated word), or it is an
+    inflection or a newer word ("Signs", "Wider", "Timeline") whose dictionary form
+    simplemma's English lexicon gives in lower case, as it does not for names ("Boston",
+    "Springfields"). A sentence's first word that the library never uses in lower case
+    ("Sorted into roll-out groups:") is judged by this; any other capitalised word the
+    library does not know is a name."""
     words = _dictionary()
     parts = [p for p in token.split("-") if p]
 
@@ -131,22 +144,17 @@ def plain_word(token: str) -> bool:
         return p.lower() in words and p.capitalize() not in words and p.upper() not in words
 
     return bool(parts) and all(
-        plain(p) or (p.capitalize() not in words and any(plain(b) for b in _singulars(p)))
-        for p in parts
+        plain(p) or (p.capitalize() not in words and _lexicon_word(p.lower())) for p in parts
     )
 
 
-def _singulars(word: str) -> list[str]:
-    """What a plural may be the plural of: the dictionary lists singulars ("Signs to look
-    for are ..." opens with an ordinary word, not a name)."""
-    low = word.lower()
-    if low.endswith("ies") and len(low) > 4:
-        return [low[:-3] + "y"]
-    if low.endswith("es") and len(low) > 3:
-        return [low[:-2], low[:-1]]
-    if low.endswith("s") and not low.endswith("ss") and len(low) > 2:
-        return [low[:-1]]
-    return []
+@lru_cache(maxsize=4096)
+def _lexicon_word(low: str) -> bool:
+    """A lower-case word that simplemma's English lexicon knows and lemmatises to a
+    lower-case form: an ordinary word or an inflection of one, not a proper name."""
+    import simplemma
+
+    return simplemma.is_known(low, lang="en") and simplemma.lemmatize(low, lang="en").islower()
 
 
 @cache
@@ -361,7 +369,7 @@ class Claim:
         words = _words(bare)
         content = {w for w in words if w not in STOP and w not in DISCOURSE and len(w) > 1}
         names = set()
-        first = _FIRST.search(bare)
+        openers = _openers(bare)
         for m in _CAP.finditer(bare):
             token = m.group(0).strip("'-")
             token = token[:-2] if token.endswith("'s") else token
@@ -371,7 +379,7 @@ class Claim:
             ordinary = low in library.common or all(
                 p in library.common or _stem(p) in library.stems for p in parts
             )
-            if not ordinary and first is not None and m.start() == first.start():
+            if not ordinary and m.start() in openers:
                 ordinary = plain_word(token)  # capitalised only because it opens the sentence
             if (acronym or not ordinary) and low not in library.allowed_names:
                 names.add(low)
