@@ -60,8 +60,9 @@ def test_with_the_models_second_reading_from_the_kept_stand_in_replies(bot, item
     """As with a model configured: the borderline sentences are re-read, answered by the
     stand-in judges' kept replies (eval/standin/judge, written for the judge prompt that
     counts advice doing only what the passages describe as supported). Measured 2026-12-06:
-    tune 0.0 % removed / 98.6 % caught, test 1.3 % / 96.6 % (the 1 % target is missed on
-    test); under the previous judge prompt 0.3 % / 98.6 % and 1.7 % / 96.6 %. A change to the
+    tune 0.0 % removed / 98.6 % caught, test 0.9 % (2/230) / 96.6 % (issue 22's 1 % and 95 %
+    met); 1.3 % on test before a lead-in label's words and simplemma's lexicon entered the
+    name check (fitted on round v6), 1.7 % under the previous judge prompt. A change to the
     check, the prompt or BORDER that loses a reply, removes more faithful sentences or lets
     more faults through fails here."""
     shutil.copytree(SET.parent / "standin" / "judge" / "replies", tmp_path / "replies")
@@ -69,7 +70,7 @@ def test_with_the_models_second_reading_from_the_kept_stand_in_replies(bot, item
     stats: dict[str, int] = {}
     got = score(mine, judge(mine, bot, replies=tmp_path, stats=stats))
     assert stats["reread"] >= 100 and stats.get("no_reply", 0) == 0, stats
-    limits = {"tune": (0.001, 0.985), "test": (0.014, 0.965)}[half]
+    limits = {"tune": (0.001, 0.985), "test": (0.009, 0.965)}[half]
     assert got["faithful_removed_rate"] <= limits[0], got
     assert got["faults_caught_rate"] >= limits[1], got
 
@@ -96,3 +97,28 @@ def test_fresh_tune_sentences_words_only_and_with_the_second_reading(bot, fresh,
     got = score(fresh, judge(fresh, bot, replies=tmp_path, stats=stats))
     assert stats["reread"] >= 100 and stats.get("no_reply", 0) == 0, stats
     assert got["faithful_removed_rate"] <= 0.007 and got["faults_caught_rate"] >= 0.986, got
+
+
+@pytest.fixture(scope="module")
+def fresh_v6():
+    """Round v6's labelled sentences (tune only): the cited sentences of 69 stand-in answers
+    (48 written questions no measurement had used, on passages that quote or name school
+    systems, and 24 questions on what the library lacks), each labelled by one of seven blind
+    graders, and the faults planted from them."""
+    return [i for name in ("faithful-v6.jsonl", "planted-v6.jsonl") for i in read(SET / name)]
+
+
+def test_round_v6_words_only_and_with_the_second_reading(bot, fresh_v6, tmp_path):
+    """Measured 2026-12-06: words only 2.1 % removed / 97.6 % caught; with the stand-in
+    judges' second reading (eval/standin/judge-v6) 1.3 % / 98.1 %, every removal a judge's
+    close call. Before the name check's fix that this round found (lead-in labels: "Wider
+    study:", "Timeline:", "... phase: Besides"), 3.0 % and 2.1 %."""
+    assert {i["half"] for i in fresh_v6} == {"tune"} and len(fresh_v6) >= 1150
+    assert all(p in bot.index.by_id for i in fresh_v6 for p in i["passages"])
+    got = score(fresh_v6, judge(fresh_v6, bot))
+    assert got["faithful_removed_rate"] <= 0.022 and got["faults_caught_rate"] >= 0.976, got
+    shutil.copytree(SET.parent / "standin" / "judge-v6" / "replies", tmp_path / "replies")
+    stats: dict[str, int] = {}
+    got = score(fresh_v6, judge(fresh_v6, bot, replies=tmp_path, stats=stats))
+    assert stats["reread"] >= 100 and stats.get("no_reply", 0) == 0, stats
+    assert got["faithful_removed_rate"] <= 0.013 and got["faults_caught_rate"] >= 0.98, got
