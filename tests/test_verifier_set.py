@@ -75,50 +75,37 @@ def test_with_the_models_second_reading_from_the_kept_stand_in_replies(bot, item
     assert got["faults_caught_rate"] >= limits[1], got
 
 
-@pytest.fixture(scope="module")
-def fresh():
-    """Round v5's labelled sentences (tune only): the cited sentences of 62 stand-in answers
-    to written questions no measurement had used, each labelled by one of eight blind
-    graders, and the faults planted from them."""
-    return [i for name in ("faithful-v5.jsonl", "planted-v5.jsonl") for i in read(SET / name)]
+# Fresh tune rounds (every item tune): the cited sentences of new stand-in answers to written
+# questions no measurement had used, each labelled by a new blind grader, and the faults
+# planted from them; with the faithful-removed and caught limits, words only and with the
+# stand-in judges' second reading (eval/standin/judge-<round>), measured 2026-12-06.
+# v5: 62 answers, eight graders; words only 2.3 % removed / 98.6 % caught, with the second
+#     reading 0.6 % / 98.6 % (1.2 % / 98.5 % under the previous judge prompt).
+# v6: 69 answers (48 questions on passages that quote or name school systems, 24 on what
+#     the library lacks), seven graders; words only 2.1 % / 97.6 %, with the second reading
+#     1.3 % / 98.1 %; 3.0 % and 2.1 % before the name check's fix this round found (lead-in
+#     labels: "Wider study:", "Timeline:", "... phase: Besides").
+# Every sentence the second reading still removes is a close call the stand-in judge read as
+# unsupported.
+FRESH = {
+    "v5": (1200, (0.023, 0.986), (0.007, 0.986)),
+    "v6": (1150, (0.022, 0.976), (0.013, 0.98)),
+}
 
 
-def test_fresh_tune_sentences_words_only_and_with_the_second_reading(bot, fresh, tmp_path):
-    """Measured 2026-12-06: words only 2.3 % removed / 98.6 % caught; with the stand-in
-    judges' second reading (eval/standin/judge-v5) 0.6 % / 98.6 % (1.2 % / 98.5 % under the
-    previous judge prompt). Every sentence the second reading still removes is a close call
-    the stand-in judge read as unsupported."""
-    assert {i["half"] for i in fresh} == {"tune"} and len(fresh) >= 1200
+@pytest.mark.parametrize("round_", sorted(FRESH))
+def test_fresh_tune_sentences_words_only_and_with_the_second_reading(bot, round_, tmp_path):
+    size, words_only, reread = FRESH[round_]
+    names = (f"faithful-{round_}.jsonl", f"planted-{round_}.jsonl")
+    fresh = [i for name in names for i in read(SET / name)]
+    assert {i["half"] for i in fresh} == {"tune"} and len(fresh) >= size
     assert all(p in bot.index.by_id for i in fresh for p in i["passages"])
     got = score(fresh, judge(fresh, bot))
-    assert got["faithful_removed_rate"] <= 0.023 and got["faults_caught_rate"] >= 0.986, got
-    shutil.copytree(SET.parent / "standin" / "judge-v5" / "replies", tmp_path / "replies")
+    assert got["faithful_removed_rate"] <= words_only[0], got
+    assert got["faults_caught_rate"] >= words_only[1], got
+    shutil.copytree(SET.parent / "standin" / f"judge-{round_}" / "replies", tmp_path / "replies")
     stats: dict[str, int] = {}
     got = score(fresh, judge(fresh, bot, replies=tmp_path, stats=stats))
     assert stats["reread"] >= 100 and stats.get("no_reply", 0) == 0, stats
-    assert got["faithful_removed_rate"] <= 0.007 and got["faults_caught_rate"] >= 0.986, got
-
-
-@pytest.fixture(scope="module")
-def fresh_v6():
-    """Round v6's labelled sentences (tune only): the cited sentences of 69 stand-in answers
-    (48 written questions no measurement had used, on passages that quote or name school
-    systems, and 24 questions on what the library lacks), each labelled by one of seven blind
-    graders, and the faults planted from them."""
-    return [i for name in ("faithful-v6.jsonl", "planted-v6.jsonl") for i in read(SET / name)]
-
-
-def test_round_v6_words_only_and_with_the_second_reading(bot, fresh_v6, tmp_path):
-    """Measured 2026-12-06: words only 2.1 % removed / 97.6 % caught; with the stand-in
-    judges' second reading (eval/standin/judge-v6) 1.3 % / 98.1 %, every removal a judge's
-    close call. Before the name check's fix that this round found (lead-in labels: "Wider
-    study:", "Timeline:", "... phase: Besides"), 3.0 % and 2.1 %."""
-    assert {i["half"] for i in fresh_v6} == {"tune"} and len(fresh_v6) >= 1150
-    assert all(p in bot.index.by_id for i in fresh_v6 for p in i["passages"])
-    got = score(fresh_v6, judge(fresh_v6, bot))
-    assert got["faithful_removed_rate"] <= 0.022 and got["faults_caught_rate"] >= 0.976, got
-    shutil.copytree(SET.parent / "standin" / "judge-v6" / "replies", tmp_path / "replies")
-    stats: dict[str, int] = {}
-    got = score(fresh_v6, judge(fresh_v6, bot, replies=tmp_path, stats=stats))
-    assert stats["reread"] >= 100 and stats.get("no_reply", 0) == 0, stats
-    assert got["faithful_removed_rate"] <= 0.013 and got["faults_caught_rate"] >= 0.98, got
+    assert got["faithful_removed_rate"] <= reread[0], got
+    assert got["faults_caught_rate"] >= reread[1], got
