@@ -109,15 +109,16 @@ BORDER = 0.8
 # because it is a name; so is the first word after a short lead-in label ("Timeline: The
 # five groups ...", from "**Timeline:** The five groups ...").
 _FIRST = re.compile(r"[A-Za-z]")
-_LABEL = re.compile(r"^[^A-Za-z]*((?:[^\W\d_][\w'&/-]*\s+){0,5}[^\W\d_][\w'&/-]*):\s+(?=[A-Z])")
+_LABEL = re.compile(r"^[^A-Za-z]*(?:[^\W\d_][\w'&/-]*\s+){0,5}[^\W\d_][\w'&/-]*:\s+(?=[A-Z])")
 
 
 def _openers(text: str) -> set[int]:
     """Where the words capitalised by grammar start: the sentence's first word, and the
     first word after a lead-in label of up to six words."""
-    first = _FIRST.search(text)
-    label = _LABEL.match(text)
-    return {m.start() for m in (first,) if m} | ({label.end()} if label else set())
+    starts = {first.start()} if (first := _FIRST.search(text)) else set()
+    if label := _LABEL.match(text):
+        starts.add(label.end())
+    return starts
 
 
 @cache
